@@ -1,0 +1,37 @@
+// A forwarding driver turns compiled load balancers into real forwarding. The agent core (config
+// endpoint, probes, reporting) is driver-independent; a driver only translates the shared compiled
+// model (src/domain/agent-protocol.ts) into sockets (userspace) or kernel rules (nftables).
+
+import type { AgentCapabilities, CompiledLoadBalancer, DriverName } from "../domain/agent-protocol.js";
+
+/** Thrown by a driver to refuse one load balancer; the message is reported to lbplane verbatim. */
+export class DriverRefusal extends Error {
+  override name = "DriverRefusal";
+}
+
+export interface ListenerStatus {
+  loadBalancerId: string;
+  listener: string;
+  frontend: string; // "ip:port/proto"
+  backends: Array<{ address: string; destination: string; up: boolean; activeFlows: number }>;
+}
+
+export interface ForwardingDriver {
+  readonly name: DriverName;
+  readonly capabilities: AgentCapabilities;
+  /** Reason this driver cannot serve `lb` (unsupported rule type, bad data), or undefined. No side effects. */
+  check(lb: CompiledLoadBalancer): Promise<string | undefined>;
+  /**
+   * Replace the forwarding of one load balancer atomically: on success the new version serves; on
+   * failure it throws (DriverRefusal for a reason worth reporting) and the previous version stays in force.
+   * Unchanged listeners keep their sockets and established connections.
+   */
+  apply(lb: CompiledLoadBalancer): Promise<void>;
+  /** Stop serving a load balancer that is no longer in the desired state. */
+  remove(loadBalancerId: string): Promise<void>;
+  /** A probe result changed: steer new flows of every listener using (lb, probe) accordingly. */
+  setHealth(loadBalancerId: string, probe: string, address: string, up: boolean): void;
+  status(): ListenerStatus[];
+  /** Stop accepting, let flows drain until the deadline, then close everything. */
+  close(deadlineMs: number): Promise<void>;
+}
