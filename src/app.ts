@@ -1,0 +1,89 @@
+// The application factory: one buildApp(deps) used by the server and by every test, so both run
+// with the same options, hooks and routes.
+
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { randomUUID } from "node:crypto";
+import type { Config } from "./config.js";
+import type { Db } from "./store/prisma.js";
+import type { TokenStore } from "./store/tokens.js";
+import { checkApiVersion } from "./routes/api-versions.js";
+import { authenticate } from "./routes/auth.js";
+import { handleError } from "./routes/error-handler.js";
+import { ArmError } from "./errors.js";
+import { registerRoutes } from "./routes/index.js";
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  tokens: TokenStore;
+  logger?: FastifyServerOptions["logger"];
+  /** Called after a committed write changed what the agents of `location` must serve. */
+  notifyChange?: (location: string) => void;
+  /** TLS for the API (the Azure SDKs refuse bearer tokens over plain http). */
+  https?: { key: string | Buffer; cert: string | Buffer };
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}
+
+export type App = FastifyInstance;
+
+/** Largest accepted request body: a load balancer at Standard limits is ~3 MB of JSON. */
+export const BODY_LIMIT = 8 * 1024 * 1024;
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    // ARM compares path segments case-insensitively (arm-resources even sends "resourcegroups").
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    genReqId: () => randomUUID(),
+    ...(deps.https ? { https: deps.https } : {}),
+  } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.decorate("deps", deps);
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-ms-request-id", request.id);
+    const correlation = request.headers["x-ms-correlation-request-id"];
+    reply.header("x-ms-correlation-request-id", typeof correlation === "string" ? correlation : request.id);
+    const clientId = request.headers["x-ms-client-request-id"];
+    if (typeof clientId === "string") reply.header("x-ms-client-request-id", clientId);
+  });
+  // Authentication first (no information for anonymous callers), then api-version, then the schema.
+  app.addHook("onRequest", async (request) => {
+    authenticate(request, deps.tokens);
+  });
+  app.addHook("preValidation", async (request) => {
+    checkApiVersion(request);
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    const err = new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`);
+    return reply.code(404).send(err.toBody());
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "lbplane",
+        description:
+          "Control plane for software layer-4 load balancers speaking the Azure Load Balancer resource model (Microsoft.Network api-versions 2026-01-01 and 2024-05-01), plus lbplane's agent API.",
+        version: "0.1.0",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  await registerRoutes(app);
+  return app;
+}

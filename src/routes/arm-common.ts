@@ -1,0 +1,108 @@
+// Pieces every ARM route shares: path parameter schemas, the error response schema, ETag checks,
+// absolute URLs for async-operation headers and list paging.
+
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { Type, type TSchema } from "typebox";
+import { randomUUID } from "node:crypto";
+import { ArmError, preconditionFailed } from "../errors.js";
+
+export const ErrorDetailSchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  target: Type.Optional(Type.String()),
+});
+
+export const ErrorResponseSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      target: Type.Optional(Type.String()),
+      details: Type.Array(ErrorDetailSchema),
+    }),
+  },
+  { description: "ARM error body" },
+);
+
+/** The error responses every ARM route may return (documented in OpenAPI). */
+export const armErrors = {
+  400: ErrorResponseSchema,
+  401: ErrorResponseSchema,
+  403: ErrorResponseSchema,
+  404: ErrorResponseSchema,
+  412: ErrorResponseSchema,
+  413: ErrorResponseSchema,
+  500: ErrorResponseSchema,
+};
+
+export const ApiVersionQuery = Type.Object(
+  { "api-version": Type.String({ description: "API version, e.g. 2026-01-01" }) },
+  { additionalProperties: true },
+);
+
+export const ListQuery = Type.Object(
+  {
+    "api-version": Type.String(),
+    $skipToken: Type.Optional(Type.String()),
+    $top: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+export const SubscriptionParams = Type.Object({ subscriptionId: Type.String() });
+export const ResourceGroupParams = Type.Object({ subscriptionId: Type.String(), resourceGroupName: Type.String() });
+
+export const TagsSchema = Type.Record(Type.String(), Type.String());
+
+export function newEtag(): string {
+  return `W/"${randomUUID()}"`;
+}
+
+/** ARM's ETag table for PUT/PATCH/DELETE (RPC Addendum). `current` undefined = resource absent. */
+export function checkPreconditions(request: FastifyRequest, current: string | undefined, id: string): void {
+  const ifMatch = request.headers["if-match"];
+  const ifNoneMatch = request.headers["if-none-match"];
+  if (typeof ifMatch === "string" && ifMatch !== "") {
+    if (current === undefined || (ifMatch.trim() !== "*" && !etagMatches(ifMatch, current))) {
+      throw preconditionFailed(ifMatch, current, id);
+    }
+  }
+  if (typeof ifNoneMatch === "string" && ifNoneMatch.trim() === "*" && current !== undefined) {
+    throw new ArmError(412, "PreconditionFailed", `Resource ${id} already exists (If-None-Match: *).`);
+  }
+}
+
+function etagMatches(header: string, current: string): boolean {
+  const strip = (t: string) => t.trim().replace(/^W\//, "");
+  return header.split(",").some((t) => strip(t) === strip(current));
+}
+
+/** Absolute base URL for Location / Azure-AsyncOperation / nextLink (ARM requires absolute URIs). */
+export function baseUrl(request: FastifyRequest): string {
+  const configured = request.server.deps.config.publicUrl;
+  if (configured) return configured;
+  return `${request.protocol}://${request.host}`;
+}
+
+/** Page a list by offset: `$skipToken` is the offset of the next page. */
+export function pageOf<T>(request: FastifyRequest, items: T[], pageSize = 100): { value: T[]; nextLink?: string } {
+  const q = request.query as { $skipToken?: string; $top?: string };
+  const start = Math.max(0, Number.parseInt(q.$skipToken ?? "0", 10) || 0);
+  const top = q.$top ? Math.min(pageSize, Math.max(1, Number.parseInt(q.$top, 10) || pageSize)) : pageSize;
+  const value = items.slice(start, start + top);
+  if (start + top >= items.length) return { value };
+  const url = new URL(request.url, baseUrl(request));
+  url.searchParams.set("$skipToken", String(start + top));
+  return { value, nextLink: `${baseUrl(request)}${url.pathname}${url.search}` };
+}
+
+export function setEtagHeader(reply: FastifyReply, etag: string): void {
+  reply.header("etag", etag);
+}
+
+/** Response schema helper: the resource for 200/201 plus the shared ARM errors. */
+export function resourceResponses(resource: TSchema, codes: number[] = [200]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = { ...armErrors };
+  for (const c of codes) out[c] = resource;
+  return out;
+}

@@ -1,0 +1,76 @@
+// Every failure leaves as an ARM error body; nothing the client sends can produce a 500. Framework
+// errors (bad JSON, schema violations, oversized bodies) are translated to ARM's codes here.
+
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { ArmError } from "../errors.js";
+
+/** "/properties/loadBalancingRules/0/properties/frontendPort" → "properties.loadBalancingRules[0].properties.frontendPort" */
+export function pointerToTarget(pointer: string): string {
+  return pointer
+    .split("/")
+    .filter(Boolean)
+    .map((seg) => seg.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "");
+}
+
+interface ValidationItem {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+function validationError(error: FastifyError): ArmError {
+  const items = (error.validation ?? []) as ValidationItem[];
+  const part = error.validationContext ?? "body";
+  const describe = (v: ValidationItem) => {
+    let path = pointerToTarget(v.instancePath ?? "");
+    const extra = v.params?.additionalProperties ?? v.params?.requiredProperties ?? v.params?.missingProperty;
+    const names = Array.isArray(extra) ? extra : extra !== undefined ? [extra] : [];
+    if (v.keyword === "additionalProperties" && names.length) {
+      path = path ? `${path}.${names[0]}` : String(names[0]);
+      return { target: path, message: `Could not find member '${names[0]}' on object of type '${path.split(".").slice(-2, -1)[0] ?? "resource"}'. Path '${path}'.` };
+    }
+    if (v.keyword === "required" && names.length) {
+      path = path ? `${path}.${names[0]}` : String(names[0]);
+      return { target: path, message: `Required property '${path}' is missing.` };
+    }
+    return { target: path || part, message: `Invalid value for '${path || part}': ${v.message ?? "invalid"}.` };
+  };
+  const described = items.map(describe);
+  const first = described[0] ?? { target: part, message: error.message };
+  return new ArmError(
+    400,
+    part === "body" ? "InvalidRequestFormat" : "InvalidParameter",
+    part === "body" ? `Cannot parse the request. ${first.message}` : first.message,
+    first.target,
+    described.map((d) => ({ code: "InvalidRequestFormat", message: d.message, target: d.target })),
+  );
+}
+
+function translate(error: FastifyError): ArmError {
+  if (error instanceof ArmError) return error;
+  if (error.validation) return validationError(error);
+  switch (error.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new ArmError(400, "InvalidRequestFormat", `Cannot parse the request. ${error.message}`);
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ArmError(413, "RequestEntityTooLarge", "The request body is larger than the allowed limit.");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new ArmError(415, "UnsupportedMediaType", "The request content type is not supported; send application/json.");
+  }
+  if (error instanceof SyntaxError || error.statusCode === 400) {
+    return new ArmError(400, "InvalidRequestFormat", `Cannot parse the request. ${error.message}`);
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new ArmError(status, error.code ?? "BadRequest", error.message);
+  return new ArmError(500, "InternalServerError", "An internal error occurred; the request was not applied.");
+}
+
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const arm = translate(error);
+  if (arm.statusCode >= 500) request.log.error({ err: error }, "request failed");
+  else request.log.info({ code: arm.code, status: arm.statusCode }, arm.message);
+  return reply.code(arm.statusCode).type("application/json; charset=utf-8").send(arm.toBody());
+}
