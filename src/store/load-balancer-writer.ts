@@ -1,0 +1,170 @@
+// Every load balancer write — PUT, DELETE, and child PUT/DELETE — is one transaction: lock the
+// row, check preconditions, validate through the domain (including the uniqueness law against other
+// load balancers' claims), replace children and claims, bump the location generation, record the
+// operation. A concurrent writer that wins the same flow makes ours fail on the exclusion
+// constraint; we then re-run once, and the domain explains the conflict it now sees.
+
+import { applyDefaults } from "../domain/defaults.js";
+import { deriveClaims } from "../domain/claims.js";
+import { loadBalancerId, normalizeLocation } from "../domain/ids.js";
+import { validateLoadBalancer } from "../domain/validate.js";
+import type { LoadBalancerAddress, LoadBalancerSpec } from "../domain/model.js";
+import { ArmError, issuesError } from "../errors.js";
+import type { Db } from "./prisma.js";
+import { bumpGeneration } from "./generations.store.js";
+import { specToRows } from "./load-balancer-rows.js";
+import { findLoadBalancer, type StoredLoadBalancer } from "./load-balancers.store.js";
+import { otherClaims, replaceClaims } from "./claims.store.js";
+import { countLiveAgents, createOperation, type Operation } from "./operations.store.js";
+import { resolvePublicIps } from "./public-ip-resolver.js";
+import { isExclusionViolation, isSerializationFailure, isUniqueViolation } from "./pg-errors.js";
+import { requireResourceGroup, type Tx } from "./resource-groups.store.js";
+import { randomUUID } from "node:crypto";
+
+export interface WriteTarget {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  /** Throws (412) when the If-Match / If-None-Match headers do not hold for `currentEtag`. */
+  precondition: (currentEtag: string | undefined) => void;
+  livenessMs: number;
+}
+
+export interface WriteOutcome {
+  stored: StoredLoadBalancer;
+  created: boolean;
+  operation: Operation;
+}
+
+const TX_OPTIONS = { maxWait: 10_000, timeout: 120_000 } as const;
+
+async function lockRow(tx: Tx, resourceGroupId: string, name: string) {
+  const rows = await tx.$queryRaw<Array<{ id: string }>>`
+    SELECT id FROM load_balancers WHERE resource_group_id = ${resourceGroupId}::uuid AND name_key = ${name.toLowerCase()} FOR UPDATE`;
+  return rows[0]?.id;
+}
+
+/** Runs `attempt` and, on a lost race (unique/exclusion/serialization), once more. */
+async function withOneRetry<T>(attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    if (!(isExclusionViolation(err) || isUniqueViolation(err) || isSerializationFailure(err))) throw err;
+  }
+  try {
+    return await attempt();
+  } catch (err) {
+    if (isExclusionViolation(err) || isUniqueViolation(err) || isSerializationFailure(err)) {
+      throw new ArmError(409, "AnotherOperationInProgress", "A concurrent write changed the same flows or names; retry the request.");
+    }
+    throw err;
+  }
+}
+
+/**
+ * Creates or replaces a load balancer. `build` receives the current one (undefined when absent) and
+ * returns the desired spec; it may throw (e.g. 404 for a child write on a missing load balancer).
+ */
+export function saveLoadBalancer(
+  db: Db,
+  target: WriteTarget,
+  build: (current: StoredLoadBalancer | undefined) => LoadBalancerSpec,
+): Promise<WriteOutcome> {
+  return withOneRetry(() =>
+    db.$transaction(async (tx) => {
+      const rg = await requireResourceGroup(tx, target.subscriptionId, target.resourceGroup);
+      const lockedId = await lockRow(tx, rg.id, target.name);
+      const current = lockedId ? await findLoadBalancer(tx, rg.id, target.name) : undefined;
+      target.precondition(current?.etag);
+      const address: LoadBalancerAddress = {
+        subscriptionId: rg.subscriptionId,
+        resourceGroup: rg.name,
+        name: current?.address.name ?? target.name,
+      };
+      const desired = build(current);
+      const location = normalizeLocation(desired.location);
+      if (current && current.location !== location) {
+        throw new ArmError(
+          409,
+          "InvalidResourceLocation",
+          `The resource '${address.name}' already exists in location '${current.location}' in resource group '${rg.name}'. A resource with the same name cannot be created in location '${location}'.`,
+        );
+      }
+      const spec = applyDefaults({ ...desired, location }, address);
+      const lbId = loadBalancerId(address);
+      const { views: publicIps, uids: publicIpUids } = await resolvePublicIps(tx, spec, lbId);
+      const ctx = { address, publicIps };
+      const claims = deriveClaims(spec, ctx);
+      const existingClaims = await otherClaims(tx, claims, current?.uid);
+      const issues = validateLoadBalancer(spec, { ...ctx, existingClaims });
+      if (issues.length) throw issuesError(issues);
+
+      const generation = await bumpGeneration(tx, location);
+      const waitForAgents = (await countLiveAgents(tx, location, target.livenessMs)) > 0;
+      const uid = current?.uid ?? randomUUID();
+      const fields = {
+        location,
+        tags: spec.tags ?? {},
+        etag: `W/"${randomUUID()}"`,
+        skuName: spec.sku?.name ?? "Standard",
+        skuTier: spec.sku?.tier ?? "Regional",
+        provisioningState: waitForAgents ? "Updating" : "Succeeded",
+        generation,
+      };
+      if (current) {
+        await tx.loadBalancer.update({ where: { id: uid }, data: fields });
+        await deleteChildren(tx, uid);
+      } else {
+        await tx.loadBalancer.create({
+          data: { id: uid, resourceGroupId: rg.id, subscriptionId: rg.subscriptionId, name: address.name, nameKey: address.name.toLowerCase(), ...fields },
+        });
+      }
+      await insertChildren(tx, spec, uid, publicIpUids);
+      await replaceClaims(tx, uid, rg.subscriptionId, claims);
+      const operation = await createOperation(tx, {
+        subscriptionId: rg.subscriptionId, location, resourceId: lbId, loadBalancerId: uid, kind: "Put", generation, done: !waitForAgents,
+      });
+      const stored = (await findLoadBalancer(tx, rg.id, address.name))!;
+      return { stored, created: !current, operation };
+    }, TX_OPTIONS),
+  );
+}
+
+async function deleteChildren(tx: Tx, uid: string) {
+  const where = { loadBalancerId: uid };
+  await tx.frontendIpConfiguration.deleteMany({ where });
+  await tx.backendAddressPool.deleteMany({ where });
+  await tx.loadBalancingRule.deleteMany({ where });
+  await tx.probe.deleteMany({ where });
+  await tx.inboundNatRule.deleteMany({ where });
+  await tx.outboundRule.deleteMany({ where });
+}
+
+async function insertChildren(tx: Tx, spec: LoadBalancerSpec, uid: string, publicIpUids: Map<string, string>) {
+  const rows = specToRows(spec, uid, publicIpUids);
+  if (rows.frontends.length) await tx.frontendIpConfiguration.createMany({ data: rows.frontends });
+  if (rows.pools.length) await tx.backendAddressPool.createMany({ data: rows.pools });
+  if (rows.addresses.length) await tx.backendAddress.createMany({ data: rows.addresses });
+  if (rows.rules.length) await tx.loadBalancingRule.createMany({ data: rows.rules });
+  if (rows.probes.length) await tx.probe.createMany({ data: rows.probes });
+  if (rows.natRules.length) await tx.inboundNatRule.createMany({ data: rows.natRules });
+  if (rows.outboundRules.length) await tx.outboundRule.createMany({ data: rows.outboundRules });
+}
+
+/** Deletes a load balancer; undefined when it did not exist (ARM answers 204). */
+export function deleteLoadBalancer(db: Db, target: WriteTarget): Promise<{ operation: Operation; location: string } | undefined> {
+  return db.$transaction(async (tx) => {
+    const rg = await requireResourceGroup(tx, target.subscriptionId, target.resourceGroup);
+    const lockedId = await lockRow(tx, rg.id, target.name);
+    if (!lockedId) return undefined;
+    const current = (await findLoadBalancer(tx, rg.id, target.name))!;
+    target.precondition(current.etag);
+    await tx.loadBalancer.delete({ where: { id: current.uid } });
+    const generation = await bumpGeneration(tx, current.location);
+    const waitForAgents = (await countLiveAgents(tx, current.location, target.livenessMs)) > 0;
+    const operation = await createOperation(tx, {
+      subscriptionId: rg.subscriptionId, location: current.location, resourceId: current.id, kind: "Delete", generation, done: !waitForAgents,
+    });
+    return { operation, location: current.location };
+  }, TX_OPTIONS);
+}

@@ -1,0 +1,240 @@
+// Public IP addresses. One address belongs to one public IP resource at a time (unique index on
+// ip_address); a public IP used by a load balancer frontend can neither be deleted nor re-addressed
+// (the frontend's FK is ON DELETE RESTRICT, so a concurrent attach still cannot lose the address).
+
+import type { Db } from "./prisma.js";
+import type { PublicIpAddressGetPayload } from "./generated/models.js";
+import { ArmError, resourceNotFound } from "../errors.js";
+import { childId, loadBalancerId } from "../domain/ids.js";
+import { allocateFromPool } from "./ip-pool.js";
+import { isForeignKeyViolation, uniqueViolation } from "./db-errors.js";
+import { requireResourceGroup, type Tx } from "./resource-groups.store.js";
+import { newEtag } from "../routes/arm-common.js";
+
+export const PUBLIC_IP_TYPE = "Microsoft.Network/publicIPAddresses";
+
+const withUsage = {
+  resourceGroup: true,
+  frontends: { include: { loadBalancer: { include: { resourceGroup: true } } } },
+} as const;
+
+export type PublicIpRow = PublicIpAddressGetPayload<{ include: typeof withUsage }>;
+
+/** What a PUT asks for, already defaulted and checked for shape by the route (location normalised). */
+export interface PublicIpWrite {
+  location: string;
+  tags: Record<string, string>;
+  skuName: string;
+  skuTier: string;
+  allocationMethod: string;
+  ipVersion: "IPv4" | "IPv6";
+  /** Canonical bring-your-own address; undefined = keep the current one or allocate. */
+  ipAddress?: string;
+  /** The remaining properties (idleTimeoutInMinutes, dnsSettings...), echoed back. */
+  properties: Record<string, unknown>;
+  zones?: string[];
+}
+
+export interface PublicIpKey {
+  subscriptionId: string;
+  resourceGroupName: string;
+  name: string;
+}
+
+/** Checks If-Match/If-None-Match against the current etag (undefined = absent); throws 412. */
+export type EtagCheck = (current: string | undefined, id: string) => void;
+
+export function publicIpId(subscriptionId: string, resourceGroup: string, name: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Network/publicIPAddresses/${name}`;
+}
+
+/** ARM id of the load balancer frontend using this public IP, if any. */
+export function frontendUsing(row: PublicIpRow): string | undefined {
+  const fe = row.frontends[0];
+  if (!fe) return undefined;
+  const lb = fe.loadBalancer;
+  const lbId = loadBalancerId({ subscriptionId: lb.subscriptionId, resourceGroup: lb.resourceGroup.name, name: lb.name });
+  return childId(lbId, "frontendIPConfigurations", fe.name);
+}
+
+export function findPublicIp(db: Tx, rgId: string, name: string): Promise<PublicIpRow | null> {
+  return db.publicIpAddress.findUnique({
+    where: { resourceGroupId_nameKey: { resourceGroupId: rgId, nameKey: name.toLowerCase() } },
+    include: withUsage,
+  });
+}
+
+export async function getPublicIp(db: Tx, key: PublicIpKey): Promise<PublicIpRow> {
+  const rg = await requireResourceGroup(db, key.subscriptionId, key.resourceGroupName);
+  const row = await findPublicIp(db, rg.id, key.name);
+  if (!row) throw resourceNotFound(PUBLIC_IP_TYPE, key.name, key.resourceGroupName);
+  return row;
+}
+
+/** Public IPs of a resource group, or of the whole subscription when resourceGroupName is undefined. */
+export async function listPublicIps(db: Tx, subscriptionId: string, resourceGroupName?: string): Promise<PublicIpRow[]> {
+  const where = resourceGroupName
+    ? { resourceGroupId: (await requireResourceGroup(db, subscriptionId, resourceGroupName)).id }
+    : { subscriptionId: subscriptionId.toLowerCase() };
+  return db.publicIpAddress.findMany({
+    where,
+    include: withUsage,
+    orderBy: [{ resourceGroup: { nameKey: "asc" } }, { nameKey: "asc" }],
+  });
+}
+
+const addressTaken = (address: string) =>
+  new ArmError(
+    400,
+    "IpAddressAlreadyAllocated",
+    `IP address ${address} is already allocated to another public IP address resource.`,
+    "properties.ipAddress",
+  );
+
+/** Creates or replaces a public IP in one transaction; retried when a concurrent writer took the chosen address. */
+export async function putPublicIp(
+  db: Db,
+  key: PublicIpKey,
+  write: PublicIpWrite,
+  pool: string,
+  checkEtag: EtagCheck,
+): Promise<{ row: PublicIpRow; created: boolean }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.$transaction((tx) => putOnce(tx, key, write, pool, checkEtag));
+    } catch (err) {
+      const index = uniqueViolation(err);
+      if (index === undefined) throw err;
+      if (index.includes("ip_address")) {
+        // A bring-your-own address lost the race: that is the caller's conflict. An allocation lost it: pick again.
+        if (write.ipAddress !== undefined || attempt >= 4) throw addressTaken(write.ipAddress ?? "chosen");
+        continue;
+      }
+      // Two creators of the same name: the second one becomes an update of the first.
+      if (attempt >= 1) throw err;
+    }
+  }
+}
+
+async function putOnce(tx: Tx, key: PublicIpKey, write: PublicIpWrite, pool: string, checkEtag: EtagCheck) {
+  const rg = await requireResourceGroup(tx, key.subscriptionId, key.resourceGroupName);
+  const existing = await findPublicIp(tx, rg.id, key.name);
+  const id = publicIpId(rg.subscriptionId, rg.name, existing?.name ?? key.name);
+  checkEtag(existing?.etag, id);
+  if (existing && existing.location !== write.location) {
+    throw new ArmError(
+      409,
+      "InvalidResourceLocation",
+      `The resource '${existing.name}' already exists in location '${existing.location}' in resource group '${rg.name}'. A resource with the same name cannot be created in location '${write.location}'.`,
+      "location",
+    );
+  }
+  const usedBy = existing ? frontendUsing(existing) : undefined;
+  if (existing && usedBy && existing.skuName !== write.skuName) {
+    throw new ArmError(
+      400,
+      "PublicIPAddressInUseCannotChangeSku",
+      `Public IP address ${id} is used by ${usedBy}; its SKU cannot change from ${existing.skuName} to ${write.skuName}.`,
+      "sku.name",
+    );
+  }
+  const address = await chooseAddress(tx, existing, write, pool);
+  if (existing && usedBy && existing.ipAddress !== address) {
+    throw new ArmError(
+      400,
+      "PublicIPAddressInUseCannotChangeAddress",
+      `Public IP address ${id} is used by ${usedBy}; its address ${existing.ipAddress} cannot change while it is in use.`,
+      "properties.ipAddress",
+    );
+  }
+  const data = {
+    location: write.location,
+    tags: write.tags,
+    etag: newEtag(),
+    skuName: write.skuName,
+    skuTier: write.skuTier,
+    allocationMethod: write.allocationMethod,
+    ipVersion: write.ipVersion,
+    ipAddress: address,
+    properties: write.properties as object,
+    zones: write.zones ?? undefined,
+  };
+  if (existing) {
+    const row = await tx.publicIpAddress.update({ where: { id: existing.id }, data, include: withUsage });
+    return { row, created: false };
+  }
+  const row = await tx.publicIpAddress.create({
+    data: { ...data, resourceGroupId: rg.id, subscriptionId: rg.subscriptionId, name: key.name, nameKey: key.name.toLowerCase() },
+    include: withUsage,
+  });
+  return { row, created: true };
+}
+
+async function chooseAddress(tx: Tx, existing: PublicIpRow | null, write: PublicIpWrite, pool: string): Promise<string> {
+  if (write.ipAddress !== undefined) {
+    const owner = await tx.publicIpAddress.findUnique({ where: { ipAddress: write.ipAddress }, select: { id: true } });
+    if (owner && owner.id !== existing?.id) throw addressTaken(write.ipAddress);
+    return write.ipAddress;
+  }
+  if (existing?.ipAddress && existing.ipVersion === write.ipVersion) return existing.ipAddress;
+  if (write.ipVersion === "IPv6") {
+    throw new ArmError(
+      400,
+      "PublicIPv6AddressRequiresIpAddress",
+      "lbplane allocates IPv4 addresses only (LBPLANE_PUBLIC_IP_POOL); an IPv6 public IP must name its address in properties.ipAddress.",
+      "properties.ipAddress",
+    );
+  }
+  const allocated = await allocateFromPool(tx, pool);
+  if (!allocated) {
+    throw new ArmError(
+      400,
+      "PublicIPAddressPoolExhausted",
+      `Every address of the public IP pool ${pool} is allocated; delete an unused public IP or bring your own address in properties.ipAddress.`,
+    );
+  }
+  return allocated;
+}
+
+const cannotDelete = (id: string, usedBy: string) =>
+  new ArmError(
+    400,
+    "PublicIPAddressCannotBeDeleted",
+    `Public IP address ${id} can not be deleted since it is still allocated to resource ${usedBy}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.`,
+  );
+
+/** Deletes a public IP; false when it did not exist (ARM answers 204). */
+export async function deletePublicIp(db: Db, key: PublicIpKey, checkEtag: EtagCheck): Promise<boolean> {
+  let id = "";
+  try {
+    return await db.$transaction(async (tx) => {
+      const rg = await requireResourceGroup(tx, key.subscriptionId, key.resourceGroupName);
+      const existing = await findPublicIp(tx, rg.id, key.name);
+      id = publicIpId(rg.subscriptionId, rg.name, existing?.name ?? key.name);
+      if (!existing) return false;
+      checkEtag(existing.etag, id);
+      const usedBy = frontendUsing(existing);
+      if (usedBy) throw cannotDelete(id, usedBy);
+      await tx.publicIpAddress.delete({ where: { id: existing.id } });
+      return true;
+    });
+  } catch (err) {
+    // A load balancer attached it between our check and the delete.
+    if (isForeignKeyViolation(err)) throw cannotDelete(id, "a load balancer frontend IP configuration");
+    throw err;
+  }
+}
+
+/** PATCH tags: replaces the whole tag set, as ARM does. */
+export async function updatePublicIpTags(
+  db: Db,
+  key: PublicIpKey,
+  tags: Record<string, string>,
+  checkEtag: EtagCheck,
+): Promise<PublicIpRow> {
+  return db.$transaction(async (tx) => {
+    const row = await getPublicIp(tx, key);
+    checkEtag(row.etag, publicIpId(row.subscriptionId, row.resourceGroup.name, row.name));
+    return tx.publicIpAddress.update({ where: { id: row.id }, data: { tags, etag: newEtag() }, include: withUsage });
+  });
+}
