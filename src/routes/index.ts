@@ -1,8 +1,20 @@
 // Every route plugin, registered in one place so a reader sees the whole API surface.
 
 import type { FastifyInstance } from "fastify";
+import { effectiveMappingRoutes } from "./effective-mappings.routes.js";
+import { loadBalancerChildRoutes } from "./load-balancer-children.routes.js";
+import { loadBalancerRoutes } from "./load-balancers.routes.js";
 import { operationalRoutes } from "./operational.routes.js";
+import { operationRoutes } from "./operations.routes.js";
+import { publicIpAddressRoutes } from "./public-ip-addresses.routes.js";
+import { resourceGroupRoutes } from "./resource-groups.routes.js";
 
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(operationalRoutes);
+  await app.register(resourceGroupRoutes);
+  await app.register(publicIpAddressRoutes);
+  await app.register(loadBalancerRoutes);
+  await app.register(loadBalancerChildRoutes);
+  await app.register(effectiveMappingRoutes);
+  await app.register(operationRoutes);
 }

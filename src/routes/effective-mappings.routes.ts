@@ -1,0 +1,48 @@
+// lbplane's extension: the seed's "complete mapping" table for one load balancer — one row per rule
+// and inbound NAT rule, each destination with the health the location's agents report.
+
+import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
+import { healthLookup } from "../agents/health.js";
+import { effectiveMappings } from "../domain/mappings.js";
+import { NETWORK_API_VERSIONS } from "./api-versions.js";
+import { ApiVersionQuery, armErrors } from "./arm-common.js";
+import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancers.routes.js";
+
+const Health = Type.Union([Type.Literal("Up"), Type.Literal("Down"), Type.Literal("Unknown")]);
+const MappingSchema = Type.Object({
+  rule: Type.String(),
+  kind: Type.Union([Type.Literal("LoadBalancingRule"), Type.Literal("InboundNatRule")]),
+  protocol: Type.String(),
+  frontendIPAddress: Type.String(),
+  frontendPort: Type.Integer(),
+  enableFloatingIP: Type.Boolean(),
+  destinations: Type.Array(
+    Type.Object({
+      backendAddress: Type.String({ description: "the DIP (identifies the backend VM; probes go here)" }),
+      destinationIPAddress: Type.String({ description: "DIP for a default rule, the VIP for a floating IP rule" }),
+      destinationPort: Type.Integer(),
+      health: Health,
+    }),
+  ),
+});
+
+export async function effectiveMappingRoutes(app: FastifyInstance): Promise<void> {
+  app.get<{ Params: { subscriptionId: string; resourceGroupName: string; loadBalancerName: string } }>(`${LB_PATH}/effectiveMappings`, {
+    config: { apiVersions: NETWORK_API_VERSIONS },
+    schema: {
+      operationId: "LoadBalancers_ListEffectiveMappings",
+      tags: ["LoadBalancers"],
+      summary: "The flow mapping a load balancer produces (lbplane extension)",
+      description:
+        "One row per load-balancing rule and inbound NAT rule: protocol, VIP, frontend port, and per backend the destination IP (the DIP for a default rule, the VIP for a floating IP rule), destination port and probe health (majority of the location's live agents; Unknown without reports).",
+      params: LbParams,
+      querystring: ApiVersionQuery,
+      response: { ...armErrors, 200: Type.Object({ value: Type.Array(MappingSchema) }) },
+    },
+  }, async (request) => {
+    const lb = await requireLoadBalancer(request, request.params);
+    const health = await healthLookup(request.server.deps.db, lb.uid, lb.location, request.server.deps.config.agentLivenessMs);
+    return { value: effectiveMappings(lb.spec, { address: lb.address, publicIps: lb.publicIps }, health) };
+  });
+}

@@ -1,0 +1,51 @@
+// Renders a stored load balancer (and its children) in Azure's wire shape: id, name, type, etag,
+// everything else under properties, read-only back-references and provisioningState filled.
+
+import { withBackReferences } from "../domain/backrefs.js";
+import { childId, type ChildCollection } from "../domain/ids.js";
+import type { StoredLoadBalancer } from "../store/load-balancers.store.js";
+
+export const CHILD_COLLECTIONS: ChildCollection[] = [
+  "frontendIPConfigurations",
+  "backendAddressPools",
+  "loadBalancingRules",
+  "probes",
+  "inboundNatRules",
+  "outboundRules",
+];
+
+type Child = { name: string; id?: string; zones?: string[]; properties: Record<string, unknown> };
+
+export function renderChild(lb: StoredLoadBalancer, collection: ChildCollection, child: Child) {
+  return {
+    name: child.name,
+    id: childId(lb.id, collection, child.name),
+    etag: lb.etag,
+    type: `Microsoft.Network/loadBalancers/${collection}`,
+    properties: { ...child.properties, provisioningState: lb.provisioningState },
+    ...(child.zones ? { zones: child.zones } : {}),
+  };
+}
+
+/** The children of one collection, with back-references filled. */
+export function renderChildren(lb: StoredLoadBalancer, collection: ChildCollection) {
+  const spec = withBackReferences(lb.spec);
+  const items = (spec.properties[collection] ?? []) as Child[];
+  return items.map((c) => renderChild(lb, collection, c));
+}
+
+export function renderLoadBalancer(lb: StoredLoadBalancer) {
+  const properties: Record<string, unknown> = { provisioningState: lb.provisioningState, resourceGuid: lb.uid };
+  for (const collection of CHILD_COLLECTIONS) properties[collection] = renderChildren(lb, collection);
+  properties.inboundNatPools = [];
+  return {
+    id: lb.id,
+    name: lb.address.name,
+    type: "Microsoft.Network/loadBalancers",
+    location: lb.location,
+    tags: lb.spec.tags ?? {},
+    etag: lb.etag,
+    sku: { name: lb.spec.sku?.name ?? "Standard", tier: lb.spec.sku?.tier ?? "Regional" },
+    properties,
+  };
+}

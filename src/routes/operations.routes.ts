@@ -1,0 +1,77 @@
+// Status of asynchronous operations, the targets of Azure-AsyncOperation (status resource, always
+// 200) and Location (202 while running, then the final status code) headers.
+
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { settleOperation } from "../agents/operations.js";
+import { ArmError } from "../errors.js";
+import { findOperation, type Operation } from "../store/operations.store.js";
+import { NETWORK_API_VERSIONS } from "./api-versions.js";
+import { ApiVersionQuery, armErrors, baseUrl } from "./arm-common.js";
+
+const config = { apiVersions: NETWORK_API_VERSIONS };
+const tags = ["Operations"];
+const Params = Type.Object({ subscriptionId: Type.String(), location: Type.String(), operationId: Type.String() });
+type ParamsT = { subscriptionId: string; location: string; operationId: string };
+const OperationStatusSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  status: Type.String({ description: "InProgress, Succeeded, Failed or Canceled" }),
+  startTime: Type.String(),
+  endTime: Type.Optional(Type.String()),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true })),
+});
+
+async function load(request: FastifyRequest<{ Params: ParamsT }>): Promise<Operation> {
+  const { subscriptionId, operationId } = request.params;
+  const op = await findOperation(request.server.deps.db, subscriptionId, operationId);
+  if (!op) throw new ArmError(404, "NotFound", `Operation ${operationId} was not found.`);
+  if (op.status !== "InProgress") return op;
+  return settleOperation(request.server.deps.db, op, { livenessMs: request.server.deps.config.agentLivenessMs });
+}
+
+function render(request: FastifyRequest, op: Operation) {
+  const error = op.error as { code: string; message: string } | null;
+  return {
+    id: request.url.split("?")[0],
+    name: op.id,
+    status: op.status,
+    startTime: op.startTime.toISOString(),
+    ...(op.endTime ? { endTime: op.endTime.toISOString() } : {}),
+    ...(error ? { error } : {}),
+  };
+}
+
+export async function operationRoutes(app: FastifyInstance): Promise<void> {
+  const base = "/subscriptions/:subscriptionId/providers/Microsoft.Network/locations/:location";
+  app.get<{ Params: ParamsT }>(`${base}/operations/:operationId`, {
+    config,
+    schema: {
+      operationId: "Operations_GetStatus", tags, summary: "Status of an asynchronous operation (Azure-AsyncOperation)",
+      params: Params, querystring: ApiVersionQuery, response: { ...armErrors, 200: OperationStatusSchema },
+    },
+  }, async (request, reply) => {
+    const op = await load(request);
+    if (op.status === "InProgress") reply.header("retry-after", "1");
+    return render(request, op);
+  });
+
+  app.get<{ Params: ParamsT }>(`${base}/operationResults/:operationId`, {
+    config,
+    schema: {
+      operationId: "Operations_GetResult", tags, summary: "Result of an asynchronous operation (Location)",
+      description: "202 while in progress; 204 when it succeeded; the operation's error when it failed.",
+      params: Params, querystring: ApiVersionQuery,
+      response: { ...armErrors, 202: Type.Null(), 204: Type.Null() },
+    },
+  }, async (request, reply) => {
+    const op = await load(request);
+    if (op.status === "InProgress") {
+      reply.header("location", `${baseUrl(request)}${request.url}`).header("retry-after", "1");
+      return reply.code(202).send();
+    }
+    if (op.status === "Succeeded") return reply.code(204).send();
+    const error = (op.error as { code?: string; message?: string } | null) ?? {};
+    throw new ArmError(400, error.code ?? "OperationFailed", error.message ?? "The operation failed.");
+  });
+}
