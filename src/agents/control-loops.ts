@@ -1,14 +1,112 @@
-// Background work of the control plane: the agent reconciler, liveness and operation settling.
-// (Filled in by the agents capability; until then writes need no agent acknowledgement.)
+// Background work of the control plane: the agent reconciler, the cross-replica change feed, and a
+// slow safety-net sweep that catches what notifications miss (an agent turning stale or live, a
+// lost NOTIFY, a retry whose backoff expired) and settles operations nobody is polling.
 
+import pg from "pg";
 import type { Config } from "../config.js";
 import type { Db } from "../store/prisma.js";
+import { AgentClient } from "./agent-client.js";
+import { announceChange, ChangeFeed } from "./change-feed.js";
+import { DesiredStateCache } from "./desired-state.js";
+import { settleAll } from "./operations.js";
+import { Reconciler } from "./reconciler.js";
 
 export interface ControlLoops {
   notifyChange: (location: string) => void;
   stop: () => Promise<void>;
 }
 
-export async function startControlLoops(_deps: { config: Config; db: Db; databaseUrl: string }): Promise<ControlLoops> {
-  return { notifyChange: () => {}, stop: async () => {} };
+export interface ControlLoopLog {
+  info: (msg: string) => void;
+  warn: (msg: string) => void;
+}
+
+export interface ControlLoopOptions {
+  config: Config;
+  db: Db;
+  databaseUrl: string;
+  log?: ControlLoopLog;
+  /** Safety-net period (default 1 s). */
+  sweepMs?: number;
+  concurrency?: number;
+}
+
+const consoleLog: ControlLoopLog = {
+  info: (msg) => process.stdout.write(`lbplane agents: ${msg}\n`),
+  warn: (msg) => process.stderr.write(`lbplane agents: ${msg}\n`),
+};
+
+export async function startControlLoops(opts: ControlLoopOptions): Promise<ControlLoops> {
+  const { config, db } = opts;
+  const log = opts.log ?? consoleLog;
+  const concurrency = opts.concurrency ?? 16;
+  const livenessMs = config.agentLivenessMs;
+  // Push locks are session advisory locks: each concurrent push holds one connection of this pool.
+  const lockPool = new pg.Pool({ connectionString: opts.databaseUrl, max: concurrency + 2, application_name: "lbplane-push" });
+  lockPool.on("error", (err) => log.warn(`push-lock connection error: ${err.message}`));
+  const client = new AgentClient({ requestTimeoutMs: Math.max(2_000, livenessMs) });
+
+  // Settling is coalesced per location: 100 ACKs in a burst cost a handful of settle passes.
+  const settling = new Map<string, Promise<void>>();
+  const pendingSettle = new Set<string>();
+  const settleLocation = (location: string) => {
+    if (settling.has(location)) {
+      pendingSettle.add(location);
+      return;
+    }
+    const run = settleAll(db, { livenessMs, location })
+      .then(() => undefined)
+      .catch((err) => log.warn(`settling operations in ${location} failed: ${(err as Error).message}`))
+      .finally(() => {
+        settling.delete(location);
+        if (pendingSettle.delete(location)) settleLocation(location);
+      });
+    settling.set(location, run);
+  };
+
+  const reconciler = new Reconciler({
+    db,
+    lockPool,
+    client,
+    desired: new DesiredStateCache(db),
+    livenessMs,
+    concurrency,
+    onAcked: settleLocation,
+    log,
+  });
+  const feed = new ChangeFeed(opts.databaseUrl, () => reconciler.wake(), log);
+  await feed.start();
+
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      reconciler.wake();
+      await settleAll(db, { livenessMs });
+    } catch (err) {
+      log.warn(`sweep failed: ${(err as Error).message}`);
+    } finally {
+      sweeping = false;
+    }
+  };
+  const timer = setInterval(() => void sweep(), opts.sweepMs ?? 1_000);
+  timer.unref();
+  reconciler.wake(); // resume whatever a previous process left unfinished
+
+  return {
+    notifyChange(location: string) {
+      reconciler.wake();
+      // Writes on this replica also concern agents another replica is pushing.
+      announceChange(lockPool, location).catch((err) => log.warn(`NOTIFY failed: ${(err as Error).message}`));
+    },
+    async stop() {
+      clearInterval(timer);
+      await reconciler.stop();
+      await feed.stop();
+      await Promise.allSettled([...settling.values()]);
+      await client.close();
+      await lockPool.end();
+    },
+  };
 }

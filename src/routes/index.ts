@@ -1,13 +1,16 @@
 // Every route plugin, registered in one place so a reader sees the whole API surface.
 
 import type { FastifyInstance } from "fastify";
+import { agentsRoutes } from "./agents.routes.js";
 import { effectiveMappingRoutes } from "./effective-mappings.routes.js";
 import { loadBalancerChildRoutes } from "./load-balancer-children.routes.js";
 import { loadBalancerRoutes } from "./load-balancers.routes.js";
+import { metricsRoutes } from "./metrics.routes.js";
 import { operationalRoutes } from "./operational.routes.js";
 import { operationRoutes } from "./operations.routes.js";
 import { publicIpAddressRoutes } from "./public-ip-addresses.routes.js";
 import { resourceGroupRoutes } from "./resource-groups.routes.js";
+import { ruleHealthRoutes } from "./rule-health.routes.js";
 
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(operationalRoutes);
@@ -17,4 +20,7 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(loadBalancerChildRoutes);
   await app.register(effectiveMappingRoutes);
   await app.register(operationRoutes);
+  await app.register(ruleHealthRoutes);
+  await app.register(agentsRoutes);
+  await app.register(metricsRoutes);
 }

@@ -1,0 +1,118 @@
+// lbplane → agent: the config push over one undici Agent (pooled keep-alive connections per agent
+// origin). Every request has connect/header/body timeouts and always consumes the response body, so
+// a slow or dead agent can neither hang a reconciler slot nor leak sockets.
+
+import { Agent as UndiciAgent } from "undici";
+import type { AgentConfig, ConfigAck, LoadBalancerOutcome } from "../domain/agent-protocol.js";
+
+export class AgentPushError extends Error {
+  override name = "AgentPushError";
+  constructor(
+    message: string,
+    /** HTTP status when the agent answered, undefined for network errors and timeouts. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface AgentClientOptions {
+  connectTimeoutMs?: number;
+  /** Time allowed for the agent to apply the config and answer. */
+  requestTimeoutMs?: number;
+  connectionsPerAgent?: number;
+}
+
+/** The largest ACK lbplane reads: per-LB outcomes for a location's worth of load balancers. */
+const MAX_ACK_BYTES = 4 * 1024 * 1024;
+
+export class AgentClient {
+  private readonly dispatcher: UndiciAgent;
+
+  constructor(opts: AgentClientOptions = {}) {
+    const request = opts.requestTimeoutMs ?? 10_000;
+    this.dispatcher = new UndiciAgent({
+      connect: { timeout: opts.connectTimeoutMs ?? 2_000 },
+      headersTimeout: request,
+      bodyTimeout: request,
+      // Pushes to one agent are serialised by the push lock; 2 leaves room for a racing replica.
+      connections: opts.connectionsPerAgent ?? 2,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** PUT {url}/v1/config; resolves with the agent's ACK, throws AgentPushError otherwise. */
+  async pushConfig(url: string, pushToken: string, body: string, signal?: AbortSignal): Promise<ConfigAck> {
+    let target: URL;
+    try {
+      target = new URL(url.replace(/\/+$/, "") + "/v1/config");
+    } catch {
+      throw new AgentPushError(`agent url '${url}' is not a valid URL`);
+    }
+    let res;
+    try {
+      res = await this.dispatcher.request({
+        origin: target.origin,
+        path: target.pathname + target.search,
+        method: "PUT",
+        headers: { authorization: `Bearer ${pushToken}`, "content-type": "application/json" },
+        body,
+        signal,
+      });
+    } catch (err) {
+      throw new AgentPushError(`push to ${target.origin} failed: ${(err as Error).message}`);
+    }
+    let text: string;
+    try {
+      text = await readLimited(res.body, MAX_ACK_BYTES);
+    } catch (err) {
+      throw new AgentPushError(`reading the ACK from ${target.origin} failed: ${(err as Error).message}`, res.statusCode);
+    }
+    if (res.statusCode !== 200) {
+      throw new AgentPushError(`agent answered ${res.statusCode}: ${text.slice(0, 300)}`, res.statusCode);
+    }
+    return parseAck(text);
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy?.();
+      throw new Error(`body larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** An ACK from an agent is untrusted input: check its shape before anything reads it. */
+export function parseAck(text: string): ConfigAck {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new AgentPushError("the ACK is not JSON", 200);
+  }
+  const ack = raw as { generation?: unknown; loadBalancers?: unknown };
+  if (!ack || typeof ack !== "object" || !Number.isSafeInteger(ack.generation) || !Array.isArray(ack.loadBalancers)) {
+    throw new AgentPushError("the ACK needs an integer generation and a loadBalancers array", 200);
+  }
+  const outcomes: LoadBalancerOutcome[] = [];
+  for (const o of ack.loadBalancers as Array<Record<string, unknown>>) {
+    if (!o || typeof o.id !== "string" || typeof o.version !== "string") continue;
+    if (o.state === "Applied") outcomes.push({ id: o.id, version: o.version, state: "Applied" });
+    else if (o.state === "Refused") {
+      const detail = typeof o.detail === "string" ? o.detail.slice(0, 2000) : "refused without a detail";
+      outcomes.push({ id: o.id, version: o.version, state: "Refused", detail });
+    }
+  }
+  return { generation: ack.generation as number, loadBalancers: outcomes };
+}

@@ -1,0 +1,190 @@
+// lbplane's agent API (/dataplane/v1). Agents authenticate themselves here, not with management
+// tokens: registration with the join token (LBPLANE_JOIN_TOKEN), everything after it with the
+// credential registration returned. Operators list agents with an admin token.
+// Nothing an agent sends reaches a load balancer: agents only write their own rows.
+
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { ArmError } from "../errors.js";
+import {
+  authenticateAgent,
+  deregisterAgent,
+  isLive,
+  listAgents,
+  recordHeartbeat,
+  registerAgent,
+  sameSecret,
+  type Agent,
+} from "../agents/agent-registry.js";
+import { storeHealthReport } from "../agents/health.js";
+import { ErrorResponseSchema } from "./arm-common.js";
+import { bearerToken } from "./auth.js";
+import { handleError } from "./error-handler.js";
+import {
+  AgentIdParams,
+  AgentListSchema,
+  HEALTH_BODY_LIMIT,
+  HealthIntakeResponseSchema,
+  HealthReportSchema,
+  HeartbeatRequestSchema,
+  HeartbeatResponseSchema,
+  RegisterRequestSchema,
+  RegisterResponseSchema,
+} from "./agents.schemas.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    agent?: Agent;
+  }
+}
+
+const TAGS = ["Agents"];
+const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 409: ErrorResponseSchema, 503: ErrorResponseSchema };
+const agentSecurity = [{ bearer: [] }];
+
+/** onRequest hook: the caller must present the credential of the agent named in the path. */
+async function requireAgent(request: FastifyRequest): Promise<void> {
+  const { agentId } = request.params as { agentId: string };
+  if (!/^[0-9a-f-]{36}$/i.test(agentId)) {
+    throw new ArmError(401, "AgentAuthenticationFailed", "The agent credential is missing or invalid; register again.");
+  }
+  request.agent = await authenticateAgent(request.server.deps.db, agentId.toLowerCase(), bearerToken(request));
+}
+
+/** Oversized health reports are bad input like malformed ones: 400, and nothing is stored. */
+function healthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    const err = new ArmError(400, "InvalidRequestFormat", `The health report is larger than ${HEALTH_BODY_LIMIT} bytes; send transitions, or split the summary.`);
+    return reply.code(400).send(err.toBody());
+  }
+  return handleError(error, request, reply);
+}
+
+export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { config, db } = app.deps;
+  const notify = (location: string) => app.deps.notifyChange?.(location);
+
+  app.post(
+    "/dataplane/v1/agents/register",
+    {
+      config: { auth: "none" },
+      schema: {
+        operationId: "Agents_Register",
+        tags: TAGS,
+        summary: "Register (or re-register) a data-plane agent",
+        description:
+          "Bearer LBPLANE_JOIN_TOKEN. Upserts the agent by name with a fresh credential and push token. An agent that starts empty (appliedGeneration -1 or absent) receives its location's full configuration at once.",
+        security: agentSecurity,
+        body: RegisterRequestSchema,
+        response: { 200: RegisterResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      if (!config.joinToken) {
+        throw new ArmError(503, "AgentRegistrationDisabled", "Agent registration is disabled: LBPLANE_JOIN_TOKEN is not configured.");
+      }
+      const token = bearerToken(request);
+      if (!token || !sameSecret(token, config.joinToken)) {
+        throw new ArmError(401, "AgentAuthenticationFailed", "The join token is missing or invalid.");
+      }
+      const reg = await registerAgent(db, request.body);
+      notify(reg.agent.location);
+      return {
+        agentId: reg.agent.id,
+        credential: reg.credential,
+        pushToken: reg.pushToken,
+        heartbeatIntervalMs: Math.max(100, Math.floor(config.agentLivenessMs / 4)),
+        livenessWindowMs: config.agentLivenessMs,
+      };
+    },
+  );
+
+  app.post(
+    "/dataplane/v1/agents/:agentId/heartbeat",
+    {
+      config: { auth: "none" },
+      onRequest: requireAgent,
+      schema: {
+        operationId: "Agents_Heartbeat",
+        tags: TAGS,
+        summary: "Agent heartbeat: keeps the agent live and returns the generation it should have",
+        security: agentSecurity,
+        params: AgentIdParams,
+        body: HeartbeatRequestSchema,
+        response: { 200: HeartbeatResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const agent = request.agent!;
+      const beat = await recordHeartbeat(db, agent, request.body.appliedGeneration, config.agentLivenessMs);
+      if (beat.needsPush) notify(agent.location);
+      return { desiredGeneration: Number(beat.desiredGeneration) };
+    },
+  );
+
+  app.post(
+    "/dataplane/v1/agents/:agentId/health",
+    {
+      config: { auth: "none" },
+      bodyLimit: HEALTH_BODY_LIMIT,
+      onRequest: requireAgent,
+      errorHandler: healthErrorHandler,
+      schema: {
+        operationId: "Agents_ReportHealth",
+        tags: TAGS,
+        summary: "Probe results per (load balancer, probe, DIP): transitions, or a full periodic summary",
+        description:
+          "Refused (409) from an agent that is not live. Malformed or oversized reports are refused whole (400). Items about load balancers or probes outside the agent's location are ignored one by one.",
+        security: agentSecurity,
+        params: AgentIdParams,
+        body: HealthReportSchema,
+        response: { 200: HealthIntakeResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const agent = request.agent!;
+      if (!(await isLive(db, agent.id, config.agentLivenessMs))) {
+        throw new ArmError(409, "AgentNotLive", `Agent '${agent.name}' is stale; heartbeat (or register) before reporting health.`);
+      }
+      return storeHealthReport(db, agent, request.body);
+    },
+  );
+
+  app.delete(
+    "/dataplane/v1/agents/:agentId",
+    {
+      config: { auth: "none" },
+      onRequest: requireAgent,
+      schema: {
+        operationId: "Agents_Deregister",
+        tags: TAGS,
+        summary: "Deregister an agent (it stops holding operations and its health reports are forgotten)",
+        security: agentSecurity,
+        params: AgentIdParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const agent = request.agent!;
+      await deregisterAgent(db, agent.id);
+      notify(agent.location);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    "/dataplane/v1/agents",
+    {
+      config: { auth: "admin" },
+      schema: {
+        operationId: "Agents_List",
+        tags: TAGS,
+        summary: "Registered agents with liveness, generations and per-load-balancer outcomes (operators only)",
+        response: { 200: AgentListSchema, ...errors },
+      },
+    },
+    async () => ({ value: await listAgents(db, config.agentLivenessMs) }),
+  );
+}

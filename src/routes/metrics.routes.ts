@@ -1,0 +1,27 @@
+// Prometheus exposition at /metrics (no authentication, like /healthz: it carries agent names and
+// counts, no secrets). prom-client renders it; the per-agent gauges are refreshed from the database
+// on each scrape.
+
+import type { FastifyInstance } from "fastify";
+import { refreshAgentGauges, registry } from "../agents/metrics.js";
+
+export async function metricsRoutes(app: FastifyInstance): Promise<void> {
+  app.get(
+    "/metrics",
+    {
+      config: { auth: "none" },
+      schema: {
+        operationId: "Metrics",
+        tags: ["Operations"],
+        summary: "Prometheus metrics: push latency, generations behind per agent, live agents, NACKs, push failures",
+        security: [],
+        produces: ["text/plain"],
+      },
+    },
+    async (_request, reply) => {
+      await refreshAgentGauges(app.deps.db, app.deps.config.agentLivenessMs);
+      reply.type(registry.contentType);
+      return registry.metrics();
+    },
+  );
+}
