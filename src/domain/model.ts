@@ -156,4 +156,6 @@ export interface DomainIssue {
   code: string;
   message: string;
   target?: string;
+  /** ARM error `details[]` (e.g. InvalidRequestFormat carries the specific problem here). */
+  details?: Array<{ code: string; message: string; target?: string }>;
 }
