@@ -3,13 +3,16 @@
 // (the frontend's FK is ON DELETE RESTRICT, so a concurrent attach still cannot lose the address).
 
 import type { Db } from "./prisma.js";
+import { Prisma } from "./generated/client.js";
 import type { PublicIpAddressGetPayload } from "./generated/models.js";
 import { ArmError, resourceNotFound } from "../errors.js";
 import { childId, loadBalancerId } from "../domain/ids.js";
 import { allocateFromPool } from "./ip-pool.js";
-import { isForeignKeyViolation, uniqueViolation } from "./db-errors.js";
+import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
 import { requireResourceGroup, type Tx } from "./resource-groups.store.js";
 import { newEtag } from "../routes/arm-common.js";
+
+const FOREIGN_KEY_VIOLATION = "23503";
 
 export const PUBLIC_IP_TYPE = "Microsoft.Network/publicIPAddresses";
 
@@ -103,9 +106,8 @@ export async function putPublicIp(
     try {
       return await db.$transaction((tx) => putOnce(tx, key, write, pool, checkEtag));
     } catch (err) {
-      const index = uniqueViolation(err);
-      if (index === undefined) throw err;
-      if (index.includes("ip_address")) {
+      if (!isUniqueViolation(err)) throw err;
+      if (String((err as Error).message).includes("ip_address")) {
         // A bring-your-own address lost the race: that is the caller's conflict. An allocation lost it: pick again.
         if (write.ipAddress !== undefined || attempt >= 4) throw addressTaken(write.ipAddress ?? "chosen");
         continue;
@@ -157,7 +159,8 @@ async function putOnce(tx: Tx, key: PublicIpKey, write: PublicIpWrite, pool: str
     ipVersion: write.ipVersion,
     ipAddress: address,
     properties: write.properties as object,
-    zones: write.zones ?? undefined,
+    // PUT replaces the resource: zones left out of the body are cleared.
+    zones: write.zones ?? Prisma.DbNull,
   };
   if (existing) {
     const row = await tx.publicIpAddress.update({ where: { id: existing.id }, data, include: withUsage });
@@ -220,7 +223,7 @@ export async function deletePublicIp(db: Db, key: PublicIpKey, checkEtag: EtagCh
     });
   } catch (err) {
     // A load balancer attached it between our check and the delete.
-    if (isForeignKeyViolation(err)) throw cannotDelete(id, "a load balancer frontend IP configuration");
+    if (pgErrorCode(err) === FOREIGN_KEY_VIOLATION) throw cannotDelete(id, "a load balancer frontend IP configuration");
     throw err;
   }
 }

@@ -1,8 +1,14 @@
-// Resource groups: the container every other resource lives in.
+// Resource groups: the container every other resource lives in. Deleting one deletes what it
+// contains, as ARM does, in one transaction.
 
 import type { Db } from "./prisma.js";
 import type { ResourceGroup } from "./generated/client.js";
-import { resourceGroupNotFound } from "../errors.js";
+import { ArmError, resourceGroupNotFound } from "../errors.js";
+import { bumpGeneration } from "./generations.store.js";
+import { normalizeLocation } from "../domain/ids.js";
+import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
+
+const FOREIGN_KEY_VIOLATION = "23503";
 
 export type { ResourceGroup };
 export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0] | Db;
@@ -18,4 +24,145 @@ export async function requireResourceGroup(db: Tx, subscriptionId: string, name:
   const rg = await findResourceGroup(db, subscriptionId, name);
   if (!rg) throw resourceGroupNotFound(name);
   return rg;
+}
+
+export const RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups";
+
+export function resourceGroupId(subscriptionId: string, name: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${name}`;
+}
+
+export interface ResourceGroupWrite {
+  /** Normalised location ("East US" → "eastus"). */
+  location: string;
+  tags: Record<string, string>;
+  managedBy?: string;
+}
+
+/** Creates or updates a resource group; a group cannot move to another location (as in ARM). */
+export async function putResourceGroup(
+  db: Db,
+  subscriptionId: string,
+  name: string,
+  write: ResourceGroupWrite,
+): Promise<{ row: ResourceGroup; created: boolean }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.$transaction(async (tx) => {
+        const existing = await findResourceGroup(tx, subscriptionId, name);
+        const data = { location: write.location, tags: write.tags, managedBy: write.managedBy ?? null };
+        if (!existing) {
+          const row = await tx.resourceGroup.create({
+            data: { ...data, subscriptionId: subscriptionId.toLowerCase(), name, nameKey: name.toLowerCase() },
+          });
+          return { row, created: true };
+        }
+        if (existing.location !== write.location) {
+          throw new ArmError(
+            409,
+            "InvalidResourceGroupLocation",
+            `Invalid resource group location '${write.location}'. The Resource group already exists in location '${existing.location}'.`,
+            "location",
+          );
+        }
+        return { row: await tx.resourceGroup.update({ where: { id: existing.id }, data }), created: false };
+      });
+    } catch (err) {
+      // Two concurrent creators: the loser retries and becomes an update.
+      if (!isUniqueViolation(err) || attempt >= 1) throw err;
+    }
+  }
+}
+
+/** PATCH: only tags and managedBy change; tags replace the whole set. */
+export async function patchResourceGroup(
+  db: Db,
+  subscriptionId: string,
+  name: string,
+  patch: { tags?: Record<string, string>; managedBy?: string },
+): Promise<ResourceGroup> {
+  return db.$transaction(async (tx) => {
+    const rg = await requireResourceGroup(tx, subscriptionId, name);
+    return tx.resourceGroup.update({
+      where: { id: rg.id },
+      data: {
+        ...(patch.tags !== undefined ? { tags: patch.tags } : {}),
+        ...(patch.managedBy !== undefined ? { managedBy: patch.managedBy } : {}),
+      },
+    });
+  });
+}
+
+export function listResourceGroups(db: Tx, subscriptionId: string): Promise<ResourceGroup[]> {
+  return db.resourceGroup.findMany({ where: { subscriptionId: subscriptionId.toLowerCase() }, orderBy: { nameKey: "asc" } });
+}
+
+const deletionBlocked = (rg: string, details: ArmError["details"]) =>
+  new ArmError(
+    409,
+    "ResourceGroupDeletionBlocked",
+    `Resource group '${rg}' cannot be deleted: its public IP addresses are still used by load balancers in other resource groups. Detach them first.`,
+    undefined,
+    details,
+  );
+
+/**
+ * Deletes a resource group and everything in it (load balancers, then public IPs) in one
+ * transaction, recording a completed operation for the Location header. Returns the operation id
+ * and the locations whose agents must drop the deleted load balancers (notify after commit).
+ */
+export async function deleteResourceGroup(
+  db: Db,
+  subscriptionId: string,
+  name: string,
+): Promise<{ operationId: string; changedLocations: string[] }> {
+  try {
+    return await db.$transaction(async (tx) => {
+      const rg = await requireResourceGroup(tx, subscriptionId, name);
+      const foreignUsers = await tx.frontendIpConfiguration.findMany({
+        where: { publicIpAddress: { resourceGroupId: rg.id }, loadBalancer: { resourceGroupId: { not: rg.id } } },
+        include: { publicIpAddress: true, loadBalancer: { include: { resourceGroup: true } } },
+      });
+      if (foreignUsers.length) {
+        throw deletionBlocked(
+          rg.name,
+          foreignUsers.map((fe) => ({
+            code: "PublicIPAddressCannotBeDeleted",
+            message:
+              `Public IP address ${fe.publicIpAddress?.name} is still allocated to frontend ${fe.name} of load balancer ` +
+              `${fe.loadBalancer.name} in resource group ${fe.loadBalancer.resourceGroup.name}.`,
+          })),
+        );
+      }
+      const lbs = await tx.loadBalancer.findMany({ where: { resourceGroupId: rg.id }, select: { location: true } });
+      await tx.loadBalancer.deleteMany({ where: { resourceGroupId: rg.id } });
+      // Public IPs go with the group (FK cascade) now that no frontend of this group references them.
+      await tx.resourceGroup.delete({ where: { id: rg.id } });
+      const changedLocations = [...new Set(lbs.map((lb) => normalizeLocation(lb.location)))];
+      for (const location of changedLocations) await bumpGeneration(tx, location);
+      const op = await tx.operation.create({
+        data: {
+          subscriptionId: rg.subscriptionId,
+          location: rg.location,
+          resourceId: resourceGroupId(rg.subscriptionId, rg.name),
+          kind: "Microsoft.Resources/resourceGroups/delete",
+          status: "Succeeded",
+          endTime: new Date(),
+        },
+      });
+      return { operationId: op.id, changedLocations };
+    });
+  } catch (err) {
+    // A load balancer elsewhere attached one of the group's public IPs after our check.
+    if (pgErrorCode(err) === FOREIGN_KEY_VIOLATION) throw deletionBlocked(name, []);
+    throw err;
+  }
+}
+
+/** A resource-group operation of this subscription (for operationresults polling), or null. */
+export function findResourceGroupOperation(db: Tx, subscriptionId: string, id: string) {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
+  return db.operation.findFirst({
+    where: { id, subscriptionId: subscriptionId.toLowerCase(), kind: { startsWith: "Microsoft.Resources/" } },
+  });
 }

@@ -1,0 +1,171 @@
+// Microsoft.Network/publicIPAddresses. PUT completes synchronously: the SDK's poller sees
+// provisioningState Succeeded in the PUT response and resolves without polling.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { ArmError } from "../errors.js";
+import { isValidResourceName } from "../domain/ids.js";
+import { NETWORK_API_VERSIONS } from "./api-versions.js";
+import {
+  ApiVersionQuery, ErrorResponseSchema, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors,
+  checkPreconditions, pageOf, resourceResponses, setEtagHeader,
+} from "./arm-common.js";
+import {
+  PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpResource,
+  toPublicIpWrite,
+} from "./public-ip-addresses.schemas.js";
+import {
+  deletePublicIp, getPublicIp, listPublicIps, putPublicIp, updatePublicIpTags, type EtagCheck, type PublicIpKey,
+} from "../store/public-ips.store.js";
+
+const PIP_COLLECTION = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/publicIPAddresses";
+const PIP_PATH = `${PIP_COLLECTION}/:publicIpAddressName`;
+const tags = ["PublicIPAddresses"];
+const config = { apiVersions: NETWORK_API_VERSIONS };
+
+function keyOf(params: { subscriptionId: string; resourceGroupName: string; publicIpAddressName: string }): PublicIpKey {
+  return { subscriptionId: params.subscriptionId, resourceGroupName: params.resourceGroupName, name: params.publicIpAddressName };
+}
+
+const etagCheck = (request: FastifyRequest): EtagCheck => (current, id) => checkPreconditions(request, current, id);
+
+export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const db = () => app.deps.db;
+
+  app.put(
+    PIP_PATH,
+    {
+      config,
+      schema: {
+        operationId: "PublicIPAddresses_CreateOrUpdate",
+        tags,
+        summary: "Create or replace a public IP address (201 created, 200 updated)",
+        description:
+          "A Static address comes from properties.ipAddress (bring your own) or the configured pool. Errors: " +
+          "IpAddressAlreadyAllocated, PublicIPAddressPoolExhausted, PublicIPv6AddressRequiresIpAddress, " +
+          "PublicIPAddressInUseCannotChangeAddress, PublicIPAddressInUseCannotChangeSku, InvalidIPAddress.",
+        params: PublicIpParams,
+        querystring: ApiVersionQuery,
+        body: PublicIpBodySchema,
+        response: { ...armErrors, 409: ErrorResponseSchema, 200: PublicIpSchema, 201: PublicIpSchema },
+      },
+    },
+    async (request, reply) => {
+      const name = request.params.publicIpAddressName;
+      if (!isValidResourceName(name, "publicIPAddress")) {
+        throw new ArmError(
+          400,
+          "InvalidResourceName",
+          `Resource name ${name} is invalid. The name can be up to 80 characters long. It must begin with a word ` +
+            `character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.`,
+          "name",
+        );
+      }
+      const write = toPublicIpWrite(request.body);
+      const { row, created } = await putPublicIp(db(), keyOf(request.params), write, app.deps.config.publicIpPool, etagCheck(request));
+      setEtagHeader(reply, row.etag);
+      return created ? reply.code(201).send(toPublicIpResource(row)) : reply.code(200).send(toPublicIpResource(row));
+    },
+  );
+
+  app.get(
+    PIP_PATH,
+    {
+      config,
+      schema: {
+        operationId: "PublicIPAddresses_Get",
+        tags,
+        summary: "Get a public IP address ($expand is accepted and ignored)",
+        params: PublicIpParams,
+        querystring: ApiVersionQuery,
+        response: resourceResponses(PublicIpSchema),
+      },
+    },
+    async (request, reply) => {
+      const row = await getPublicIp(db(), keyOf(request.params));
+      setEtagHeader(reply, row.etag);
+      return toPublicIpResource(row);
+    },
+  );
+
+  app.delete(
+    PIP_PATH,
+    {
+      config,
+      schema: {
+        operationId: "PublicIPAddresses_Delete",
+        tags,
+        summary: "Delete a public IP address (200 deleted, 204 did not exist)",
+        description: "Refused with 400 PublicIPAddressCannotBeDeleted while a load balancer frontend uses it.",
+        params: PublicIpParams,
+        querystring: ApiVersionQuery,
+        response: { ...armErrors, 200: Type.Null(), 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      const deleted = await deletePublicIp(db(), keyOf(request.params), etagCheck(request));
+      // ARM's DELETE answers carry no body.
+      return (reply as FastifyReply).code(deleted ? 200 : 204).send();
+    },
+  );
+
+  app.patch(
+    PIP_PATH,
+    {
+      config,
+      schema: {
+        operationId: "PublicIPAddresses_UpdateTags",
+        tags,
+        summary: "Replace a public IP address's tags",
+        params: PublicIpParams,
+        querystring: ApiVersionQuery,
+        body: TagsBodySchema,
+        response: resourceResponses(PublicIpSchema),
+      },
+    },
+    async (request, reply) => {
+      const row = await updatePublicIpTags(db(), keyOf(request.params), request.body.tags ?? {}, etagCheck(request));
+      setEtagHeader(reply, row.etag);
+      return toPublicIpResource(row);
+    },
+  );
+
+  app.get(
+    PIP_COLLECTION,
+    {
+      config,
+      schema: {
+        operationId: "PublicIPAddresses_List",
+        tags,
+        summary: "List the public IP addresses of a resource group (paged with nextLink)",
+        params: ResourceGroupParams,
+        querystring: ListQuery,
+        response: resourceResponses(PublicIpListSchema),
+      },
+    },
+    async (request) => {
+      const { subscriptionId, resourceGroupName } = request.params;
+      return pageOf(request, (await listPublicIps(db(), subscriptionId, resourceGroupName)).map(toPublicIpResource));
+    },
+  );
+
+  app.get(
+    "/subscriptions/:subscriptionId/providers/Microsoft.Network/publicIPAddresses",
+    {
+      config,
+      schema: {
+        operationId: "PublicIPAddresses_ListAll",
+        tags,
+        summary: "List the public IP addresses of a subscription (paged with nextLink)",
+        params: SubscriptionParams,
+        querystring: ListQuery,
+        response: resourceResponses(PublicIpListSchema),
+      },
+    },
+    async (request) => {
+      return pageOf(request, (await listPublicIps(db(), request.params.subscriptionId)).map(toPublicIpResource));
+    },
+  );
+}

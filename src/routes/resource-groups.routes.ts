@@ -1,0 +1,202 @@
+// Microsoft.Resources/resourceGroups as @azure/arm-resources 8 calls it (lower-case
+// "resourcegroups"; the router is case-insensitive so "resourceGroups" works too).
+
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { ArmError } from "../errors.js";
+import { normalizeLocation } from "../domain/ids.js";
+import { RESOURCES_API_VERSIONS } from "./api-versions.js";
+import {
+  ApiVersionQuery, ErrorResponseSchema, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, baseUrl,
+  pageOf, resourceResponses,
+} from "./arm-common.js";
+import {
+  OperationResultParams, ResourceGroupBodySchema, ResourceGroupListSchema, ResourceGroupPatchSchema,
+  ResourceGroupSchema, checkResourceGroupName, toResourceGroupResource,
+} from "./resource-groups.schemas.js";
+import {
+  deleteResourceGroup, findResourceGroup, findResourceGroupOperation, listResourceGroups, patchResourceGroup,
+  putResourceGroup, requireResourceGroup,
+} from "../store/resource-groups.store.js";
+
+const RG_PATH = "/subscriptions/:subscriptionId/resourcegroups/:resourceGroupName";
+const tags = ["ResourceGroups"];
+const config = { apiVersions: RESOURCES_API_VERSIONS };
+
+/** Status-only answers (HEAD, 202 Accepted): no body, not even "null". */
+const bodiless = (reply: FastifyReply, code: number) => (reply as FastifyReply).code(code).send();
+
+
+export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const db = () => app.deps.db;
+
+  app.put(
+    RG_PATH,
+    {
+      config,
+      schema: {
+        operationId: "ResourceGroups_CreateOrUpdate",
+        tags,
+        summary: "Create or update a resource group (201 created, 200 updated)",
+        params: ResourceGroupParams,
+        querystring: ApiVersionQuery,
+        body: ResourceGroupBodySchema,
+        response: { ...armErrors, 409: ErrorResponseSchema, 200: ResourceGroupSchema, 201: ResourceGroupSchema },
+      },
+    },
+    async (request, reply) => {
+      const { subscriptionId, resourceGroupName } = request.params;
+      checkResourceGroupName(resourceGroupName);
+      const { location, tags: rgTags, managedBy } = request.body;
+      const { row, created } = await putResourceGroup(db(), subscriptionId, resourceGroupName, {
+        location: normalizeLocation(location),
+        tags: rgTags ?? {},
+        managedBy,
+      });
+      return created ? reply.code(201).send(toResourceGroupResource(row)) : reply.code(200).send(toResourceGroupResource(row));
+    },
+  );
+
+  // Declared before GET so it replaces fastify's automatic HEAD: checkExistence needs 204/404 (200 throws).
+  app.head(
+    RG_PATH,
+    {
+      // @fastify/swagger leaves HEAD routes out unless asked (it suffixes the operationId with "-head").
+      config: { ...config, swagger: { exposeHeadRoute: true } },
+      schema: {
+        operationId: "ResourceGroups_CheckExistence",
+        tags,
+        summary: "Check whether a resource group exists (204 yes, 404 no)",
+        params: ResourceGroupParams,
+        querystring: ApiVersionQuery,
+        response: { ...armErrors, 204: Type.Null({ description: "The resource group exists" }) },
+      },
+    },
+    async (request, reply) => {
+      const { subscriptionId, resourceGroupName } = request.params;
+      const rg = await findResourceGroup(db(), subscriptionId, resourceGroupName);
+      return bodiless(reply, rg ? 204 : 404);
+    },
+  );
+
+  app.get(
+    RG_PATH,
+    {
+      config,
+      exposeHeadRoute: false,
+      schema: {
+        operationId: "ResourceGroups_Get",
+        tags,
+        summary: "Get a resource group",
+        params: ResourceGroupParams,
+        querystring: ApiVersionQuery,
+        response: resourceResponses(ResourceGroupSchema),
+      },
+    },
+    async (request) => {
+      const { subscriptionId, resourceGroupName } = request.params;
+      return toResourceGroupResource(await requireResourceGroup(db(), subscriptionId, resourceGroupName));
+    },
+  );
+
+  app.patch(
+    RG_PATH,
+    {
+      config,
+      schema: {
+        operationId: "ResourceGroups_Update",
+        tags,
+        summary: "Update a resource group's tags (replacing the whole set) and managedBy",
+        params: ResourceGroupParams,
+        querystring: ApiVersionQuery,
+        body: ResourceGroupPatchSchema,
+        response: resourceResponses(ResourceGroupSchema),
+      },
+    },
+    async (request) => {
+      const { subscriptionId, resourceGroupName } = request.params;
+      const { tags: rgTags, managedBy } = request.body;
+      return toResourceGroupResource(await patchResourceGroup(db(), subscriptionId, resourceGroupName, { tags: rgTags, managedBy }));
+    },
+  );
+
+  app.delete(
+    RG_PATH,
+    {
+      config,
+      schema: {
+        operationId: "ResourceGroups_Delete",
+        tags,
+        summary: "Delete a resource group and everything in it (202 + Location to poll)",
+        description:
+          "Deletes the group's load balancers and public IP addresses in one transaction. Refused with 409 " +
+          "ResourceGroupDeletionBlocked while a load balancer in another group uses one of its public IPs.",
+        params: ResourceGroupParams,
+        querystring: Type.Object(
+          { "api-version": Type.String(), forceDeletionTypes: Type.Optional(Type.String()) },
+          { additionalProperties: true },
+        ),
+        response: { ...armErrors, 409: ErrorResponseSchema, 202: Type.Null({ description: "Accepted; poll the Location header" }) },
+      },
+    },
+    async (request, reply) => {
+      const { subscriptionId, resourceGroupName } = request.params;
+      const { operationId, changedLocations } = await deleteResourceGroup(db(), subscriptionId, resourceGroupName);
+      for (const location of changedLocations) app.deps.notifyChange?.(location);
+      reply.header(
+        "location",
+        `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${RESOURCES_API_VERSIONS[0]}`,
+      );
+      reply.header("retry-after", "0");
+      return bodiless(reply, 202);
+    },
+  );
+
+  app.get(
+    "/subscriptions/:subscriptionId/resourcegroups",
+    {
+      config,
+      schema: {
+        operationId: "ResourceGroups_List",
+        tags,
+        summary: "List the subscription's resource groups (paged with nextLink)",
+        params: SubscriptionParams,
+        querystring: ListQuery,
+        response: resourceResponses(ResourceGroupListSchema),
+      },
+    },
+    async (request) => {
+      const rows = await listResourceGroups(db(), request.params.subscriptionId);
+      return pageOf(request, rows.map(toResourceGroupResource));
+    },
+  );
+
+  app.get(
+    "/subscriptions/:subscriptionId/operationresults/:operationId",
+    {
+      config,
+      schema: {
+        operationId: "ResourceGroupOperationResults_Get",
+        tags,
+        summary: "Result of an asynchronous resource-group operation (202 running, 200 done)",
+        params: OperationResultParams,
+        querystring: ApiVersionQuery,
+        response: { ...armErrors, 409: ErrorResponseSchema, 200: Type.Null(), 202: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      const { subscriptionId, operationId } = request.params;
+      const op = await findResourceGroupOperation(db(), subscriptionId, operationId);
+      if (!op) throw new ArmError(404, "OperationNotFound", `Operation '${operationId}' was not found.`);
+      if (op.status === "InProgress") {
+        reply.header("retry-after", "1").header("location", `${baseUrl(request)}${request.url}`);
+        return bodiless(reply, 202);
+      }
+      if (op.status === "Succeeded") return bodiless(reply, 200);
+      const error = (op.error ?? {}) as { code?: string; message?: string };
+      throw new ArmError(409, error.code ?? "OperationFailed", error.message ?? `Operation '${operationId}' failed.`);
+    },
+  );
+}
