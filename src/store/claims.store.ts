@@ -2,7 +2,7 @@
 // write (so the domain can explain the conflict), and replace a load balancer's own claims. The
 // exclusion constraints in the migration make a concurrent double claim impossible.
 
-import { claimLookupKeys, type Claims, type OwnedClaims } from "../domain/claims.js";
+import { claimLookupKeys, type Claims, type DestinationClaim, type FrontendClaim, type OwnedClaims } from "../domain/claims.js";
 import { loadBalancerId } from "../domain/ids.js";
 import type { Tx } from "./resource-groups.store.js";
 
@@ -56,11 +56,60 @@ export async function otherClaims(tx: Tx, mine: Claims, excludeUid: string | und
   };
 }
 
-/** Replaces a load balancer's claims: one statement per table, whatever the size. */
-export async function replaceClaims(tx: Tx, uid: string, subscriptionId: string, claims: Claims): Promise<void> {
-  await tx.$executeRaw`DELETE FROM frontend_claims WHERE load_balancer_id = ${uid}::uuid`;
-  await tx.$executeRaw`DELETE FROM destination_claims WHERE load_balancer_id = ${uid}::uuid`;
-  const f = claims.frontend;
+const frontendKey = (c: FrontendClaim) => `${c.scope}|${c.ipAddress}|${c.protocol}|${c.portLow}|${c.portHigh}|${c.ownerKind}|${c.owner}`;
+const destinationKey = (c: DestinationClaim) =>
+  `${c.scope}|${c.backendAddress}|${c.destinationIp}|${c.protocol}|${c.portLow}|${c.portHigh}|${c.enableFloatingIP}|${c.ownerKind}|${c.owner}`;
+
+function diff<T>(before: T[], after: T[], key: (t: T) => string): { removed: T[]; added: T[] } {
+  const old = new Map(before.map((c) => [key(c), c]));
+  const added: T[] = [];
+  for (const c of after) if (!old.delete(key(c))) added.push(c);
+  return { removed: [...old.values()], added };
+}
+
+/**
+ * Serialises writers that touch the same frontend IPs or backend addresses: transaction-scoped
+ * advisory locks on every lookup key, taken in one statement in sorted order (no deadlocks). Under
+ * them the domain's check against committed claims is authoritative; the constraints are the backstop.
+ */
+export async function lockClaimKeys(tx: Tx, claims: Claims): Promise<void> {
+  const keys = claimLookupKeys(claims);
+  const names = [
+    ...keys.frontend.map((k) => `f|${k.scope}|${k.ipAddress}`),
+    ...keys.destination.map((k) => `d|${k.scope}|${k.backendAddress}`),
+  ];
+  if (!names.length) return;
+  await tx.$queryRaw`
+    SELECT count(pg_advisory_xact_lock(k)) FROM (
+      SELECT DISTINCT ('x' || substr(md5(n), 1, 16))::bit(64)::bigint AS k FROM unnest(${names}::text[]) AS n ORDER BY 1
+    ) AS keys`;
+}
+
+/**
+ * Moves a load balancer's claims from `before` to `after`, touching only what changed: updating
+ * one rule of a 1,500-rule load balancer writes that rule's rows, not 150,000.
+ */
+export async function replaceClaims(tx: Tx, uid: string, subscriptionId: string, before: Claims, after: Claims): Promise<void> {
+  const fe = diff(before.frontend, after.frontend, frontendKey);
+  const de = diff(before.destination, after.destination, destinationKey);
+  if (fe.removed.length) {
+    const r = fe.removed;
+    await tx.$executeRaw`
+      DELETE FROM frontend_claims c USING unnest(${r.map((x) => x.scope)}::text[], ${r.map((x) => x.ipAddress)}::text[],
+        ${r.map((x) => x.protocol)}::text[], ${r.map((x) => x.portLow)}::int[]) AS d(scope, ip, protocol, port_low)
+      WHERE c.load_balancer_id = ${uid}::uuid AND c.scope = d.scope AND c.ip_address = d.ip
+        AND c.protocol = d.protocol AND c.port_low = d.port_low`;
+  }
+  if (de.removed.length) {
+    const r = de.removed;
+    await tx.$executeRaw`
+      DELETE FROM destination_claims c USING unnest(${r.map((x) => x.scope)}::text[], ${r.map((x) => x.backendAddress)}::text[],
+        ${r.map((x) => x.destinationIp)}::text[], ${r.map((x) => x.protocol)}::text[], ${r.map((x) => x.portLow)}::int[])
+        AS d(scope, backend, dest, protocol, port_low)
+      WHERE c.load_balancer_id = ${uid}::uuid AND c.scope = d.scope AND c.backend_address = d.backend
+        AND c.destination_ip = d.dest AND c.protocol = d.protocol AND c.port_low = d.port_low`;
+  }
+  const f = fe.added;
   if (f.length) {
     await tx.$executeRaw`
       INSERT INTO frontend_claims (load_balancer_id, subscription_id, scope, ip_address, protocol, port_low, port_high, owner, owner_kind)
@@ -69,7 +118,7 @@ export async function replaceClaims(tx: Tx, uid: string, subscriptionId: string,
         ${f.map((c) => c.portLow)}::int[], ${f.map((c) => c.portHigh)}::int[], ${f.map((c) => c.owner)}::text[],
         ${f.map((c) => c.ownerKind)}::text[])`;
   }
-  const d = claims.destination;
+  const d = de.added;
   if (d.length) {
     await tx.$executeRaw`
       INSERT INTO destination_claims (load_balancer_id, subscription_id, scope, backend_address, destination_ip, protocol,

@@ -14,7 +14,7 @@ import type { Db } from "./prisma.js";
 import { bumpGeneration } from "./generations.store.js";
 import { specToRows } from "./load-balancer-rows.js";
 import { findLoadBalancer, type StoredLoadBalancer } from "./load-balancers.store.js";
-import { otherClaims, replaceClaims } from "./claims.store.js";
+import { lockClaimKeys, otherClaims, replaceClaims } from "./claims.store.js";
 import { countLiveAgents, createOperation, type Operation } from "./operations.store.js";
 import { resolvePublicIps } from "./public-ip-resolver.js";
 import { isExclusionViolation, isSerializationFailure, isUniqueViolation } from "./pg-errors.js";
@@ -36,6 +36,7 @@ export interface WriteOutcome {
   operation: Operation;
 }
 
+const NO_CLAIMS = { frontend: [], destination: [] };
 const TX_OPTIONS = { maxWait: 10_000, timeout: 120_000 } as const;
 
 async function lockRow(tx: Tx, resourceGroupId: string, name: string) {
@@ -95,6 +96,7 @@ export function saveLoadBalancer(
       const { views: publicIps, uids: publicIpUids } = await resolvePublicIps(tx, spec, lbId);
       const ctx = { address, publicIps };
       const claims = deriveClaims(spec, ctx);
+      await lockClaimKeys(tx, claims);
       const existingClaims = await otherClaims(tx, claims, current?.uid);
       const issues = validateLoadBalancer(spec, { ...ctx, existingClaims });
       if (issues.length) throw issuesError(issues);
@@ -120,7 +122,8 @@ export function saveLoadBalancer(
         });
       }
       await insertChildren(tx, spec, uid, publicIpUids);
-      await replaceClaims(tx, uid, rg.subscriptionId, claims);
+      const previous = current ? deriveClaims(current.spec, { address: current.address, publicIps: current.publicIps }) : NO_CLAIMS;
+      await replaceClaims(tx, uid, rg.subscriptionId, previous, claims);
       const operation = await createOperation(tx, {
         subscriptionId: rg.subscriptionId, location, resourceId: lbId, loadBalancerId: uid, kind: "Put", generation, done: !waitForAgents,
       });

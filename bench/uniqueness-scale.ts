@@ -1,0 +1,159 @@
+// Validate + compile + store a load balancer at Azure's Standard limits (600 frontends, 1,500 rules,
+// pools totalling 5,000 addresses) and at 1/10 of that size, in the same run, and report the ratio:
+// the work must grow linearly (≈10×), not quadratically (≈100×). Also the end-to-end HTTP PUT.
+//   npx tsx bench/uniqueness-scale.ts
+// Uses DATABASE_URL when set, else a throwaway embedded PostgreSQL.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "undici";
+import { buildApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { applyDefaults } from "../src/domain/defaults.js";
+import { compileLoadBalancer } from "../src/domain/compile.js";
+import { deriveClaims } from "../src/domain/claims.js";
+import { validateLoadBalancer } from "../src/domain/validate.js";
+import type { LoadBalancerSpec } from "../src/domain/model.js";
+import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
+import { migrate } from "../src/store/migrator.js";
+import { createPrisma } from "../src/store/prisma.js";
+import { TokenStore } from "../src/store/tokens.js";
+
+const SUB = "00000000-0000-0000-0000-00000000be00";
+const TOKEN = "bench-token-0123456789abcdef";
+
+/** An internal LB: `frontends` VIPs, `rules` rules spread over them, `pools` × `perPool` DIPs. */
+function loadBalancer(name: string, frontends: number, rules: number, pools: number, perPool: number): LoadBalancerSpec {
+  const id = `/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Network/loadBalancers/${name}`;
+  const ip = (base: number, i: number) => `10.${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+  return {
+    location: "benchland",
+    sku: { name: "Standard" },
+    properties: {
+      frontendIPConfigurations: Array.from({ length: frontends }, (_, i) => ({
+        name: `fe${i}`,
+        properties: { privateIPAddress: ip(100, i + 1), privateIPAllocationMethod: "Static" as const },
+      })),
+      backendAddressPools: Array.from({ length: pools }, (_, p) => ({
+        name: `pool${p}`,
+        properties: {
+          loadBalancerBackendAddresses: Array.from({ length: perPool }, (_, a) => ({
+            name: `vm${p}-${a}`,
+            properties: { ipAddress: ip(0, p * perPool + a + 1) },
+          })),
+        },
+      })),
+      probes: [{ name: "probe", properties: { protocol: "Tcp" as const, port: 9000 } }],
+      loadBalancingRules: Array.from({ length: rules }, (_, r) => ({
+        name: `rule${r}`,
+        properties: {
+          frontendIPConfiguration: { id: `${id}/frontendIPConfigurations/fe${r % frontends}` },
+          backendAddressPool: { id: `${id}/backendAddressPools/pool${r % pools}` },
+          probe: { id: `${id}/probes/probe` },
+          protocol: "Tcp" as const,
+          frontendPort: 1000 + Math.floor(r / frontends),
+          backendPort: 2000 + r,
+        },
+      })),
+    },
+  };
+}
+
+async function measure<T>(fn: () => Promise<T> | T): Promise<{ ms: number; peakMb: number; value: T }> {
+  global.gc?.();
+  const base = process.memoryUsage().heapUsed;
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 5);
+  const t0 = performance.now();
+  const value = await fn();
+  const ms = performance.now() - t0;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+  return { ms, peakMb: (peak - base) / 2 ** 20, value };
+}
+
+async function main() {
+  let url = process.env.DATABASE_URL;
+  let cleanup = async () => {};
+  if (!url) {
+    const dir = mkdtempSync(join(tmpdir(), "lbplane-bench-"));
+    const pg = await startEmbeddedPostgres(dir);
+    await pg.createDatabase("bench");
+    url = pg.url("bench");
+    cleanup = async () => {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  await migrate(url);
+  const db = createPrisma(url);
+  const tokens = new TokenStore();
+  tokens.add(TOKEN, { name: "bench" });
+  const app = await buildApp({ config: loadConfig({}), db, tokens });
+  const base = await app.listen({ host: "127.0.0.1", port: 0 });
+  const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+  await request(`${base}/subscriptions/${SUB}/resourcegroups/bench?api-version=2025-04-01`, {
+    method: "PUT", headers, body: JSON.stringify({ location: "benchland" }),
+  }).then((r) => r.body.text());
+
+  const sizes = [
+    { label: "1/10 limits", frontends: 60, rules: 150, pools: 5, perPool: 100 },
+    { label: "Standard limits", frontends: 600, rules: 1500, pools: 50, perPool: 100 },
+  ];
+  const results: Array<Record<string, number | string>> = [];
+  for (const s of sizes) {
+    const name = `lb${s.rules}`;
+    const address = { subscriptionId: SUB, resourceGroup: "bench", name };
+    const spec = loadBalancer(name, s.frontends, s.rules, s.pools, s.perPool);
+    const ctx = { address, publicIps: new Map(), existingClaims: { frontend: [], destination: [] } };
+    // Warm the JIT once, then measure the pure domain work.
+    validateLoadBalancer(applyDefaults(spec, address), ctx);
+    const domain = await measure(() => {
+      const full = applyDefaults(spec, address);
+      const issues = validateLoadBalancer(full, ctx);
+      if (issues.length) throw new Error(`bench LB invalid: ${issues[0].message}`);
+      const claims = deriveClaims(full, ctx);
+      compileLoadBalancer(full, ctx);
+      return claims.destination.length;
+    });
+    const body = JSON.stringify(spec);
+    const put = await measure(async () => {
+      const res = await request(`${base}/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Network/loadBalancers/${name}?api-version=2026-01-01`, {
+        method: "PUT", headers, body,
+      });
+      const text = await res.body.text();
+      if (res.statusCode >= 300) throw new Error(`PUT ${res.statusCode}: ${text.slice(0, 300)}`);
+      return res.statusCode;
+    });
+    const update = await measure(async () => {
+      const res = await request(`${base}/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Network/loadBalancers/${name}?api-version=2026-01-01`, {
+        method: "PUT", headers, body,
+      });
+      await res.body.text();
+      return res.statusCode;
+    });
+    // The next size reuses these addresses; the law would (rightly) refuse it while this one holds them.
+    await request(`${base}/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Network/loadBalancers/${name}?api-version=2026-01-01`, {
+      method: "DELETE", headers: { authorization: headers.authorization },
+    }).then((r) => r.body.text());
+    results.push({
+      size: s.label, frontends: s.frontends, rules: s.rules, addresses: s.pools * s.perPool,
+      destinationClaims: domain.value, bodyKB: Math.round(body.length / 1024),
+      domainMs: +domain.ms.toFixed(1), domainPeakMB: +domain.peakMb.toFixed(1),
+      createPutMs: +put.ms.toFixed(0), updatePutMs: +update.ms.toFixed(0), putPeakMB: +put.peakMb.toFixed(1),
+    });
+  }
+  console.table(results);
+  const [small, big] = results;
+  const ratio = (k: string) => ((big[k] as number) / (small[k] as number)).toFixed(1);
+  console.log(`size ratio 10x: domain time ${ratio("domainMs")}x, create PUT ${ratio("createPutMs")}x, update PUT ${ratio("updatePutMs")}x (linear ≈ 10x, quadratic ≈ 100x)`);
+  await app.close();
+  await db.$disconnect();
+  await cleanup();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
