@@ -17,6 +17,9 @@ interface Column { table_name: string; column_name: string; data_type: string; i
 interface Index { table: string; name: string; unique: boolean; primary: boolean; columns: string[] }
 interface ForeignKey { table: string; name: string; target: string; columns: string[]; ref_columns: string[]; on_delete: string }
 
+/** Prisma's constraint names: "{table}_{columns}_{suffix}", the base cut so the whole fits PostgreSQL's 63 bytes. */
+const prismaName = (base: string, suffix: string) => `${base.slice(0, 63 - suffix.length - 1)}_${suffix}`;
+
 const ON_DELETE: Record<string, string> = { Cascade: "c", Restrict: "r", SetNull: "n", NoAction: "a", SetDefault: "d" };
 
 describe("migrated database matches prisma/schema.prisma", () => {
@@ -127,14 +130,14 @@ describe("migrated database matches prisma/schema.prisma", () => {
         .sort((a, b) => a.name.localeCompare(b.name));
       const t = model.table;
       const expected = [
-        { name: `${t}_pkey`, unique: true, primary: true, columns: columnsOf(model, model.primaryKey) },
+        { name: prismaName(t, "pkey"), unique: true, primary: true, columns: columnsOf(model, model.primaryKey) },
         ...model.uniques.map((u) => {
           const cols = columnsOf(model, u);
-          return { name: `${t}_${cols.join("_")}_key`, unique: true, primary: false, columns: cols };
+          return { name: prismaName(`${t}_${cols.join("_")}`, "key"), unique: true, primary: false, columns: cols };
         }),
         ...model.indexes.map((u) => {
           const cols = columnsOf(model, u);
-          return { name: `${t}_${cols.join("_")}_idx`, unique: false, primary: false, columns: cols };
+          return { name: prismaName(`${t}_${cols.join("_")}`, "idx"), unique: false, primary: false, columns: cols };
         }),
       ].sort((a, b) => a.name.localeCompare(b.name));
       expect(actual).toEqual(expected);
@@ -150,7 +153,7 @@ describe("migrated database matches prisma/schema.prisma", () => {
           const target = models.find((m) => m.name === r.target)!;
           const cols = columnsOf(model, r.fields);
           return {
-            name: `${model.table}_${cols.join("_")}_fkey`,
+            name: prismaName(`${model.table}_${cols.join("_")}`, "fkey"),
             target: target.table,
             columns: cols,
             ref_columns: columnsOf(target, r.references),
