@@ -1,0 +1,194 @@
+// The agent core, independent of the forwarding driver: registers with lbplane (retrying until it
+// answers), heartbeats, re-registers when lbplane no longer knows it (401/404, e.g. after a restore
+// or the agent missed its liveness window), applies pushed config, probes DIPs, and reports health.
+
+import type { CompiledLoadBalancer, ProbeReport, RegisterResponse } from "../domain/agent-protocol.js";
+import { ConfigApplier } from "./config-applier.js";
+import { ConfigServer } from "./config-server.js";
+import { ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
+import type { ForwardingDriver } from "./driver.js";
+import { HealthReporter } from "./health-reporter.js";
+import { errorText, type Logger } from "./log.js";
+import { Prober } from "./prober.js";
+
+export interface AgentOptions {
+  controlPlaneUrl: string;
+  name: string;
+  location: string;
+  joinToken: string;
+  listenHost: string;
+  listenPort: number;
+  /** URL lbplane should push to; default http://<listen address> (set it when listening on 0.0.0.0). */
+  advertiseUrl?: string;
+  driver: ForwardingDriver;
+  log: Logger;
+  probeIntervalMs?: number;
+  healthSummaryIntervalMs?: number;
+  controlPlaneTimeoutMs?: number;
+  /** Longest wait between registration attempts. */
+  maxRetryMs?: number;
+}
+
+export class Agent {
+  url = "";
+  private registration: RegisterResponse | undefined;
+  private registering: Promise<void> | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly client: ControlPlaneClient;
+  private readonly server: ConfigServer;
+  readonly applier: ConfigApplier;
+  readonly prober: Prober;
+  private readonly reporter: HealthReporter;
+
+  constructor(private readonly opts: AgentOptions) {
+    const { log, driver } = opts;
+    this.client = new ControlPlaneClient(opts.controlPlaneUrl, { timeoutMs: opts.controlPlaneTimeoutMs });
+    this.prober = new Prober({ log, intervalOverrideMs: opts.probeIntervalMs, onTransition: (r) => this.onProbeTransition(r) });
+    this.applier = new ConfigApplier(driver, log, (lbs: CompiledLoadBalancer[]) => this.prober.sync(lbs));
+    this.reporter = new HealthReporter({
+      log,
+      fullIntervalMs: opts.healthSummaryIntervalMs ?? 10_000,
+      summary: () => this.prober.reports(),
+      send: async (report) => {
+        const reg = this.registration;
+        if (!reg) throw new Error("not registered");
+        try {
+          await this.client.reportHealth(reg.agentId, reg.credential, report);
+        } catch (err) {
+          if (isForgotten(err)) this.reregister(reg);
+          throw err;
+        }
+      },
+    });
+    this.server = new ConfigServer({
+      log,
+      applyConfig: (config) => {
+        log.info("config pushed", { generation: config.generation, loadBalancers: config.loadBalancers.length });
+        return this.applier.apply(config);
+      },
+      status: () => this.status(),
+      pushToken: () => this.registration?.pushToken,
+    });
+  }
+
+  get agentId(): string | undefined {
+    return this.registration?.agentId;
+  }
+
+  /** Listen for config, then register in the background (lbplane may not be up yet). */
+  async start(): Promise<void> {
+    const addr = await this.server.listen(this.opts.listenHost, this.opts.listenPort);
+    const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+    this.url = this.opts.advertiseUrl ?? `http://${host}:${addr.port}`;
+    this.opts.log.info("config endpoint listening", { url: this.url, driver: this.opts.driver.name });
+    this.reporter.start();
+    void this.ensureRegistered();
+  }
+
+  /** Resolves once registered (for callers that must not push before that). */
+  ensureRegistered(): Promise<void> {
+    this.registering ??= this.registerLoop().finally(() => (this.registering = undefined));
+    return this.registering;
+  }
+
+  status() {
+    const driver = this.opts.driver as ForwardingDriver & { stats?: () => unknown };
+    const listeners = driver.status();
+    return {
+      agentId: this.registration?.agentId ?? null,
+      name: this.opts.name,
+      location: this.opts.location,
+      driver: driver.name,
+      appliedGeneration: this.applier.generation,
+      loadBalancers: this.applier.states(),
+      listeners,
+      probes: this.prober.snapshot(),
+      flows: driver.stats?.() ?? { activeFlows: listeners.flatMap((l) => l.backends).reduce((n, b) => n + b.activeFlows, 0) },
+    };
+  }
+
+  /** Graceful shutdown: deregister, stop probing, let flows drain up to `drainMs`, close everything. */
+  async stop(drainMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.heartbeatTimer);
+    this.reporter.stop();
+    const reg = this.registration;
+    if (reg) {
+      await this.client.deregister(reg.agentId, reg.credential).then(
+        () => this.opts.log.info("deregistered", { agentId: reg.agentId }),
+        (err) => this.opts.log.warn("deregister failed", { err: errorText(err) }),
+      );
+    }
+    this.registration = undefined;
+    await this.server.close();
+    this.prober.stop();
+    await this.opts.driver.close(drainMs);
+    await this.client.close();
+  }
+
+  private async registerLoop(): Promise<void> {
+    let delay = 200;
+    while (!this.stopped) {
+      try {
+        const reg = await this.client.register(this.opts.joinToken, {
+          name: this.opts.name,
+          location: this.opts.location,
+          url: this.url,
+          capabilities: this.opts.driver.capabilities,
+          appliedGeneration: this.applier.generation,
+        });
+        this.registration = reg;
+        this.opts.log.info("registered", { agentId: reg.agentId, heartbeatIntervalMs: reg.heartbeatIntervalMs });
+        this.scheduleHeartbeat();
+        // lbplane may have lost what we reported before (restart, restore): tell it everything now.
+        void this.reporter.flush();
+        void this.reporter.sendFull();
+        return;
+      } catch (err) {
+        this.opts.log.warn("registration failed; retrying", { err: errorText(err), retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, this.opts.maxRetryMs ?? 10_000);
+      }
+    }
+  }
+
+  private scheduleHeartbeat(): void {
+    clearTimeout(this.heartbeatTimer);
+    const reg = this.registration;
+    if (!reg || this.stopped) return;
+    this.heartbeatTimer = setTimeout(() => void this.heartbeat(reg), reg.heartbeatIntervalMs);
+  }
+
+  private async heartbeat(reg: RegisterResponse): Promise<void> {
+    try {
+      const res = await this.client.heartbeat(reg.agentId, reg.credential, { appliedGeneration: this.applier.generation });
+      if (res && res.desiredGeneration > this.applier.generation) {
+        this.opts.log.debug("behind desired generation; lbplane will push", { desired: res.desiredGeneration, applied: this.applier.generation });
+      }
+    } catch (err) {
+      if (isForgotten(err)) return this.reregister(reg);
+      this.opts.log.warn("heartbeat failed", { err: errorText(err) });
+    }
+    if (this.registration === reg) this.scheduleHeartbeat();
+  }
+
+  private reregister(stale: RegisterResponse): void {
+    if (this.registration !== stale || this.stopped) return;
+    this.opts.log.warn("lbplane no longer knows this agent; registering again", { agentId: stale.agentId });
+    clearTimeout(this.heartbeatTimer);
+    this.registration = undefined;
+    void this.ensureRegistered();
+  }
+
+  private onProbeTransition(report: ProbeReport): void {
+    // Steer new flows first: the data plane must not wait for a round trip to lbplane.
+    this.opts.driver.setHealth(report.loadBalancerId, report.probe, report.backendAddress, report.state === "Up");
+    this.reporter.transition(report);
+  }
+}
+
+function isForgotten(err: unknown): boolean {
+  return err instanceof ControlPlaneError && (err.status === 401 || err.status === 404);
+}

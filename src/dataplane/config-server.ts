@@ -1,0 +1,123 @@
+// The agent's own HTTP endpoint.
+//   PUT /v1/config  Bearer <push token from registration>: apply a pushed config → ConfigAck.
+//   GET /v1/status  no auth: applied generation, load balancers, listeners, backend health, flows.
+// Status is unauthenticated so operators can curl it; it carries no credentials, only what the
+// agent forwards (the default listen address is loopback). Config is never accepted before the agent
+// has registered, because only registration tells it which token lbplane will present.
+
+import { timingSafeEqual } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { AgentConfig, ConfigAck } from "../domain/agent-protocol.js";
+import { asConfig, checkEnvelope } from "./config-validate.js";
+import { errorText, type Logger } from "./log.js";
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+export interface ConfigServerHandlers {
+  applyConfig(config: AgentConfig): Promise<ConfigAck>;
+  status(): unknown;
+  /** Token the control plane must present, or undefined before registration. */
+  pushToken(): string | undefined;
+  log: Logger;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ConfigServer {
+  private readonly server: http.Server;
+
+  constructor(private readonly h: ConfigServerHandlers) {
+    this.server = http.createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, (req, res) => {
+      this.route(req).then(
+        (body) => send(res, 200, body),
+        (err) => {
+          if (err instanceof HttpError) return send(res, err.status, { error: { code: err.code, message: err.message } });
+          this.h.log.error("config endpoint failed", { err: errorText(err) });
+          send(res, 500, { error: { code: "InternalError", message: errorText(err) } });
+        },
+      );
+    });
+  }
+
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async route(req: http.IncomingMessage): Promise<unknown> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/v1/status") {
+      if (req.method !== "GET") throw new HttpError(405, "MethodNotAllowed", "use GET");
+      req.resume();
+      return this.h.status();
+    }
+    if (path !== "/v1/config") throw new HttpError(404, "NotFound", `no route ${path}`);
+    if (req.method !== "PUT") throw new HttpError(405, "MethodNotAllowed", "use PUT");
+    this.authorize(req.headers.authorization);
+    const text = await readBody(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, "InvalidRequestFormat", "body is not valid JSON");
+    }
+    const problem = checkEnvelope(body);
+    if (problem) throw new HttpError(400, "InvalidRequestFormat", problem);
+    return this.h.applyConfig(asConfig(body));
+  }
+
+  private authorize(header: string | undefined): void {
+    const token = this.h.pushToken();
+    if (token === undefined) throw new HttpError(503, "NotRegistered", "agent has not registered with lbplane yet");
+    const expected = Buffer.from(`Bearer ${token}`);
+    const given = Buffer.from(header ?? "");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new HttpError(401, "Unauthorized", "missing or wrong push token");
+    }
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, "RequestTooLarge", `config larger than ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,72 @@
+// The agent's calls to lbplane (register, heartbeat, health, deregister) over one pooled undici
+// client. Every call has connect/header/body timeouts and always consumes the response body, so a
+// slow or misbehaving control plane can neither hang the agent nor leak sockets.
+
+import { Pool } from "undici";
+import type { HealthReport, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse } from "../domain/agent-protocol.js";
+
+export class ControlPlaneError extends Error {
+  override name = "ControlPlaneError";
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ControlPlaneClientOptions {
+  timeoutMs?: number;
+}
+
+export class ControlPlaneClient {
+  private readonly pool: Pool;
+  private readonly prefix: string;
+
+  constructor(baseUrl: string, opts: ControlPlaneClientOptions = {}) {
+    const url = new URL(baseUrl);
+    // Keep a path prefix (lbplane behind a reverse proxy at /lbplane) but drop a trailing slash.
+    this.prefix = url.pathname.replace(/\/+$/, "");
+    const timeout = opts.timeoutMs ?? 5000;
+    this.pool = new Pool(url.origin, { connections: 4, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout });
+  }
+
+  register(joinToken: string, body: RegisterRequest): Promise<RegisterResponse> {
+    return this.call("POST", "/dataplane/v1/agents/register", joinToken, body) as Promise<RegisterResponse>;
+  }
+
+  heartbeat(agentId: string, credential: string, body: HeartbeatRequest): Promise<HeartbeatResponse> {
+    return this.call("POST", `/dataplane/v1/agents/${encodeURIComponent(agentId)}/heartbeat`, credential, body) as Promise<HeartbeatResponse>;
+  }
+
+  async reportHealth(agentId: string, credential: string, body: HealthReport): Promise<void> {
+    await this.call("POST", `/dataplane/v1/agents/${encodeURIComponent(agentId)}/health`, credential, body);
+  }
+
+  async deregister(agentId: string, credential: string): Promise<void> {
+    await this.call("DELETE", `/dataplane/v1/agents/${encodeURIComponent(agentId)}`, credential);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private async call(method: "POST" | "DELETE", path: string, token: string, body?: unknown): Promise<unknown> {
+    const res = await this.pool.request({
+      method,
+      path: this.prefix + path,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) {
+      throw new ControlPlaneError(res.statusCode, `${method} ${path} → ${res.statusCode}: ${text.slice(0, 300)}`);
+    }
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ControlPlaneError(res.statusCode, `${method} ${path}: response is not JSON`);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+// What the userspace driver needs from a TCP or UDP frontend, so apply/swap logic is protocol-blind.
+
+import type { CompiledListener } from "../../domain/agent-protocol.js";
+import type { Logger } from "../log.js";
+import type { BackendPool } from "./backend-pool.js";
+import type { ConnectionLimit } from "./connection-limit.js";
+
+export interface ListenerSettings {
+  config: CompiledListener;
+  pool: BackendPool;
+  idleTimeoutMs: number;
+  enableTcpReset: boolean;
+}
+
+export interface ListenerDeps {
+  limit: ConnectionLimit;
+  connectTimeoutMs: number;
+  log: Logger;
+}
+
+export interface ForwardingListener {
+  /** "ip:port/Tcp" */
+  readonly frontend: string;
+  readonly settings: ListenerSettings;
+  readonly activeFlows: number;
+  /** Start listening; rejects on bind failure (EADDRINUSE, EADDRNOTAVAIL, EACCES). */
+  bind(): Promise<void>;
+  /** New backends/settings for later flows; flows whose backend left the pool are closed. */
+  update(settings: ListenerSettings): void;
+  healthChanged(address: string, up: boolean): void;
+  flowsByBackend(): Map<string, number>;
+  /** Stop taking new flows; established ones keep going (graceful drain). */
+  stopAccepting(): void;
+  /** Close the socket and every flow now. */
+  destroy(): void;
+}
+
+export function frontendOf(l: Pick<CompiledListener, "frontendIPAddress" | "frontendPort" | "protocol">): string {
+  const ip = l.frontendIPAddress.includes(":") ? `[${l.frontendIPAddress}]` : l.frontendIPAddress;
+  return `${ip}:${l.frontendPort}/${l.protocol}`;
+}
