@@ -91,21 +91,15 @@ describe("withBackReferences", () => {
   });
 });
 
-describe("performance", () => {
-  it("a load balancer at Standard limits (600 frontends, 1,500 rules, 5,000 addresses) validates and compiles in well under a second", () => {
+// Timing is measured in bench/uniqueness-scale.ts, not asserted here (shared, noisy machines).
+describe("at Standard limits", () => {
+  it("a load balancer with 600 frontends, 1,500 rules and 5,000 addresses validates clean and compiles every backend", () => {
     const big = buildLb(bigLb({ pools: 100, poolSize: 50 }));
-    const run = () => {
-      const t = performance.now();
-      const d = applyDefaults(big, addr());
-      const issues = validateLoadBalancer(d, { address: addr(), publicIps: new Map(), existingClaims: noClaims() });
-      const c = compileLoadBalancer(d, { address: addr(), publicIps: new Map() });
-      return { ms: performance.now() - t, issues, c };
-    };
-    run(); // JIT warm-up
-    const { ms, issues, c } = run();
+    const d = applyDefaults(big, addr());
+    const issues = validateLoadBalancer(d, { address: addr(), publicIps: new Map(), existingClaims: noClaims() });
+    const c = compileLoadBalancer(d, { address: addr(), publicIps: new Map() });
     expect(issues).toEqual([]);
     expect(c.listeners).toHaveLength(1500);
     expect(c.listeners.reduce((n, l) => n + l.backends.length, 0)).toBe(75_000);
-    expect(ms).toBeLessThan(1000);
   });
 });
