@@ -1,6 +1,7 @@
 // Userspace forwarding behaviour: affinity, UDP, health steering, idle timeouts, bad backends and
 // the connection budget. In-process agent, real sockets on 127.0.3.x / 127.10.3.x.
 
+import http from "node:http";
 import net from "node:net";
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,6 +102,29 @@ describe("userspace forwarding", () => {
     }
     conn.socket.destroy();
     await health[1]!.close();
+  });
+
+  it("HTTP probes GET requestPath on the DIP and count only 200 as up", async () => {
+    const vp = await nextVipPort();
+    const probePort = await freePort([DIP1]);
+    let status = 200;
+    const paths: string[] = [];
+    const prober = http.createServer((req, res) => {
+      paths.push(req.url!);
+      res.writeHead(status).end();
+    });
+    await new Promise<void>((r) => prober.listen(probePort, DIP1, r));
+    const lb = loadBalancer("httpprobe", "1", [listener({ name: "r", frontendIPAddress: VIP, frontendPort: vp, probe: "h", backends: dips([DIP1], port) })],
+      [{ ...tcpProbe("h", probePort, [DIP1], { probeThreshold: 2 }), protocol: "Http", requestPath: "/healthz" }]);
+    await push(lb);
+    await waitUntil(() => cp.lastReported(lb.id, "h", DIP1) === "Up", 3000, "Up");
+    status = 503;
+    await waitUntil(() => cp.lastReported(lb.id, "h", DIP1) === "Down", 3000, "Down on 503");
+    expect(paths.every((p) => p === "/healthz")).toBe(true);
+    expect(a.agent.status().probes.find((p) => p.probe === "h")).toMatchObject({ state: "Down", reason: "HTTP 503" });
+    expect(await tryGet(VIP, vp)).toBe("error");
+    prober.closeAllConnections();
+    prober.close();
   });
 
   it("AllProbedDown drops new flows when no backend is up; AllProbedUp uses them all", async () => {

@@ -115,7 +115,11 @@ export class UdpListener implements ForwardingListener {
     this.flows.set(key, flow);
     upstream.on("message", (reply) => {
       flow.lastActive = Date.now();
-      this.socket.send(reply, rinfo.port, rinfo.address);
+      try {
+        this.socket.send(reply, rinfo.port, rinfo.address);
+      } catch {
+        this.close(key, flow); // frontend socket already closed (load balancer removed mid-flight)
+      }
     });
     // ICMP port unreachable surfaces as ECONNREFUSED on a connected socket: drop the flow, re-pick later.
     upstream.on("error", () => this.close(key, flow));
