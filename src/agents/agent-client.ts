@@ -110,7 +110,8 @@ export function parseAck(text: string): ConfigAck {
     if (!o || typeof o.id !== "string" || typeof o.version !== "string") continue;
     if (o.state === "Applied") outcomes.push({ id: o.id, version: o.version, state: "Applied" });
     else if (o.state === "Refused") {
-      const detail = typeof o.detail === "string" ? o.detail.slice(0, 2000) : "refused without a detail";
+      // Control characters (NUL above all) cannot be stored in Postgres text; the detail is for humans.
+      const detail = typeof o.detail === "string" ? o.detail.replace(/[\u0000-\u001f]/g, " ").slice(0, 2000) : "refused without a detail";
       outcomes.push({ id: o.id, version: o.version, state: "Refused", detail });
     }
   }

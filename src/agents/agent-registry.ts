@@ -98,16 +98,16 @@ export interface HeartbeatResult {
  * a higher number is never believed — only an ACK of a push raises it.
  */
 export async function recordHeartbeat(db: Db, agent: Agent, appliedGeneration: number, livenessMs: number): Promise<HeartbeatResult> {
-  const rows = await db.$queryRaw<Array<{ was_stale: boolean; lowered: boolean }>>`
+  const rows = await db.$queryRaw<Array<{ was_stale: boolean; lowered: boolean; desired: bigint | null }>>`
     WITH prev AS (SELECT last_heartbeat_at, acked_generation FROM agents WHERE id = ${agent.id}::uuid FOR UPDATE)
     UPDATE agents a SET last_heartbeat_at = now(),
       acked_generation = LEAST(a.acked_generation, ${BigInt(appliedGeneration)}::bigint)
     FROM prev WHERE a.id = ${agent.id}::uuid
     RETURNING prev.last_heartbeat_at <= now() - (${livenessMs}::int * interval '1 millisecond') AS was_stale,
-              a.acked_generation < prev.acked_generation AS lowered`;
+              a.acked_generation < prev.acked_generation AS lowered,
+              (SELECT generation FROM location_generations g WHERE g.location = a.location) AS desired`;
   if (rows.length === 0) throw unauthorized(); // deregistered meanwhile
-  const desired = await locationGeneration(db, agent.location);
-  return { desiredGeneration: desired, needsPush: rows[0].was_stale || rows[0].lowered };
+  return { desiredGeneration: rows[0].desired ?? 0n, needsPush: rows[0].was_stale || rows[0].lowered };
 }
 
 export async function isLive(db: Db, agentId: string, livenessMs: number): Promise<boolean> {

@@ -65,7 +65,6 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
   };
 
   const reconciler = new Reconciler({
-    db,
     lockPool,
     client,
     desired: new DesiredStateCache(db),

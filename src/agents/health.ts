@@ -108,18 +108,19 @@ export async function storeHealthReport(db: Db, agent: { id: string; location: s
       probe: r.probe.toLowerCase(),
       backend: r.backendAddress,
       state: r.state,
-      reason: r.reason ?? null,
+      reason: r.reason?.replace(/[\u0000-\u001f]/g, " ") ?? null,
       since,
     });
   }
   const items = [...latest.values()];
   await db.$transaction(async (tx) => {
     if (report.full) {
-      // Keyed by (lb, probe, backend) text so one statement forgets every target absent from the summary.
-      const keep = items.map((i) => `${i.lb}\u0000${i.probe}\u0000${i.backend}`);
       await tx.$executeRaw`
-        DELETE FROM probe_health WHERE agent_id = ${agent.id}::uuid
-          AND NOT (load_balancer_id::text || chr(0) || probe_name || chr(0) || backend_address = ANY(${keep}::text[]))`;
+        DELETE FROM probe_health h WHERE h.agent_id = ${agent.id}::uuid
+          AND NOT EXISTS (
+            SELECT 1 FROM unnest(${items.map((i) => i.lb)}::uuid[], ${items.map((i) => i.probe)}::text[], ${items.map((i) => i.backend)}::text[])
+              AS k(lb, probe, backend)
+            WHERE k.lb = h.load_balancer_id AND k.probe = h.probe_name AND k.backend = h.backend_address)`;
     }
     if (items.length === 0) return;
     await tx.$executeRaw`

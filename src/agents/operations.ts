@@ -83,19 +83,21 @@ async function judge(db: Db, op: Operation, snap: LocationSnapshot, opts: Settle
   return undefined;
 }
 
+/**
+ * The terminal status and the load balancer's provisioningState in one statement, so nobody reads a
+ * finished operation next to a load balancer still "Updating". Only the newest write owns
+ * provisioningState: an older operation finishing late must not overwrite a newer write's state.
+ */
 async function persist(db: Db, op: Operation, verdict: Verdict): Promise<Operation> {
-  const updated = await db.operation.updateMany({
-    where: { id: op.id, status: "InProgress" },
-    data: { status: verdict.status, endTime: new Date(), error: verdict.error ?? undefined },
-  });
-  if (updated.count > 0 && op.loadBalancerId) {
-    // Only the newest write owns provisioningState: an older operation finishing late must not
-    // overwrite the "Updating" of a write that is still in flight.
-    await db.loadBalancer.updateMany({
-      where: { id: op.loadBalancerId, generation: op.generation },
-      data: { provisioningState: verdict.status },
-    });
-  }
+  const error = verdict.error ? JSON.stringify(verdict.error) : null;
+  await db.$executeRaw`
+    WITH done AS (
+      UPDATE operations SET status = ${verdict.status}, end_time = now(), error = ${error}::jsonb
+      WHERE id = ${op.id}::uuid AND status = 'InProgress'
+      RETURNING load_balancer_id, generation
+    )
+    UPDATE load_balancers l SET provisioning_state = ${verdict.status}
+    FROM done WHERE l.id = done.load_balancer_id AND l.generation = done.generation`;
   return (await db.operation.findUnique({ where: { id: op.id } })) ?? op;
 }
 

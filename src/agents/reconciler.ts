@@ -5,8 +5,8 @@
 // Postgres itself if the process dies mid-push. Work is bounded: at most `concurrency` pushes at a
 // time and no queue beyond the set of agents that are behind.
 
+import { setMaxListeners } from "node:events";
 import type pg from "pg";
-import type { Db } from "../store/prisma.js";
 import { AgentPushError, type AgentClient } from "./agent-client.js";
 import type { DesiredStateCache } from "./desired-state.js";
 import { recordAck, recordFailure } from "./push-results.js";
@@ -18,7 +18,6 @@ export interface ReconcilerLog {
 }
 
 export interface ReconcilerOptions {
-  db: Db;
   /** Connections that hold push locks; size it at concurrency + 1. */
   lockPool: pg.Pool;
   client: AgentClient;
@@ -26,10 +25,32 @@ export interface ReconcilerOptions {
   livenessMs: number;
   concurrency?: number;
   backoff?: { baseMs: number; maxMs: number };
-  /** An agent acknowledged a push: operations of its location may be done. */
+  /** Operations of this location may be done (every live agent caught up, or one refused). */
   onAcked?: (location: string) => void;
   log: ReconcilerLog;
 }
+
+interface AgentRow {
+  name: string;
+  url: string;
+  push_token: string;
+  acked: string;
+  registered_at: Date;
+  failures: number;
+  gen: string;
+  due: boolean;
+  live: boolean;
+}
+
+// $1 agent id, $2 liveness window (ms).
+const AGENT_ROW_SQL = `
+  SELECT a.name, a.url, a.push_token, a.acked_generation::text AS acked, a.registered_at,
+         a.consecutive_failures AS failures, COALESCE(g.generation, 0)::text AS gen,
+         (a.next_attempt_at IS NULL OR a.next_attempt_at <= now()) AS due,
+         a.last_heartbeat_at > now() - ($2::int * interval '1 millisecond') AS live
+  FROM agents a LEFT JOIN location_generations g ON g.location = a.location
+  WHERE a.id = $1::uuid`;
+const UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtextextended('lbplane-push:' || $1, 0))";
 
 interface Candidate {
   id: string;
@@ -50,6 +71,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.concurrency = o.concurrency ?? 16;
+    setMaxListeners(0, this.abort.signal); // one listener per in-flight push
   }
 
   /** Look for agents that are behind, soon. Calls coalesce: many wake-ups, one database pass. */
@@ -77,13 +99,15 @@ export class Reconciler {
   }
 
   private async findWork(): Promise<void> {
-    const rows = await this.o.db.$queryRaw<Array<{ id: string; location: string; due: boolean; wait_ms: number }>>`
-      SELECT a.id::text AS id, a.location,
-             (a.next_attempt_at IS NULL OR a.next_attempt_at <= now()) AS due,
-             GREATEST(0, EXTRACT(EPOCH FROM (a.next_attempt_at - now())) * 1000)::float8 AS wait_ms
-      FROM agents a LEFT JOIN location_generations g ON g.location = a.location
-      WHERE a.last_heartbeat_at > now() - (${this.o.livenessMs}::int * interval '1 millisecond')
-        AND a.acked_generation < COALESCE(g.generation, 0)`;
+    const { rows } = await this.o.lockPool.query<{ id: string; location: string; due: boolean; wait_ms: number }>(
+      `SELECT a.id::text AS id, a.location,
+              (a.next_attempt_at IS NULL OR a.next_attempt_at <= now()) AS due,
+              GREATEST(0, EXTRACT(EPOCH FROM (a.next_attempt_at - now())) * 1000)::float8 AS wait_ms
+       FROM agents a LEFT JOIN location_generations g ON g.location = a.location
+       WHERE a.last_heartbeat_at > now() - ($1::int * interval '1 millisecond')
+         AND a.acked_generation < COALESCE(g.generation, 0)`,
+      [this.o.livenessMs],
+    );
     let soonest = Infinity;
     for (const r of rows) {
       if (!r.due) {
@@ -124,51 +148,51 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Two round trips per push on the lock's own connection: lock + read, then record + unlock. The
+   * read shares the lock statement's snapshot, so in a rare race it can see an ACK another replica
+   * committed a moment earlier as missing; the cost is one idempotent re-push, never a wrong state.
+   */
   private async pushUnderLock(c: Candidate): Promise<void> {
     const conn = await this.o.lockPool.connect();
+    let held = false;
     let broken = false;
     try {
-      const lock = await conn.query<{ locked: boolean }>(
-        "SELECT pg_try_advisory_lock(hashtextextended('lbplane-push:' || $1, 0)) AS locked",
-        [c.id],
+      const { rows } = await conn.query<AgentRow & { locked: boolean }>(
+        `SELECT l.locked, a.* FROM (SELECT pg_try_advisory_lock(hashtextextended('lbplane-push:' || $1, 0)) AS locked) l
+         LEFT JOIN LATERAL (${AGENT_ROW_SQL}) a ON l.locked`,
+        [c.id, this.o.livenessMs],
       );
-      if (!lock.rows[0].locked) return; // another replica is pushing this agent right now
-      try {
-        // While we hold the lock, keep going until the agent has the newest generation: a write that
-        // lands during a push is pushed right after it, without waiting for another wake-up.
-        for (let round = 0; round < 100 && !this.stopped; round++) {
-          if (!(await this.pushOnce(c))) break;
-        }
-      } finally {
-        await conn.query("SELECT pg_advisory_unlock(hashtextextended('lbplane-push:' || $1, 0))", [c.id]).catch(() => {
-          broken = true;
-        });
+      if (!rows[0]?.locked) return; // another replica is pushing this agent right now
+      held = true;
+      let row: AgentRow | undefined = rows[0].name === null ? undefined : rows[0];
+      // While we hold the lock, keep going until the agent has the newest generation: a write that
+      // lands during a push is pushed right after it, without waiting for another wake-up.
+      for (let round = 0; row && round < 100 && !this.stopped; round++) {
+        const result = await this.pushOnce(c, row, conn);
+        if (result.unlocked) held = false;
+        if (!result.again) break;
+        row = (await conn.query<AgentRow>(AGENT_ROW_SQL, [c.id, this.o.livenessMs])).rows[0];
       }
     } catch (err) {
       broken = true;
       throw err;
     } finally {
-      // A connection whose unlock failed is destroyed, which releases any lock it still holds.
+      if (held && !broken) {
+        await conn.query(UNLOCK_SQL, [c.id]).catch(() => {
+          broken = true;
+        });
+      }
+      // A connection that failed mid-way is destroyed, which releases any lock it still holds.
       conn.release(broken);
     }
   }
 
-  /** One push of the newest generation; true if it succeeded and the agent may be behind again. */
-  private async pushOnce(c: Candidate): Promise<boolean> {
-    const { db, livenessMs } = this.o;
-    // Re-read under the lock: another replica may have pushed, or the agent re-registered.
-    const rows = await db.$queryRaw<
-      Array<{ name: string; url: string; push_token: string; acked: bigint; registered_at: Date; failures: number; gen: bigint; due: boolean; live: boolean }>
-    >`
-      SELECT a.name, a.url, a.push_token, a.acked_generation AS acked, a.registered_at, a.consecutive_failures AS failures,
-             COALESCE(g.generation, 0) AS gen,
-             (a.next_attempt_at IS NULL OR a.next_attempt_at <= now()) AS due,
-             a.last_heartbeat_at > now() - (${livenessMs}::int * interval '1 millisecond') AS live
-      FROM agents a LEFT JOIN location_generations g ON g.location = a.location
-      WHERE a.id = ${c.id}::uuid`;
-    const a = rows[0];
-    if (!a || !a.live || !a.due || a.acked >= a.gen) return false;
-    const state = await this.o.desired.get(c.location, a.gen);
+  /** One push of the newest generation. `again`: it succeeded and a newer generation exists. */
+  private async pushOnce(c: Candidate, a: AgentRow, conn: pg.PoolClient): Promise<{ again: boolean; unlocked: boolean }> {
+    if (!a.live || !a.due || BigInt(a.acked) >= BigInt(a.gen)) return { again: false, unlocked: false };
+    const state = await this.o.desired.get(c.location, BigInt(a.gen));
+    const epoch = { id: c.id, registeredAt: a.registered_at };
     const started = performance.now();
     try {
       const ack = await this.o.client.pushConfig(a.url, a.push_token, state.body, this.abort.signal);
@@ -179,19 +203,21 @@ export class Reconciler {
         throw new AgentPushError(`agent acknowledged generation ${ack.generation} for a push of generation ${state.config.generation}`, 200);
       }
       pushLatency.observe({ outcome: "ack" }, (performance.now() - started) / 1000);
-      const refused = await recordAck(db, { id: c.id, registeredAt: a.registered_at }, state, ack);
-      if (refused > 0) nacks.inc({ agent: a.name }, refused);
-      this.o.onAcked?.(c.location);
-      return true;
+      const r = await recordAck(conn, epoch, state, ack, this.o.livenessMs);
+      if (r.refused > 0) nacks.inc({ agent: a.name }, r.refused);
+      // Operations can only have finished when this was the last live agent to catch up, or when it
+      // refused something; otherwise settling now would be wasted work (the sweep covers timeouts).
+      if (r.othersBehind === 0 || r.refused > 0) this.o.onAcked?.(c.location);
+      return { again: !r.unlocked, unlocked: r.unlocked };
     } catch (err) {
-      if (this.stopped) return false;
+      if (this.stopped) return { again: false, unlocked: false };
       pushLatency.observe({ outcome: "error" }, (performance.now() - started) / 1000);
       pushFailures.inc({ agent: a.name });
       const waitMs = this.backoffMs(a.failures + 1);
-      await recordFailure(db, { id: c.id, registeredAt: a.registered_at }, (err as Error).message, waitMs);
+      await recordFailure(conn, epoch, (err as Error).message, waitMs);
       if (a.failures === 0) this.o.log.warn(`push of generation ${state.generation} to agent '${a.name}' failed: ${(err as Error).message}`);
       this.wakeIn(waitMs);
-      return false;
+      return { again: false, unlocked: true };
     }
   }
 

@@ -28,8 +28,8 @@ export const CapabilitiesSchema = Type.Object(
 export const RegisterRequestSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }),
-    location: Type.String({ minLength: 1, maxLength: 64 }),
-    url: Type.String({ minLength: 8, maxLength: 2048, pattern: "^https?://[^\\s/]+(/\\S*)?$" }),
+    location: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9 _-]*$" }),
+    url: Type.String({ minLength: 8, maxLength: 2048, pattern: "^https?://[A-Za-z0-9.:\\[\\]_-]+(/[\\x21-\\x7e]*)?$" }),
     capabilities: CapabilitiesSchema,
     appliedGeneration: Type.Optional(Generation),
   },
@@ -49,12 +49,12 @@ export const HeartbeatResponseSchema = Type.Object({ desiredGeneration: Type.Int
 
 export const ProbeReportSchema = Type.Object(
   {
-    loadBalancerId: Type.String({ minLength: 1, maxLength: 1024 }),
-    probe: Type.String({ minLength: 1, maxLength: 80 }),
-    backendAddress: Type.String({ minLength: 2, maxLength: 45 }),
+    loadBalancerId: Type.String({ minLength: 1, maxLength: 1024, pattern: "^[\\x21-\\x7e]+$" }),
+    probe: Type.String({ minLength: 1, maxLength: 80, pattern: "^[A-Za-z0-9_.-]+$" }),
+    backendAddress: Type.String({ minLength: 2, maxLength: 45, pattern: "^[0-9A-Fa-f.:]+$", description: "the DIP" }),
     state: Type.Union([Type.Literal("Up"), Type.Literal("Down")]),
     reason: Type.Optional(Type.String({ maxLength: 512 })),
-    since: Type.String({ minLength: 1, maxLength: 40 }),
+    since: Type.String({ minLength: 1, maxLength: 40, pattern: "^[0-9A-Za-z:.+-]+$", description: "ISO time of the last transition" }),
   },
   Strict,
 );

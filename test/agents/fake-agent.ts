@@ -24,6 +24,10 @@ export class FakeAgent {
   config?: AgentConfig;
   reg?: RegisterResponse;
   unauthorizedPushes = 0;
+  /** Pushes being handled right now, and the most ever at once (one pusher per agent means 1). */
+  inFlight = 0;
+  maxInFlight = 0;
+  startedPushes = 0;
   private server?: http.Server;
   private beat?: NodeJS.Timeout;
   private waiters: Array<{ gen: number; resolve: () => void }> = [];
@@ -50,6 +54,17 @@ export class FakeAgent {
       this.unauthorizedPushes++;
       return void res.writeHead(401).end('{"error":{"code":"Unauthorized"}}');
     }
+    this.startedPushes++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await this.answerPush(req, res, text);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async answerPush(req: http.IncomingMessage, res: http.ServerResponse, text: string): Promise<void> {
     if (this.behaviour.dieOnNextPush) {
       this.behaviour.dieOnNextPush = false;
       req.socket.destroy();
