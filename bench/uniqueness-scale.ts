@@ -1,6 +1,7 @@
 // Validate + compile + store a load balancer at Azure's Standard limits (600 frontends, 1,500 rules,
 // pools totalling 5,000 addresses) and at 1/10 of that size, in the same run, and report the ratio:
-// the work must grow linearly (≈10×), not quadratically (≈100×). Also the end-to-end HTTP PUT.
+// the work must grow linearly (≈10×), not quadratically (≈100×). Also the end-to-end HTTP PUT:
+// create, an identical re-PUT, and a re-PUT that changes one rule.
 //   npx tsx bench/uniqueness-scale.ts
 // Uses DATABASE_URL when set, else a throwaway embedded PostgreSQL.
 
@@ -133,6 +134,17 @@ async function main() {
       await res.body.text();
       return res.statusCode;
     });
+    // One rule moves to another backend port: the diff rewrites that rule's row and claims only.
+    const changed = structuredClone(spec);
+    changed.properties.loadBalancingRules![0].properties.backendPort = 1999;
+    const changeOne = await measure(async () => {
+      const res = await request(`${base}/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Network/loadBalancers/${name}?api-version=2026-01-01`, {
+        method: "PUT", headers, body: JSON.stringify(changed),
+      });
+      const text = await res.body.text();
+      if (res.statusCode >= 300) throw new Error(`PUT ${res.statusCode}: ${text.slice(0, 300)}`);
+      return res.statusCode;
+    });
     // The next size reuses these addresses; the law would (rightly) refuse it while this one holds them.
     await request(`${base}/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Network/loadBalancers/${name}?api-version=2026-01-01`, {
       method: "DELETE", headers: { authorization: headers.authorization },
@@ -141,13 +153,13 @@ async function main() {
       size: s.label, frontends: s.frontends, rules: s.rules, addresses: s.pools * s.perPool,
       destinationClaims: domain.value, bodyKB: Math.round(body.length / 1024),
       domainMs: +domain.ms.toFixed(1), domainPeakMB: +domain.peakMb.toFixed(1),
-      createPutMs: +put.ms.toFixed(0), updatePutMs: +update.ms.toFixed(0), putPeakMB: +put.peakMb.toFixed(1),
+      createPutMs: +put.ms.toFixed(0), updatePutMs: +update.ms.toFixed(0), changeOneRulePutMs: +changeOne.ms.toFixed(0), putPeakMB: +put.peakMb.toFixed(1),
     });
   }
   console.table(results);
   const [small, big] = results;
   const ratio = (k: string) => ((big[k] as number) / (small[k] as number)).toFixed(1);
-  console.log(`size ratio 10x: domain time ${ratio("domainMs")}x, create PUT ${ratio("createPutMs")}x, update PUT ${ratio("updatePutMs")}x (linear ≈ 10x, quadratic ≈ 100x)`);
+  console.log(`size ratio 10x: domain time ${ratio("domainMs")}x, create PUT ${ratio("createPutMs")}x, update PUT ${ratio("updatePutMs")}x, one-rule change ${ratio("changeOneRulePutMs")}x (linear ≈ 10x, quadratic ≈ 100x)`);
   await app.close();
   await db.$disconnect();
   await cleanup();

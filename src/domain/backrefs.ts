@@ -26,9 +26,11 @@ export function withBackReferences(spec: LoadBalancerSpec): LoadBalancerSpec {
   const refs = new Map<object, Map<string, string[]>>();
   const add = (target: object | undefined, key: string, id: string | undefined) => {
     if (!target || !id) return;
-    const m = refs.get(target) ?? new Map<string, string[]>();
-    m.set(key, [...(m.get(key) ?? []), id]);
-    refs.set(target, m);
+    let m = refs.get(target);
+    if (!m) refs.set(target, (m = new Map<string, string[]>()));
+    const ids = m.get(key);
+    if (ids) ids.push(id);
+    else m.set(key, [id]);
   };
   const lookup = <T>(m: Map<string, T>, ref: SubResource | undefined) =>
     typeof ref?.id === "string" ? m.get(ref.id.toLowerCase()) : undefined;

@@ -28,15 +28,16 @@ export function renderChild(lb: StoredLoadBalancer, collection: ChildCollection,
 }
 
 /** The children of one collection, with back-references filled. */
-export function renderChildren(lb: StoredLoadBalancer, collection: ChildCollection) {
-  const spec = withBackReferences(lb.spec);
+export function renderChildren(lb: StoredLoadBalancer, collection: ChildCollection, spec = withBackReferences(lb.spec)) {
   const items = (spec.properties[collection] ?? []) as Child[];
   return items.map((c) => renderChild(lb, collection, c));
 }
 
 export function renderLoadBalancer(lb: StoredLoadBalancer) {
   const properties: Record<string, unknown> = { provisioningState: lb.provisioningState, resourceGuid: lb.uid };
-  for (const collection of CHILD_COLLECTIONS) properties[collection] = renderChildren(lb, collection);
+  // Back-references are derived once for every collection (the spec is cloned to hold them).
+  const spec = withBackReferences(lb.spec);
+  for (const collection of CHILD_COLLECTIONS) properties[collection] = renderChildren(lb, collection, spec);
   properties.inboundNatPools = [];
   return {
     id: lb.id,

@@ -8,12 +8,13 @@ import { applyDefaults } from "../domain/defaults.js";
 import { deriveClaims } from "../domain/claims.js";
 import { childId, loadBalancerId, normalizeLocation } from "../domain/ids.js";
 import { validateLoadBalancer } from "../domain/validate.js";
-import type { LoadBalancerAddress, LoadBalancerSpec } from "../domain/model.js";
+import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
 import { ArmError, issuesError } from "../errors.js";
 import type { Db } from "./prisma.js";
 import { bumpGeneration } from "./generations.store.js";
-import { specToRows } from "./load-balancer-rows.js";
-import { findLoadBalancer, type StoredLoadBalancer } from "./load-balancers.store.js";
+import { writeChildren } from "./load-balancer-children.js";
+import { specToRows, storedChildRows } from "./load-balancer-rows.js";
+import { findLoadBalancer, findLoadBalancerRow, toStored, type StoredLoadBalancer } from "./load-balancers.store.js";
 import { lockClaimKeys, otherClaims, replaceClaims } from "./claims.store.js";
 import { countLiveAgents, createOperation, type Operation } from "./operations.store.js";
 import { resolvePublicIps } from "./public-ip-resolver.js";
@@ -75,7 +76,8 @@ export function saveLoadBalancer(
     db.$transaction(async (tx) => {
       const rg = await requireResourceGroup(tx, target.subscriptionId, target.resourceGroup);
       const lockedId = await lockRow(tx, rg.id, target.name);
-      const current = lockedId ? await findLoadBalancer(tx, rg.id, target.name) : undefined;
+      const currentRow = lockedId ? await findLoadBalancerRow(tx, rg.id, target.name) : undefined;
+      const current = currentRow && toStored(currentRow);
       target.precondition(current?.etag);
       const address: LoadBalancerAddress = {
         subscriptionId: rg.subscriptionId,
@@ -115,15 +117,18 @@ export function saveLoadBalancer(
       };
       if (current) {
         await tx.loadBalancer.update({ where: { id: uid }, data: fields });
-        await deleteChildren(tx, uid);
       } else {
         await tx.loadBalancer.create({
           data: { id: uid, resourceGroupId: rg.id, subscriptionId: rg.subscriptionId, name: address.name, nameKey: address.name.toLowerCase(), ...fields },
         });
       }
-      await insertChildren(tx, spec, uid, publicIpUids);
-      const previous = current ? deriveClaims(current.spec, { address: current.address, publicIps: current.publicIps }) : NO_CLAIMS;
-      await replaceClaims(tx, uid, rg.subscriptionId, previous, claims);
+      const rowsWritten = await writeChildren(tx, currentRow && storedChildRows(currentRow), specToRows(spec, uid, publicIpUids));
+      // Claims are a function of the stored child rows, the location (fixed above), the name and the
+      // public IPs' addresses: when none of those changed, neither did the claims.
+      if (!current || rowsWritten > 0 || !samePublicIpAddresses(current.publicIps, publicIps)) {
+        const previous = current ? deriveClaims(current.spec, { address: current.address, publicIps: current.publicIps }) : NO_CLAIMS;
+        await replaceClaims(tx, uid, rg.subscriptionId, previous, claims);
+      }
       const operation = await createOperation(tx, {
         subscriptionId: rg.subscriptionId, location, resourceId: lbId, loadBalancerId: uid, kind: "Put", generation, done: !waitForAgents,
       });
@@ -147,26 +152,8 @@ function frontendUsing(spec: LoadBalancerSpec, lbId: string, publicIpRef: string
   return fe ? childId(lbId, "frontendIPConfigurations", fe.name) : undefined;
 }
 
-/** All children in one statement (backend addresses follow their pools by cascade). */
-async function deleteChildren(tx: Tx, uid: string) {
-  await tx.$executeRaw`
-    WITH f AS (DELETE FROM frontend_ip_configurations WHERE load_balancer_id = ${uid}::uuid),
-         p AS (DELETE FROM backend_address_pools WHERE load_balancer_id = ${uid}::uuid),
-         r AS (DELETE FROM load_balancing_rules WHERE load_balancer_id = ${uid}::uuid),
-         pr AS (DELETE FROM probes WHERE load_balancer_id = ${uid}::uuid),
-         n AS (DELETE FROM inbound_nat_rules WHERE load_balancer_id = ${uid}::uuid)
-    DELETE FROM outbound_rules WHERE load_balancer_id = ${uid}::uuid`;
-}
-
-async function insertChildren(tx: Tx, spec: LoadBalancerSpec, uid: string, publicIpUids: Map<string, string>) {
-  const rows = specToRows(spec, uid, publicIpUids);
-  if (rows.frontends.length) await tx.frontendIpConfiguration.createMany({ data: rows.frontends });
-  if (rows.pools.length) await tx.backendAddressPool.createMany({ data: rows.pools });
-  if (rows.addresses.length) await tx.backendAddress.createMany({ data: rows.addresses });
-  if (rows.rules.length) await tx.loadBalancingRule.createMany({ data: rows.rules });
-  if (rows.probes.length) await tx.probe.createMany({ data: rows.probes });
-  if (rows.natRules.length) await tx.inboundNatRule.createMany({ data: rows.natRules });
-  if (rows.outboundRules.length) await tx.outboundRule.createMany({ data: rows.outboundRules });
+function samePublicIpAddresses(a: Map<string, PublicIpView>, b: Map<string, PublicIpView>): boolean {
+  return a.size === b.size && [...a].every(([ref, view]) => b.has(ref) && b.get(ref)!.ipAddress === view.ipAddress);
 }
 
 /** Deletes a load balancer; undefined when it did not exist (ARM answers 204). */

@@ -3,7 +3,7 @@
 import { applyDefaults } from "../domain/defaults.js";
 import { loadBalancerId, childId } from "../domain/ids.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
-import { LOAD_BALANCER_INCLUDE, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
+import { CHILDREN_JSON_SQL, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
 import type { Tx } from "./resource-groups.store.js";
 
 export interface StoredLoadBalancer {
@@ -23,53 +23,58 @@ export interface StoredLoadBalancer {
   resourceGroupId: string;
 }
 
-const INCLUDE = {
-  ...LOAD_BALANCER_INCLUDE,
-  frontendIpConfigurations: {
-    orderBy: { ordinal: "asc" },
-    include: { publicIpAddress: { include: { resourceGroup: true } } },
-  },
-} as const;
-
-type Row = LoadBalancerRow & {
+/** The load balancer's own columns and its children, as read by LOAD_BALANCER_SQL. */
+export type Row = LoadBalancerRow & {
   id: string;
   name: string;
-  subscriptionId: string;
+  subscription_id: string;
   etag: string;
-  provisioningState: string;
-  generation: bigint;
-  resourceGroupId: string;
-  resourceGroup: { name: string };
-  frontendIpConfigurations: Array<
-    LoadBalancerRow["frontendIpConfigurations"][number] & {
-      publicIpAddress: null | {
-        name: string;
-        subscriptionId: string;
-        ipAddress: string | null;
-        skuName: string;
-        resourceGroup: { name: string };
-      };
+  provisioning_state: string;
+  /** Text: a bigint does not survive JSON. */
+  generation: string;
+  resource_group_id: string;
+  rg_name: string;
+  frontends: Array<
+    LoadBalancerRow["frontends"][number] & {
+      public_ip: null | { name: string; subscription_id: string; ip_address: string | null; sku_name: string; rg_name: string };
     }
   >;
 };
+
+const SELECT_ROWS = `
+  SELECT lb.id, (to_jsonb(lb) || jsonb_build_object('generation', lb.generation::text, 'rg_name', rg.name)
+                 || jsonb_build_object(${CHILDREN_JSON_SQL}))::text AS doc
+  FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id`;
+
+async function queryRows(db: Tx, where: string, ...params: unknown[]): Promise<Row[]> {
+  const docs = await db.$queryRawUnsafe<Array<{ doc: string }>>(`${SELECT_ROWS} WHERE ${where}`, ...params);
+  return docs.map(({ doc }) => JSON.parse(doc) as Row);
+}
+
+/** Full rows of the load balancers `uids`, in that order (missing ones skipped). */
+async function readRows(db: Tx, uids: string[]): Promise<Row[]> {
+  if (!uids.length) return [];
+  const byId = new Map((await queryRows(db, "lb.id = ANY($1::uuid[])", uids)).map((row) => [row.id, row]));
+  return uids.flatMap((uid) => byId.get(uid) ?? []);
+}
 
 export function publicIpArmId(subscriptionId: string, resourceGroup: string, name: string): string {
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Network/publicIPAddresses/${name}`;
 }
 
-function toStored(row: Row): StoredLoadBalancer {
-  const address = { subscriptionId: row.subscriptionId, resourceGroup: row.resourceGroup.name, name: row.name };
+export function toStored(row: Row): StoredLoadBalancer {
+  const address = { subscriptionId: row.subscription_id, resourceGroup: row.rg_name, name: row.name };
   const id = loadBalancerId(address);
   const spec = applyDefaults(rowsToSpec(row), address);
   const publicIps = new Map<string, PublicIpView>();
-  for (const fe of row.frontendIpConfigurations) {
-    const pip = fe.publicIpAddress;
+  for (const fe of row.frontends) {
+    const pip = fe.public_ip;
     const ref = (fe.properties as { publicIPAddress?: { id?: string } }).publicIPAddress?.id;
     if (!pip || !ref) continue;
     publicIps.set(ref.toLowerCase(), {
-      id: publicIpArmId(pip.subscriptionId, pip.resourceGroup.name, pip.name),
-      ipAddress: pip.ipAddress ?? undefined,
-      skuName: pip.skuName,
+      id: publicIpArmId(pip.subscription_id, pip.rg_name, pip.name),
+      ipAddress: pip.ip_address ?? undefined,
+      skuName: pip.sku_name,
       usedBy: childId(id, "frontendIPConfigurations", fe.name),
     });
   }
@@ -81,43 +86,46 @@ function toStored(row: Row): StoredLoadBalancer {
     publicIps,
     location: row.location,
     etag: row.etag,
-    provisioningState: row.provisioningState,
-    generation: row.generation,
-    resourceGroupId: row.resourceGroupId,
+    provisioningState: row.provisioning_state,
+    generation: BigInt(row.generation),
+    resourceGroupId: row.resource_group_id,
   };
 }
 
+/** The row of one load balancer, or undefined. */
+export async function findLoadBalancerRow(db: Tx, resourceGroupId: string, name: string): Promise<Row | undefined> {
+  const rows = await queryRows(db, "lb.resource_group_id = $1::uuid AND lb.name_key = $2", resourceGroupId, name.toLowerCase());
+  return rows[0];
+}
+
 export async function findLoadBalancer(db: Tx, resourceGroupId: string, name: string): Promise<StoredLoadBalancer | undefined> {
-  const row = await db.loadBalancer.findUnique({
-    where: { resourceGroupId_nameKey: { resourceGroupId, nameKey: name.toLowerCase() } },
-    include: INCLUDE,
-  });
-  return row ? toStored(row as unknown as Row) : undefined;
+  const row = await findLoadBalancerRow(db, resourceGroupId, name);
+  return row ? toStored(row) : undefined;
 }
 
 export async function listLoadBalancers(
   db: Tx,
   where: { subscriptionId: string; resourceGroupId?: string },
 ): Promise<StoredLoadBalancer[]> {
-  const rows = await db.loadBalancer.findMany({
+  const ids = await db.loadBalancer.findMany({
     where: { subscriptionId: where.subscriptionId.toLowerCase(), ...(where.resourceGroupId ? { resourceGroupId: where.resourceGroupId } : {}) },
-    include: INCLUDE,
+    select: { id: true },
     orderBy: [{ nameKey: "asc" }],
   });
-  return rows.map((r) => toStored(r as unknown as Row));
+  return (await readRows(db, ids.map((r) => r.id))).map(toStored);
 }
 
 /** Every load balancer an agent of `location` must serve. */
 export async function readLoadBalancersInLocation(db: Tx, location: string): Promise<StoredLoadBalancer[]> {
-  const rows = await db.loadBalancer.findMany({
+  const ids = await db.loadBalancer.findMany({
     where: { location: location.toLowerCase() },
-    include: INCLUDE,
+    select: { id: true },
     orderBy: [{ id: "asc" }],
   });
-  return rows.map((r) => toStored(r as unknown as Row));
+  return (await readRows(db, ids.map((r) => r.id))).map(toStored);
 }
 
 export async function findLoadBalancerByUid(db: Tx, uid: string): Promise<StoredLoadBalancer | undefined> {
-  const row = await db.loadBalancer.findUnique({ where: { id: uid }, include: INCLUDE });
-  return row ? toStored(row as unknown as Row) : undefined;
+  const row = (await queryRows(db, "lb.id = $1::uuid", uid))[0];
+  return row ? toStored(row) : undefined;
 }
