@@ -2,7 +2,7 @@
 // fake agents (real HTTP servers on loopback), p50/p99 over many changes, and bytes pushed per
 // change. Ananta (SIGCOMM 2013) measured a median VIP configuration time of 75 ms, tail 200 s.
 //
-//   npx tsx bench/convergence.ts [changes per fleet size, default 200]
+//   npx tsx bench/convergence.ts [changes per fleet size, default 200]   (BENCH_CONCURRENCY=n: pushes at once, default 16)
 //
 // Convergence = from sending the PUT to the last agent receiving (and ACKing) that generation.
 //
@@ -44,7 +44,7 @@ async function main() {
   await migrate(db0.url);
   const config = loadConfig({ LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_DATA_DIR: "/tmp/lbplane-bench-unused" });
   const db = createPrisma(db0.url, 20);
-  const loops = await startControlLoops({ config, db, databaseUrl: db0.url, log: { info: () => {}, warn: (m) => console.error(m) } });
+  const loops = await startControlLoops({ config, db, databaseUrl: db0.url, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 16), log: { info: () => {}, warn: (m) => console.error(m) } });
   const tokens = new TokenStore();
   tokens.add(TOKEN, { name: "bench" });
   const app = await buildApp({ config, db, tokens, notifyChange: loops.notifyChange });
