@@ -63,6 +63,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook("preValidation", async (request) => {
     checkApiVersion(request);
   });
+  // ARM accepts a POST action (e.g. rule health) with no body even when the client, like most curl
+  // invocations, sends Content-Type: application/json; fastify's parser would refuse the empty body.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (body === "" || (typeof body === "string" && body.trim() === "")) return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const err = new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`);

@@ -33,7 +33,10 @@ export async function startServer(databaseUrl: string, env: NodeJS.ProcessEnv = 
   });
   const log: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log.join("")}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL"); // never leave a half-started control plane behind
+      reject(new Error(`server did not start:\n${log.join("")}`));
+    }, 30_000);
     const onData = (chunk: Buffer) => {
       log.push(chunk.toString());
       const m = /lbplane API on (http:\/\/[0-9.:]+)/.exec(log.join(""));

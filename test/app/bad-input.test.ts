@@ -142,6 +142,10 @@ describe("bad input", () => {
     });
   });
 
+  it("an empty body sent as application/json is a missing body: 400 on a PUT, not a parse error", async () => {
+    await expectRefused(await putPip(""), 400, "InvalidRequestFormat");
+  });
+
   it("after all of that, nothing was written: only the one resource group exists", async () => {
     expect(await rowCounts(t.db)).toEqual({ resourceGroups: 1, publicIps: 0, loadBalancers: 0, operations: 0 });
   });

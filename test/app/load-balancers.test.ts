@@ -73,6 +73,16 @@ describe("load balancers through the ARM API (seed rule type #1)", () => {
     expect(after).toEqual(before);
   });
 
+  it("the rule-health action accepts curl's habit of Content-Type: application/json with no body", async () => {
+    const res = await t.app.inject({
+      method: "POST",
+      url: `${lbPath("rg1", "lb1")}/loadBalancingRules/rule1/health?${NET}`,
+      headers: { ...AUTH, "content-type": "application/json" },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.headers.location).toBeTruthy();
+  });
+
   it("child resources are served under the load balancer", async () => {
     for (const c of ["frontendIPConfigurations", "backendAddressPools", "loadBalancingRules", "probes", "inboundNatRules", "outboundRules"]) {
       const res = await getJson(t.app, `${lbPath("rg1", "lb1")}/${c}`);
