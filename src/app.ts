@@ -14,6 +14,7 @@ import { authenticate } from "./routes/auth.js";
 import { handleError } from "./routes/error-handler.js";
 import { ArmError } from "./errors.js";
 import { registerRoutes } from "./routes/index.js";
+import { rejectUnstorableText } from "./routes/storable-text.js";
 
 export interface AppDeps {
   config: Config;
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   app.addHook("preValidation", async (request) => {
     checkApiVersion(request);
+    rejectUnstorableText(request);
   });
   // ARM accepts a POST action (e.g. rule health) with no body even when the client, like most curl
   // invocations, sends Content-Type: application/json; fastify's parser would refuse the empty body.

@@ -47,6 +47,13 @@ export function isValidResourceName(
   return NAME_80.test(name);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `s` is a UUID PostgreSQL's uuid type accepts (ids in URLs are checked before any query). */
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
+}
+
 /** ARM location names are compared without case or spaces ("East US" = "eastus"). */
 export function normalizeLocation(location: string): string {
   return String(location ?? "").toLowerCase().replace(/\s+/g, "");

@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { ArmError } from "../errors.js";
+import { isUuid } from "../domain/ids.js";
 import {
   authenticateAgent,
   deregisterAgent,
@@ -46,7 +47,7 @@ const agentSecurity = [{ bearer: [] }];
 /** onRequest hook: the caller must present the credential of the agent named in the path. */
 async function requireAgent(request: FastifyRequest): Promise<void> {
   const { agentId } = request.params as { agentId: string };
-  if (!/^[0-9a-f-]{36}$/i.test(agentId)) {
+  if (!isUuid(agentId)) {
     throw new ArmError(401, "AgentAuthenticationFailed", "The agent credential is missing or invalid; register again.");
   }
   request.agent = await authenticateAgent(request.server.deps.db, agentId.toLowerCase(), bearerToken(request));

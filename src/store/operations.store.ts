@@ -4,6 +4,7 @@
 
 import type { Operation } from "./generated/client.js";
 import type { Tx } from "./resource-groups.store.js";
+import { isUuid } from "../domain/ids.js";
 
 export type { Operation };
 
@@ -42,6 +43,6 @@ export function createOperation(
 }
 
 export function findOperation(tx: Tx, subscriptionId: string, id: string): Promise<Operation | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
+  if (!isUuid(id)) return Promise.resolve(null);
   return tx.operation.findFirst({ where: { id, subscriptionId: subscriptionId.toLowerCase() } });
 }

@@ -5,7 +5,7 @@ import type { Db } from "./prisma.js";
 import type { ResourceGroup } from "./generated/client.js";
 import { ArmError, resourceGroupNotFound } from "../errors.js";
 import { bumpGeneration } from "./generations.store.js";
-import { normalizeLocation } from "../domain/ids.js";
+import { isUuid, normalizeLocation } from "../domain/ids.js";
 import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
 
 const FOREIGN_KEY_VIOLATION = "23503";
@@ -161,7 +161,7 @@ export async function deleteResourceGroup(
 
 /** A resource-group operation of this subscription (for operationresults polling), or null. */
 export function findResourceGroupOperation(db: Tx, subscriptionId: string, id: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
+  if (!isUuid(id)) return Promise.resolve(null);
   return db.operation.findFirst({
     where: { id, subscriptionId: subscriptionId.toLowerCase(), kind: { startsWith: "Microsoft.Resources/" } },
   });
