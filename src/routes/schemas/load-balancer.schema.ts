@@ -13,10 +13,10 @@ const SubList = Type.Array(Sub);
 const Ignored = Type.Unknown({ description: "read-only; accepted and ignored" });
 const Zones = Type.Array(Type.String({ maxLength: 8 }), { maxItems: 3 });
 
-/** Members every child resource may carry: name, plus read-only ones clients echo back. */
-function child<P extends TSchema>(properties: P) {
+/** Members every child resource may carry: name, plus read-only ones clients echo back, plus `more`. */
+function child<P extends TSchema, M extends Record<string, TSchema>>(properties: P, more?: M) {
   return Type.Object(
-    { name: Name, id: Type.Optional(Type.String()), etag: Type.Optional(Ignored), type: Type.Optional(Ignored), properties },
+    { name: Name, id: Type.Optional(Type.String()), etag: Type.Optional(Ignored), type: Type.Optional(Ignored), properties, ...(more as M) },
     Strict,
   );
 }
@@ -44,10 +44,13 @@ export const FrontendIPConfigurationSchema = child(
       publicIPPrefix: Type.Optional(Sub),
       gatewayLoadBalancer: Type.Optional(Sub),
       ddosSettings: Type.Optional(Type.Unknown()),
+      enableConnectionTracking: Type.Optional(Type.Boolean()),
       ...readOnly,
     },
     Strict,
   ),
+  // Zones sit beside properties on a frontend, as Azure (and the SDK's serializer) put them.
+  { zones: Type.Optional(Zones) },
 );
 
 export const BackendAddressSchema = Type.Object(
@@ -73,8 +76,9 @@ export const BackendAddressSchema = Type.Object(
   Strict,
 );
 
+// Optional: the SDK's serializer (and many templates) send a pool with no addresses as {"name":…}.
 export const BackendAddressPoolSchema = child(
-  Type.Object(
+  Type.Optional(Type.Object(
     {
       location: Type.Optional(Type.String()),
       loadBalancerBackendAddresses: Type.Optional(Type.Array(BackendAddressSchema)),
@@ -85,7 +89,7 @@ export const BackendAddressPoolSchema = child(
       ...readOnly,
     },
     Strict,
-  ),
+  )),
 );
 
 const RuleProtocol = Type.Union([Type.Literal("Tcp"), Type.Literal("Udp"), Type.Literal("All")]);
@@ -182,7 +186,6 @@ export const LoadBalancerBodySchema = Type.Object(
       ),
     ),
     extendedLocation: Type.Optional(Type.Unknown()),
-    zones: Type.Optional(Zones),
     properties: Type.Optional(
       Type.Object(
         {
