@@ -148,6 +148,8 @@ export interface PublicIpView {
   id: string;
   ipAddress?: string;
   skuName: string;
+  /** Normalised location; set when the store resolved it for a write (a frontend must be in the same one). */
+  location?: string;
   /** ARM id of the frontend IP configuration using it, if any (another LB's, or this one's). */
   usedBy?: string;
 }

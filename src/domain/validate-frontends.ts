@@ -3,7 +3,7 @@
 // privateIPAddress, a public one references a Public IP resource the store resolved for us.
 
 import { checkIp, type Push } from "./checks.js";
-import { childId, loadBalancerId, refName } from "./ids.js";
+import { childId, loadBalancerId, normalizeLocation, refName } from "./ids.js";
 import { ipVersion } from "./ip.js";
 import { Codes, invalidReference, issue } from "./issues.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "./model.js";
@@ -58,7 +58,8 @@ export function checkFrontends(
     const pipId = fp.publicIPAddress?.id;
     if (typeof pipId !== "string" || pipId === "") return; // shape check reports it
     const pip = ctx.publicIps.get(pipId.toLowerCase());
-    if (!pip) {
+    // Azure's message for a missing reference already says "both resources are in the same region".
+    if (!pip || (pip.location !== undefined && pip.location !== normalizeLocation(spec.location))) {
       push(invalidReference(pipId, feId, `${pp}.publicIPAddress`));
       return;
     }

@@ -95,7 +95,7 @@ export function saveLoadBalancer(
       }
       const spec = applyDefaults({ ...desired, location }, address);
       const lbId = loadBalancerId(address);
-      const { views: publicIps, uids: publicIpUids } = await resolvePublicIps(tx, spec, lbId);
+      const { views: publicIps, uids: publicIpUids } = await resolvePublicIps(tx, spec);
       const ctx = { address, publicIps };
       const claims = deriveClaims(spec, ctx);
       await lockClaimKeys(tx, claims);

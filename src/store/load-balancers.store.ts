@@ -4,6 +4,7 @@ import { applyDefaults } from "../domain/defaults.js";
 import { loadBalancerId, childId } from "../domain/ids.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
 import { CHILDREN_JSON_SQL, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
+import { publicIpId } from "./public-ips.store.js";
 import type { Tx } from "./resource-groups.store.js";
 
 export interface StoredLoadBalancer {
@@ -58,10 +59,6 @@ async function readRows(db: Tx, uids: string[]): Promise<Row[]> {
   return uids.flatMap((uid) => byId.get(uid) ?? []);
 }
 
-export function publicIpArmId(subscriptionId: string, resourceGroup: string, name: string): string {
-  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Network/publicIPAddresses/${name}`;
-}
-
 export function toStored(row: Row): StoredLoadBalancer {
   const address = { subscriptionId: row.subscription_id, resourceGroup: row.rg_name, name: row.name };
   const id = loadBalancerId(address);
@@ -72,7 +69,7 @@ export function toStored(row: Row): StoredLoadBalancer {
     const ref = (fe.properties as { publicIPAddress?: { id?: string } }).publicIPAddress?.id;
     if (!pip || !ref) continue;
     publicIps.set(ref.toLowerCase(), {
-      id: publicIpArmId(pip.subscription_id, pip.rg_name, pip.name),
+      id: publicIpId(pip.subscription_id, pip.rg_name, pip.name),
       ipAddress: pip.ip_address ?? undefined,
       skuName: pip.sku_name,
       usedBy: childId(id, "frontendIPConfigurations", fe.name),

@@ -1,9 +1,8 @@
-// Follows a load balancer's public IP references for the domain: which exist, their address and
-// SKU, and which frontend (of any load balancer) already uses each one.
+// Follows a load balancer's public IP references for the domain: which exist, their address, SKU
+// and location, and which frontend (of any load balancer) already uses each one.
 
-import { childId, loadBalancerId } from "../domain/ids.js";
 import type { LoadBalancerSpec, PublicIpView } from "../domain/model.js";
-import { publicIpArmId } from "./load-balancers.store.js";
+import { findPublicIpByKey, frontendUsing, publicIpId } from "./public-ips.store.js";
 import type { Tx } from "./resource-groups.store.js";
 
 const PIP_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/publicIPAddresses\/([^/]+)\/?$/i;
@@ -11,7 +10,6 @@ const PIP_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/M
 export async function resolvePublicIps(
   tx: Tx,
   spec: LoadBalancerSpec,
-  lbId: string,
 ): Promise<{ views: Map<string, PublicIpView>; uids: Map<string, string> }> {
   const views = new Map<string, PublicIpView>();
   const uids = new Map<string, string>();
@@ -19,31 +17,17 @@ export async function resolvePublicIps(
     const ref = fe.properties.publicIPAddress?.id;
     const m = ref ? PIP_ID.exec(ref) : null;
     if (!ref || !m) continue;
-    const pip = await tx.publicIpAddress.findFirst({
-      where: { subscriptionId: m[1].toLowerCase(), nameKey: m[3].toLowerCase(), resourceGroup: { nameKey: m[2].toLowerCase() } },
-      include: {
-        resourceGroup: true,
-        frontends: { include: { loadBalancer: { include: { resourceGroup: true } } } },
-      },
-    });
+    const pip = await findPublicIpByKey(tx, { subscriptionId: m[1], resourceGroupName: m[2], name: m[3] });
     if (!pip) continue;
-    const user = pip.frontends[0];
-    const usedBy = user
-      ? childId(
-          loadBalancerId({ subscriptionId: user.loadBalancer.subscriptionId, resourceGroup: user.loadBalancer.resourceGroup.name, name: user.loadBalancer.name }),
-          "frontendIPConfigurations",
-          user.name,
-        )
-      : undefined;
     views.set(ref.toLowerCase(), {
-      id: publicIpArmId(pip.subscriptionId, pip.resourceGroup.name, pip.name),
+      id: publicIpId(pip.subscriptionId, pip.resourceGroup.name, pip.name),
       ipAddress: pip.ipAddress ?? undefined,
       skuName: pip.skuName,
-      usedBy,
+      location: pip.location,
+      usedBy: frontendUsing(pip),
     });
     // The same public IP named by two frontends is the domain's to refuse; map the first one.
     if (!uids.has(fe.name.toLowerCase())) uids.set(fe.name.toLowerCase(), pip.id);
   }
-  void lbId;
   return { views, uids };
 }
