@@ -3,11 +3,10 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { randomUUID } from "node:crypto";
 import { isValidResourceName } from "../domain/ids.js";
 import type { LoadBalancerSpec } from "../domain/model.js";
 import { ArmError, resourceNotFound } from "../errors.js";
-import { deleteLoadBalancer, saveLoadBalancer, type WriteTarget } from "../store/load-balancer-writer.js";
+import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags, type WriteTarget } from "../store/load-balancer-writer.js";
 import { findLoadBalancer, listLoadBalancers, type StoredLoadBalancer } from "../store/load-balancers.store.js";
 import { requireResourceGroup } from "../store/resource-groups.store.js";
 import type { Operation } from "../store/operations.store.js";
@@ -131,13 +130,9 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
       response: { ...armErrors, 200: ResourceSchema },
     },
   }, async (request, reply) => {
-    const lb = await requireLoadBalancer(request, request.params);
-    checkPreconditions(request, lb.etag, lb.id);
-    const db = request.server.deps.db;
-    const etag = `W/"${randomUUID()}"`;
-    await db.loadBalancer.update({ where: { id: lb.uid }, data: { tags: request.body.tags ?? {}, etag } });
-    const updated = { ...lb, etag, spec: { ...lb.spec, tags: request.body.tags ?? {} } };
-    setEtagHeader(reply, etag);
+    const p = request.params;
+    const updated = await updateLoadBalancerTags(request.server.deps.db, writeTarget(request, p, resourcePath(request)), request.body.tags ?? {});
+    setEtagHeader(reply, updated.etag);
     return renderLoadBalancer(updated);
   });
 

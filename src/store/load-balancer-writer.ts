@@ -9,7 +9,7 @@ import { deriveClaims } from "../domain/claims.js";
 import { childId, loadBalancerId, normalizeLocation } from "../domain/ids.js";
 import { validateLoadBalancer } from "../domain/validate.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
-import { ArmError, issuesError } from "../errors.js";
+import { ArmError, issuesError, resourceNotFound } from "../errors.js";
 import type { Db } from "./prisma.js";
 import { bumpGeneration } from "./generations.store.js";
 import { writeChildren } from "./load-balancer-children.js";
@@ -154,6 +154,23 @@ function frontendUsing(spec: LoadBalancerSpec, lbId: string, publicIpRef: string
 
 function samePublicIpAddresses(a: Map<string, PublicIpView>, b: Map<string, PublicIpView>): boolean {
   return a.size === b.size && [...a].every(([ref, view]) => b.has(ref) && b.get(ref)!.ipAddress === view.ipAddress);
+}
+
+/**
+ * PATCH: replaces the tags under the row lock, so If-Match is checked against the etag the update
+ * replaces and the answer shows the load balancer as it now is. Tags reach no agent: no generation.
+ */
+export function updateLoadBalancerTags(db: Db, target: WriteTarget, tags: Record<string, string>): Promise<StoredLoadBalancer> {
+  return db.$transaction(async (tx) => {
+    const rg = await requireResourceGroup(tx, target.subscriptionId, target.resourceGroup);
+    const lockedId = await lockRow(tx, rg.id, target.name);
+    const current = lockedId && (await findLoadBalancer(tx, rg.id, target.name));
+    if (!current) throw resourceNotFound("Microsoft.Network/loadBalancers", target.name, target.resourceGroup);
+    target.precondition(current.etag);
+    const etag = `W/"${randomUUID()}"`;
+    await tx.loadBalancer.update({ where: { id: current.uid }, data: { tags, etag } });
+    return { ...current, etag, spec: { ...current.spec, tags } };
+  }, TX_OPTIONS);
 }
 
 /** Deletes a load balancer; undefined when it did not exist (ARM answers 204). */
