@@ -10,7 +10,7 @@ import { childNotFound } from "../errors.js";
 import { saveLoadBalancer } from "../store/load-balancer-writer.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors, pageOf, setEtagHeader } from "./arm-common.js";
-import { LB_PATH, LbParams, afterWrite, checkName, operationUrls, requireLoadBalancer, resourcePath, writeTarget } from "./load-balancers.routes.js";
+import { LB_PATH, LbParams, afterWrite, answerDelete, checkName, requireLoadBalancer, resourcePath, writeTarget } from "./load-balancers.routes.js";
 import { CHILD_COLLECTIONS, renderChildren } from "./load-balancer.view.js";
 import {
   BackendAddressPoolPutSchema,
@@ -81,11 +81,10 @@ export async function loadBalancerChildRoutes(app: FastifyInstance): Promise<voi
         const list = [...((current.spec.properties[collection] ?? []) as Array<{ name: string; properties: unknown }>)];
         const child = { name: p.childName, properties: request.body.properties ?? {} };
         const at = list.findIndex((c) => c.name.toLowerCase() === p.childName.toLowerCase());
-        if (at >= 0) list[at] = { ...child, name: list[at].name };
-        else {
-          created = true;
-          list.push(child);
-        }
+        // Decided per attempt: a retried transaction may find the child a concurrent write added.
+        created = at < 0;
+        if (created) list.push(child);
+        else list[at] = { ...child, name: list[at].name };
         return withCollection(current.spec, collection, list);
       });
       afterWrite(request, reply, outcome.operation, outcome.stored.location);
@@ -115,11 +114,7 @@ export async function loadBalancerChildRoutes(app: FastifyInstance): Promise<voi
         );
         return withCollection(current.spec, collection, list);
       });
-      request.server.deps.notifyChange?.(outcome.stored.location);
-      if (outcome.operation.status === "Succeeded") return reply.code(200).send();
-      const urls = operationUrls(request, outcome.operation);
-      reply.header("location", urls.location).header("azure-asyncoperation", urls.asyncOperation).header("retry-after", "1");
-      return reply.code(202).send();
+      return answerDelete(request, reply, outcome.operation, outcome.stored.location);
     });
   }
 }

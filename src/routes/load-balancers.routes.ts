@@ -22,12 +22,13 @@ const LB_TYPE = "Microsoft.Network/loadBalancers";
 const config = { apiVersions: NETWORK_API_VERSIONS };
 const tags = ["LoadBalancers"];
 
-export function checkName(name: string, kind: "loadBalancer" | "child"): void {
+export function checkName(name: string, kind: "loadBalancer" | "child" | "publicIPAddress"): void {
   if (!isValidResourceName(name, kind)) {
     throw new ArmError(
       400,
       "InvalidResourceName",
       `Resource name ${name} is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.`,
+      "name",
     );
   }
 }
@@ -67,6 +68,15 @@ export function afterWrite(request: FastifyRequest, reply: FastifyReply, op: Ope
   const urls = operationUrls(request, op);
   reply.header("azure-asyncoperation", urls.asyncOperation);
   reply.header("retry-after", "1");
+}
+
+/** DELETE's answer: 200 when no agent must confirm, else 202 with the Location to poll. */
+export function answerDelete(request: FastifyRequest, reply: FastifyReply, op: Operation, location: string) {
+  request.server.deps.notifyChange?.(location);
+  if (op.status === "Succeeded") return reply.code(200).send();
+  const urls = operationUrls(request, op);
+  reply.header("location", urls.location).header("azure-asyncoperation", urls.asyncOperation).header("retry-after", "1");
+  return reply.code(202).send();
 }
 
 export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
@@ -114,11 +124,7 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
     const p = request.params;
     const result = await deleteLoadBalancer(request.server.deps.db, writeTarget(request, p, resourcePath(request)));
     if (!result) return reply.code(204).send();
-    request.server.deps.notifyChange?.(result.location);
-    if (result.operation.status === "Succeeded") return reply.code(200).send();
-    const urls = operationUrls(request, result.operation);
-    reply.header("location", urls.location).header("azure-asyncoperation", urls.asyncOperation).header("retry-after", "1");
-    return reply.code(202).send();
+    return answerDelete(request, reply, result.operation, result.location);
   });
 
   app.patch<{ Params: LbParamsT; Body: { tags?: Record<string, string> } }>(LB_PATH, {

@@ -4,8 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { ArmError } from "../errors.js";
-import { isValidResourceName } from "../domain/ids.js";
+import { checkName } from "./load-balancers.routes.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import {
   ApiVersionQuery, ErrorResponseSchema, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors,
@@ -53,16 +52,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request, reply) => {
-      const name = request.params.publicIpAddressName;
-      if (!isValidResourceName(name, "publicIPAddress")) {
-        throw new ArmError(
-          400,
-          "InvalidResourceName",
-          `Resource name ${name} is invalid. The name can be up to 80 characters long. It must begin with a word ` +
-            `character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.`,
-          "name",
-        );
-      }
+      checkName(request.params.publicIpAddressName, "publicIPAddress");
       const write = toPublicIpWrite(request.body);
       const { row, created } = await putPublicIp(db(), keyOf(request.params), write, app.deps.config.publicIpPool, etagCheck(request));
       setEtagHeader(reply, row.etag);
