@@ -54,6 +54,9 @@ export const ResourceGroupParams = Type.Object({ subscriptionId: Type.String(), 
 
 export const TagsSchema = Type.Record(Type.String(), Type.String());
 
+/** A location with something in it: it is stored without spaces, and "  " would become "". */
+export const LocationSchema = Type.String({ minLength: 1, maxLength: 100, pattern: "\\S", description: "Azure location, e.g. westeurope" });
+
 export function newEtag(): string {
   return `W/"${randomUUID()}"`;
 }

@@ -3,7 +3,7 @@
 // members a client echoes back from a GET (etag, provisioningState, ipConfiguration...) are ignored.
 
 import { Type, type Static } from "typebox";
-import { TagsSchema } from "./arm-common.js";
+import { LocationSchema, TagsSchema } from "./arm-common.js";
 import { ArmError } from "../errors.js";
 import { normalizeLocation } from "../domain/ids.js";
 import { canonicalIp, ipVersion } from "../domain/ip.js";
@@ -64,7 +64,7 @@ const SkuSchema = Type.Object(
 
 export const PublicIpBodySchema = Type.Object(
   {
-    location: Type.String({ minLength: 1, maxLength: 100 }),
+    location: LocationSchema,
     tags: opt(TagsSchema),
     sku: opt(SkuSchema),
     zones: opt(Type.Array(Type.String({ maxLength: 8 }), { maxItems: 3 })),

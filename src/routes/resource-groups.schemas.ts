@@ -2,7 +2,7 @@
 // unknown members so a misspelled field is an error, not silently dropped.
 
 import { Type, type Static } from "typebox";
-import { TagsSchema } from "./arm-common.js";
+import { LocationSchema, TagsSchema } from "./arm-common.js";
 import { ArmError } from "../errors.js";
 import { isValidResourceName } from "../domain/ids.js";
 import { RESOURCE_GROUP_TYPE, resourceGroupId, type ResourceGroup } from "../store/resource-groups.store.js";
@@ -20,7 +20,7 @@ const PropertiesBody = Type.Object({ provisioningState: Type.Optional(Type.Strin
 
 export const ResourceGroupBodySchema = Type.Object(
   {
-    location: Type.String({ minLength: 1, maxLength: 100 }),
+    location: LocationSchema,
     tags: Type.Optional(TagsSchema),
     managedBy: Type.Optional(Type.String({ maxLength: 1024 })),
     properties: Type.Optional(PropertiesBody),
