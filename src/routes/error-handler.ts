@@ -15,6 +15,7 @@ export function pointerToTarget(pointer: string): string {
 
 interface ValidationItem {
   instancePath?: string;
+  schemaPath?: string;
   message?: string;
   keyword?: string;
   params?: Record<string, unknown>;
@@ -37,7 +38,10 @@ function validationError(error: FastifyError): ArmError {
     }
     return { target: path || part, message: `Invalid value for '${path || part}': ${v.message ?? "invalid"}.` };
   };
-  const described = items.map(describe);
+  // TypeBox reports an unknown member twice: as a `false` schema at the member and as an
+  // additionalProperties error on its object. Keep the one that names the member.
+  const unknownTwice = (v: ValidationItem) => v.keyword === "boolean" && v.schemaPath?.endsWith("/additionalProperties");
+  const described = items.filter((v) => !unknownTwice(v)).map(describe);
   const first = described[0] ?? { target: part, message: error.message };
   return new ArmError(
     400,
