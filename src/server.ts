@@ -41,7 +41,12 @@ async function main() {
     throw err;
   }
   const https = tlsOptions();
-  const tokens = loadTokens(config.dataDir, config.adminToken);
+  let tokens: ReturnType<typeof loadTokens>;
+  try {
+    tokens = loadTokens(config.dataDir, config.adminToken);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const database = await openDatabase(config);
   await migrate(database.url);
   const db = createPrisma(database.url);

@@ -59,12 +59,22 @@ export function loadTokens(dataDir: string, envToken: string | undefined): Loade
   const file = join(dataDir, "tokens.json");
   if (envToken) store.add(envToken, { name: "admin (LBPLANE_TOKEN)" });
   if (existsSync(file)) {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as { tokens?: TokenFileEntry[] };
+    let parsed: { tokens?: TokenFileEntry[] };
+    try {
+      parsed = JSON.parse(readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (parsed.tokens !== undefined && !Array.isArray(parsed.tokens)) throw new Error(`${file}: "tokens" must be an array`);
     for (const [i, entry] of (parsed.tokens ?? []).entries()) {
       if (typeof entry.token !== "string" || entry.token.length < 16) {
         throw new Error(`${file}: tokens[${i}].token must be a string of at least 16 characters`);
       }
-      store.add(entry.token, { name: entry.name ?? `token ${i}`, subscriptions: entry.subscriptions });
+      const subs = entry.subscriptions;
+      if (subs !== undefined && (!Array.isArray(subs) || subs.some((x) => typeof x !== "string"))) {
+        throw new Error(`${file}: tokens[${i}].subscriptions must be an array of subscription ids`);
+      }
+      store.add(entry.token, { name: entry.name ?? `token ${i}`, subscriptions: subs });
     }
   }
   if (store.size > 0) return { store, file };
