@@ -21,6 +21,7 @@ import { resolvePublicIps } from "./public-ip-resolver.js";
 import { isExclusionViolation, isSerializationFailure, isUniqueViolation } from "./pg-errors.js";
 import { requireResourceGroup, type Tx } from "./resource-groups.store.js";
 import { randomUUID } from "node:crypto";
+import { newEtag } from "./etag.js";
 
 export interface WriteTarget {
   subscriptionId: string;
@@ -109,7 +110,7 @@ export function saveLoadBalancer(
       const fields = {
         location,
         tags: spec.tags ?? {},
-        etag: `W/"${randomUUID()}"`,
+        etag: newEtag(),
         skuName: spec.sku?.name ?? "Standard",
         skuTier: spec.sku?.tier ?? "Regional",
         provisioningState: waitForAgents ? "Updating" : "Succeeded",
@@ -167,7 +168,7 @@ export function updateLoadBalancerTags(db: Db, target: WriteTarget, tags: Record
     const current = lockedId && (await findLoadBalancer(tx, rg.id, target.name));
     if (!current) throw resourceNotFound("Microsoft.Network/loadBalancers", target.name, target.resourceGroup);
     target.precondition(current.etag);
-    const etag = `W/"${randomUUID()}"`;
+    const etag = newEtag();
     await tx.loadBalancer.update({ where: { id: current.uid }, data: { tags, etag } });
     return { ...current, etag, spec: { ...current.spec, tags } };
   }, TX_OPTIONS);

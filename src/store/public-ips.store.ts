@@ -10,7 +10,7 @@ import { childId, loadBalancerId } from "../domain/ids.js";
 import { allocateFromPool } from "./ip-pool.js";
 import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
 import { requireResourceGroup, type Tx } from "./resource-groups.store.js";
-import { newEtag } from "../routes/arm-common.js";
+import { newEtag } from "./etag.js";
 
 const FOREIGN_KEY_VIOLATION = "23503";
 
