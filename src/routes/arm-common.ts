@@ -56,7 +56,6 @@ export const TagsSchema = Type.Record(Type.String(), Type.String());
 /** A location with something in it: it is stored without spaces, and "  " would become "". */
 export const LocationSchema = Type.String({ minLength: 1, maxLength: 100, pattern: "\\S", description: "Azure location, e.g. westeurope" });
 
-export { newEtag } from "../store/etag.js";
 
 /** ARM's ETag table for PUT/PATCH/DELETE (RPC Addendum). `current` undefined = resource absent. */
 export function checkPreconditions(request: FastifyRequest, current: string | undefined, id: string): void {
