@@ -2,7 +2,7 @@
 // fake agents (real HTTP servers on loopback), p50/p99 over many changes, and bytes pushed per
 // change. Ananta (SIGCOMM 2013) measured a median VIP configuration time of 75 ms, tail 200 s.
 //
-//   npx tsx bench/convergence.ts [changes per fleet size, default 200]   (BENCH_CONCURRENCY=n: pushes at once, default 16)
+//   npx tsx bench/convergence.ts [changes per fleet size, default 200]   (BENCH_CONCURRENCY=n: pushes at once, default: the control loops' default)
 //
 // Convergence = from sending the PUT to the last agent receiving (and ACKing) that generation.
 //
@@ -44,7 +44,7 @@ async function main() {
   await migrate(db0.url);
   const config = loadConfig({ LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_DATA_DIR: "/tmp/lbplane-bench-unused" });
   const db = createPrisma(db0.url, 20);
-  const loops = await startControlLoops({ config, db, databaseUrl: db0.url, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 16), log: { info: () => {}, warn: (m) => console.error(m) } });
+  const loops = await startControlLoops({ config, db, databaseUrl: db0.url, concurrency: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined, log: { info: () => {}, warn: (m) => console.error(m) } });
   const tokens = new TokenStore();
   tokens.add(TOKEN, { name: "bench" });
   const app = await buildApp({ config, db, tokens, notifyChange: loops.notifyChange });
@@ -79,7 +79,7 @@ async function main() {
   const generation = async () => Number((await db.locationGeneration.findUnique({ where: { location: "westeurope" } }))?.generation ?? 0n);
 
   console.log(`lbplane convergence bench: ${CHANGES} changes per fleet size, liveness ${config.agentLivenessMs} ms, Node ${process.version}, ${cpus().length} CPUs`);
-  console.log("agents | PUT p50 | converge p50 | converge p99 | max | first push after PUT p50 | bytes/change (all agents) | bytes/push");
+  console.log("agents | PUT p50 / p99 | converge p50 | converge p99 | max | first push after PUT p50 | last ACK after PUT p50 / p99 | bytes/change (all agents) | bytes/push | lbplane CPU/change (wall/change) | idle CPU/s");
   // The agents run in their own process: sharing lbplane's event loop would measure the fakes.
   const fleet = fork(join(dirname(fileURLToPath(import.meta.url)), "fake-fleet.ts"), [], { execArgv: ["--import", "tsx"] });
   const replies: Array<(m: any) => void> = [];
@@ -91,9 +91,17 @@ async function main() {
   for (const size of [1, 10, 100]) {
     await ask({ cmd: "grow", size, url, join: JOIN });
     await ask({ cmd: "wait", generation: await generation() });
+    // Background cost of the fleet (heartbeats, sweeps) with no change at all.
+    const idle0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const idle = process.cpuUsage(idle0);
+    const idlePerSecond = (idle.user + idle.system) / 1000 / 2;
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
     const converge: number[] = [];
     const puts: number[] = [];
     const firsts: number[] = [];
+    const afterPut: number[] = [];
     const bytes: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
       const t0 = epoch();
@@ -103,12 +111,16 @@ async function main() {
       const r = await ask({ cmd: "wait", generation: await generation() });
       converge.push(r.last - t0);
       firsts.push(r.first - tPut);
+      afterPut.push(r.last - tPut);
       bytes.push(r.bytes);
     }
-    for (const list of [converge, puts, firsts]) list.sort((a, b) => a - b);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerChange = (cpu.user + cpu.system) / 1000 / CHANGES;
+    const wallPerChange = (performance.now() - wall0) / CHANGES;
+    for (const list of [converge, puts, firsts, afterPut]) list.sort((a, b) => a - b);
     const perChange = bytes.reduce((a, b) => a + b, 0) / bytes.length;
     console.log(
-      `${String(size).padStart(6)} | ${ms(pct(puts, 50))} | ${ms(pct(converge, 50))} | ${ms(pct(converge, 99))} | ${ms(converge[converge.length - 1])} | ${ms(pct(firsts, 50))} | ${Math.round(perChange)} | ${Math.round(perChange / size)}`,
+      `${String(size).padStart(6)} | ${ms(pct(puts, 50))} / ${ms(pct(puts, 99))} | ${ms(pct(converge, 50))} | ${ms(pct(converge, 99))} | ${ms(converge[converge.length - 1])} | ${ms(pct(firsts, 50))} | ${ms(pct(afterPut, 50))} / ${ms(pct(afterPut, 99))} | ${Math.round(perChange)} | ${Math.round(perChange / size)} | ${ms(cpuPerChange)} (${ms(wallPerChange)}) | ${ms(idlePerSecond)}`,
     );
   }
   fleet.send({ cmd: "stop" });

@@ -42,7 +42,7 @@ export class AgentClient {
   }
 
   /** PUT {url}/v1/config; resolves with the agent's ACK, throws AgentPushError otherwise. */
-  async pushConfig(url: string, pushToken: string, body: string, signal?: AbortSignal): Promise<ConfigAck> {
+  async pushConfig(url: string, pushToken: string, body: string | Buffer, signal?: AbortSignal): Promise<ConfigAck> {
     let target: URL;
     try {
       target = new URL(url.replace(/\/+$/, "") + "/v1/config");

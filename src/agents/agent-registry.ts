@@ -73,10 +73,53 @@ export async function registerAgent(db: Db, req: RegisterRequest): Promise<Regis
 const unauthorized = () =>
   new ArmError(401, "AgentAuthenticationFailed", "The agent credential is missing or invalid; register again.");
 
-/** The agent a credential belongs to, or 401 (unknown id and wrong credential look alike). */
+interface AgentSqlRow {
+  id: string;
+  name: string;
+  location: string;
+  url: string;
+  capabilities: unknown;
+  credential_hash: string;
+  push_token: string;
+  registered_at: Date;
+  last_heartbeat_at: Date;
+  desired_generation: bigint;
+  acked_generation: bigint;
+  last_push_at: Date | null;
+  last_error: string | null;
+  consecutive_failures: number;
+  next_attempt_at: Date | null;
+}
+
+/**
+ * The agent a credential belongs to, or 401 (unknown id and wrong credential look alike). Every
+ * agent call (a fleet's heartbeats above all) passes here, so the row is read with one plain
+ * statement rather than through the query builder, which costs several times more CPU.
+ */
 export async function authenticateAgent(db: Db, agentId: string, credential: string | undefined): Promise<Agent> {
   if (!credential) throw unauthorized();
-  const agent = await db.agent.findUnique({ where: { id: agentId } });
+  const [row] = await db.$queryRaw<AgentSqlRow[]>`
+    SELECT id::text AS id, name, location, url, capabilities, credential_hash, push_token, registered_at,
+           last_heartbeat_at, desired_generation, acked_generation, last_push_at, last_error,
+           consecutive_failures, next_attempt_at
+    FROM agents WHERE id = ${agentId}::uuid`;
+  const agent: Agent | undefined = row && {
+    id: row.id,
+    name: row.name,
+    location: row.location,
+    url: row.url,
+    capabilities: row.capabilities as Agent["capabilities"],
+    credentialHash: row.credential_hash,
+    pushToken: row.push_token,
+    registeredAt: row.registered_at,
+    lastHeartbeatAt: row.last_heartbeat_at,
+    desiredGeneration: row.desired_generation,
+    ackedGeneration: row.acked_generation,
+    lastPushAt: row.last_push_at,
+    lastError: row.last_error,
+    consecutiveFailures: row.consecutive_failures,
+    nextAttemptAt: row.next_attempt_at,
+  };
   if (!agent) {
     sha256(credential); // same work as a known agent, so timing does not reveal which ids exist
     throw unauthorized();

@@ -39,11 +39,14 @@ const consoleLog: ControlLoopLog = {
 export async function startControlLoops(opts: ControlLoopOptions): Promise<ControlLoops> {
   const { config, db } = opts;
   const log = opts.log ?? consoleLog;
-  const concurrency = opts.concurrency ?? 16;
+  const concurrency = opts.concurrency ?? 128;
   const livenessMs = config.agentLivenessMs;
-  // Push locks are session advisory locks: each concurrent push holds one connection of this pool.
-  const lockPool = new pg.Pool({ connectionString: opts.databaseUrl, max: concurrency + 2, application_name: "lbplane-push" });
-  lockPool.on("error", (err) => log.warn(`push-lock connection error: ${err.message}`));
+  // Push locks are session advisory locks, all held by one connection of this pool (the reconciler's
+  // lock session); the others carry NOTIFYs and desired-state reads.
+  const lockPool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4, application_name: "lbplane-push" });
+  let stopping = false;
+  // An idle connection that fails is simply replaced; the lock session reports its own loss.
+  lockPool.on("error", (err) => stopping || log.warn(`push-lock connection error: ${err.message}`));
   const client = new AgentClient({ requestTimeoutMs: Math.max(2_000, livenessMs) });
 
   // Settling is coalesced per location: 100 ACKs in a burst cost a handful of settle passes.
@@ -67,13 +70,24 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
   const reconciler = new Reconciler({
     lockPool,
     client,
-    desired: new DesiredStateCache(db),
+    desired: new DesiredStateCache(lockPool),
     livenessMs,
     concurrency,
     onAcked: settleLocation,
     log,
   });
-  const feed = new ChangeFeed(opts.databaseUrl, () => reconciler.wake(), log);
+  // A change made here is compiled ahead at once; its own NOTIFY, echoed back a moment later, need
+  // not compile it again. Changes announced by other replicas are compiled ahead when they arrive.
+  const localChanges = new Map<string, number>();
+  const feed = new ChangeFeed(
+    opts.databaseUrl,
+    (location) => {
+      const local = localChanges.get(location);
+      if (local !== undefined && performance.now() - local < 1_000) reconciler.wake();
+      else reconciler.wake(location || undefined);
+    },
+    log,
+  );
   await feed.start();
 
   let sweeping = false;
@@ -95,11 +109,14 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
 
   return {
     notifyChange(location: string) {
-      reconciler.wake();
+      localChanges.set(location, performance.now());
+      if (localChanges.size > 1_000) localChanges.clear();
+      reconciler.wake(location);
       // Writes on this replica also concern agents another replica is pushing.
       announceChange(lockPool, location).catch((err) => log.warn(`NOTIFY failed: ${(err as Error).message}`));
     },
     async stop() {
+      stopping = true;
       clearInterval(timer);
       await reconciler.stop();
       await feed.stop();

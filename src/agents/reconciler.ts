@@ -1,16 +1,40 @@
 // Brings every live agent to its location's newest generation. All state is in Postgres (acked
 // generation, failures, next attempt), so a restarted or second replica picks up exactly where the
-// work stands. Each push runs under a session advisory lock keyed by the agent id, held on a
-// dedicated connection for the whole push: one pusher per agent across replicas, released by
-// Postgres itself if the process dies mid-push. Work is bounded: at most `concurrency` pushes at a
-// time and no queue beyond the set of agents that are behind.
+// work stands.
+//
+// One pusher per agent across replicas: a push runs under a session advisory lock keyed by the
+// agent id. This replica holds all of its push locks on ONE dedicated connection (the "lock
+// session"), claimed many agents per statement and released many per statement, so the database
+// cost of a change is a handful of round trips whatever the number of agents:
+//
+//   claim   one statement tries the locks of every due agent that is behind (up to the free slots)
+//   read    one statement reads the claimed agents' rows in a snapshot taken after the locks are
+//           held (exactly what the last pusher recorded), releasing those that need nothing
+//   push    HTTP, at most `concurrency` at a time, the body serialised once per generation
+//   record  ACKs and failures as they arrive, batched: what arrives during a write waits for the
+//           next one (group commit), then one statement releases the batch's locks after commit
+//
+// If the process dies, Postgres ends the session and with it every lock. If the lock session
+// breaks while the process lives, the results of its pushes are discarded (their locks are gone,
+// another replica may have pushed since); each of those agents is claimed again once its push has
+// ended, never while it is still under way, so this replica never overlaps two pushes to one agent.
 
 import { setMaxListeners } from "node:events";
 import type pg from "pg";
+import type { ConfigAck } from "../domain/agent-protocol.js";
+import { normalizeLocation } from "../domain/ids.js";
 import { AgentPushError, type AgentClient } from "./agent-client.js";
-import type { DesiredStateCache } from "./desired-state.js";
-import { recordAck, recordFailure } from "./push-results.js";
+import type { DesiredState, DesiredStateCache } from "./desired-state.js";
 import { nacks, pushedBytes, pushFailures, pushLatency } from "./metrics.js";
+import {
+  PUSH_LOCK_KEY,
+  recordAcks,
+  recordFailures,
+  releaseLocks,
+  type AckToRecord,
+  type AgentEpoch,
+  type FailureToRecord,
+} from "./push-results.js";
 
 export interface ReconcilerLog {
   info: (msg: string) => void;
@@ -18,11 +42,12 @@ export interface ReconcilerLog {
 }
 
 export interface ReconcilerOptions {
-  /** Connections that hold push locks; size it at concurrency + 1. */
+  /** The lock session is one connection of this pool, held for as long as it works. */
   lockPool: pg.Pool;
   client: AgentClient;
   desired: DesiredStateCache;
   livenessMs: number;
+  /** Pushes in flight at once (and push locks held at once) by this replica. */
   concurrency?: number;
   backoff?: { baseMs: number; maxMs: number };
   /** Operations of this location may be done (every live agent caught up, or one refused). */
@@ -31,52 +56,86 @@ export interface ReconcilerOptions {
 }
 
 interface AgentRow {
+  id: string;
   name: string;
   url: string;
   push_token: string;
+  location: string;
   acked: string;
-  registered_at: Date;
+  registered_at: string;
   failures: number;
   gen: string;
-  due: boolean;
-  live: boolean;
 }
 
-// $1 agent id, $2 liveness window (ms).
-const AGENT_ROW_SQL = `
-  SELECT a.name, a.url, a.push_token, a.acked_generation::text AS acked, a.registered_at,
-         a.consecutive_failures AS failures, COALESCE(g.generation, 0)::text AS gen,
-         (a.next_attempt_at IS NULL OR a.next_attempt_at <= now()) AS due,
-         a.last_heartbeat_at > now() - ($2::int * interval '1 millisecond') AS live
-  FROM agents a LEFT JOIN location_generations g ON g.location = a.location
-  WHERE a.id = $1::uuid`;
-const UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtextextended('lbplane-push:' || $1, 0))";
-
-interface Candidate {
-  id: string;
-  location: string;
+/** A claimed agent: its lock is held by the lock session of `epoch`. */
+interface Claimed {
+  row: AgentRow;
+  epoch: number;
 }
+
+type Outcome =
+  | { kind: "ack"; c: Claimed; state: DesiredState; ack: ConfigAck }
+  | { kind: "fail"; c: Claimed; error: string; waitMs: number; generation: bigint }
+  | { kind: "skip"; c: Claimed };
+
+// $1 ids already held here (never lock twice: session locks are re-entrant), $2 liveness window
+// (ms), $3 how many locks to try. Agents not yet due only report when they will be. The rows of
+// the agents locked come from the statement's snapshot, taken just before the locks: in a rare race
+// it misses an ACK another replica committed a moment earlier, and the cost is one idempotent
+// re-push, never a wrong state (pushes are fenced by registration time and carry the generation).
+const CLAIM_SQL = `
+  WITH cand AS MATERIALIZED (
+    SELECT a.id::text AS id, a.name, a.url, a.push_token, a.location, a.acked_generation::text AS acked,
+           a.registered_at::text AS registered_at, a.consecutive_failures AS failures,
+           COALESCE(g.generation, 0)::text AS gen,
+           (a.next_attempt_at IS NULL OR a.next_attempt_at <= now()) AS due,
+           GREATEST(0, EXTRACT(EPOCH FROM (a.next_attempt_at - now())) * 1000)::float8 AS wait_ms
+    FROM agents a LEFT JOIN location_generations g ON g.location = a.location
+    WHERE a.last_heartbeat_at > now() - ($2::int * interval '1 millisecond')
+      AND a.acked_generation < COALESCE(g.generation, 0)
+      AND NOT (a.id = ANY($1::uuid[]))
+  ), ranked AS MATERIALIZED (
+    SELECT cand.*, CASE WHEN due THEN row_number() OVER (PARTITION BY due ORDER BY acked::bigint, id) END AS rn FROM cand
+  )
+  SELECT *, rn > $3::int AS deferred,
+         CASE WHEN rn <= $3::int THEN pg_try_advisory_lock(${PUSH_LOCK_KEY("id")}) ELSE false END AS locked
+  FROM ranked`;
 
 export class Reconciler {
+  /** Agents whose push lock this replica holds (or is about to release). */
   private readonly inFlight = new Set<string>();
-  private readonly queue: Candidate[] = [];
-  private running = 0;
   private passing = false;
   private passAgain = false;
   private retryTimer?: NodeJS.Timeout;
+  private retryAt = Infinity;
   private stopped = false;
-  private readonly abort = new AbortController();
-  private readonly pushes = new Set<Promise<void>>();
   private readonly concurrency: number;
 
+  private session?: pg.PoolClient;
+  private connecting?: Promise<pg.PoolClient>;
+  private epoch = 0;
+  private readonly abort = new AbortController();
+
+  private readonly outcomes: Outcome[] = [];
+  private flushing?: Promise<void>;
+  private readonly pushes = new Set<Promise<void>>();
+  /** The last claim left due agents for lack of free slots. */
+  private deferred = false;
+  /** Locations this replica has pushed to: only their changes are worth compiling ahead. */
+  private readonly pushedTo = new Set<string>();
+
   constructor(private readonly o: ReconcilerOptions) {
-    this.concurrency = o.concurrency ?? 16;
+    this.concurrency = o.concurrency ?? 128;
     setMaxListeners(0, this.abort.signal); // one listener per in-flight push
   }
 
-  /** Look for agents that are behind, soon. Calls coalesce: many wake-ups, one database pass. */
-  wake(): void {
+  /**
+   * Look for agents that are behind, soon. Calls coalesce: many wake-ups, one database pass. A
+   * location names what changed, so its new desired state is compiled meanwhile.
+   */
+  wake(location?: string): void {
     if (this.stopped) return;
+    if (location) this.prefetch(location);
     if (this.passing) {
       this.passAgain = true;
       return;
@@ -85,140 +144,235 @@ export class Reconciler {
     setImmediate(() => void this.pass());
   }
 
+  /** Compile a changed location's new desired state now, if this replica pushes there. */
+  prefetch(location: string): void {
+    if (!this.stopped && this.pushedTo.has(normalizeLocation(location))) this.o.desired.prefetch(location);
+  }
+
   private async pass(): Promise<void> {
     try {
       do {
         this.passAgain = false;
-        await this.findWork();
+        await this.claim();
       } while (this.passAgain && !this.stopped);
     } catch (err) {
-      if (!this.stopped) this.o.log.warn(`reconciler pass failed: ${(err as Error).message}`);
+      if (!this.stopped) {
+        this.o.log.warn(`reconciler pass failed: ${(err as Error).message}`);
+        this.wakeIn(250);
+      }
     } finally {
       this.passing = false;
     }
   }
 
-  private async findWork(): Promise<void> {
-    const { rows } = await this.o.lockPool.query<{ id: string; location: string; due: boolean; wait_ms: number }>(
-      `SELECT a.id::text AS id, a.location,
-              (a.next_attempt_at IS NULL OR a.next_attempt_at <= now()) AS due,
-              GREATEST(0, EXTRACT(EPOCH FROM (a.next_attempt_at - now())) * 1000)::float8 AS wait_ms
-       FROM agents a LEFT JOIN location_generations g ON g.location = a.location
-       WHERE a.last_heartbeat_at > now() - ($1::int * interval '1 millisecond')
-         AND a.acked_generation < COALESCE(g.generation, 0)`,
-      [this.o.livenessMs],
+  // ---- the lock session ------------------------------------------------------------------------
+
+  private async lockSession(): Promise<pg.PoolClient> {
+    if (this.session) return this.session;
+    this.connecting ??= this.o.lockPool.connect().then(
+      (conn) => {
+        this.connecting = undefined;
+        if (this.stopped) {
+          conn.release(true);
+          throw new Error("stopped");
+        }
+        const epoch = this.epoch;
+        conn.on("error", (err) => this.dropSession(epoch, err));
+        this.session = conn;
+        return conn;
+      },
+      (err) => {
+        this.connecting = undefined;
+        throw err;
+      },
     );
-    let soonest = Infinity;
-    for (const r of rows) {
-      if (!r.due) {
-        soonest = Math.min(soonest, r.wait_ms);
-        continue;
-      }
-      if (this.inFlight.has(r.id)) continue;
-      this.inFlight.add(r.id);
-      this.queue.push({ id: r.id, location: r.location });
-    }
-    if (soonest < Infinity) this.wakeIn(soonest);
-    this.drain();
-  }
-
-  /** Retries are due at their backoff time, not at the next sweep. */
-  private wakeIn(ms: number): void {
-    if (this.retryTimer) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.wake();
-    }, Math.ceil(ms) + 5);
-    this.retryTimer.unref();
-  }
-
-  private drain(): void {
-    while (!this.stopped && this.running < this.concurrency && this.queue.length > 0) {
-      const next = this.queue.shift()!;
-      this.running++;
-      const p = this.pushUnderLock(next)
-        .catch((err) => this.o.log.warn(`push to agent ${next.id} failed: ${(err as Error).message}`))
-        .finally(() => {
-          this.running--;
-          this.inFlight.delete(next.id);
-          this.pushes.delete(p);
-          this.drain();
-        });
-      this.pushes.add(p);
-    }
+    return this.connecting;
   }
 
   /**
-   * Two round trips per push on the lock's own connection: lock + read, then record + unlock. The
-   * read shares the lock statement's snapshot, so in a rare race it can see an ACK another replica
-   * committed a moment earlier as missing; the cost is one idempotent re-push, never a wrong state.
+   * Runs a statement on the lock session of `epoch`. Any failure ends that session: Postgres then
+   * releases all its locks, and the pushes that relied on them no longer count.
    */
-  private async pushUnderLock(c: Candidate): Promise<void> {
-    const conn = await this.o.lockPool.connect();
-    let held = false;
-    let broken = false;
+  private async onSession<T>(epoch: number, run: (conn: pg.PoolClient) => Promise<T>): Promise<T> {
+    const conn = await this.lockSession();
+    if (epoch !== this.epoch) throw new Error("the lock session was reset");
     try {
-      const { rows } = await conn.query<AgentRow & { locked: boolean }>(
-        `SELECT l.locked, a.* FROM (SELECT pg_try_advisory_lock(hashtextextended('lbplane-push:' || $1, 0)) AS locked) l
-         LEFT JOIN LATERAL (${AGENT_ROW_SQL}) a ON l.locked`,
-        [c.id, this.o.livenessMs],
-      );
-      if (!rows[0]?.locked) return; // another replica is pushing this agent right now
-      held = true;
-      let row: AgentRow | undefined = rows[0].name === null ? undefined : rows[0];
-      // While we hold the lock, keep going until the agent has the newest generation: a write that
-      // lands during a push is pushed right after it, without waiting for another wake-up.
-      for (let round = 0; row && round < 100 && !this.stopped; round++) {
-        const result = await this.pushOnce(c, row, conn);
-        if (result.unlocked) held = false;
-        if (!result.again) break;
-        row = (await conn.query<AgentRow>(AGENT_ROW_SQL, [c.id, this.o.livenessMs])).rows[0];
-      }
+      return await run(conn);
     } catch (err) {
-      broken = true;
+      this.dropSession(epoch, err as Error);
       throw err;
-    } finally {
-      if (held && !broken) {
-        await conn.query(UNLOCK_SQL, [c.id]).catch(() => {
-          broken = true;
-        });
-      }
-      // A connection that failed mid-way is destroyed, which releases any lock it still holds.
-      conn.release(broken);
     }
   }
 
-  /** One push of the newest generation. `again`: it succeeded and a newer generation exists. */
-  private async pushOnce(c: Candidate, a: AgentRow, conn: pg.PoolClient): Promise<{ again: boolean; unlocked: boolean }> {
-    if (!a.live || !a.due || BigInt(a.acked) >= BigInt(a.gen)) return { again: false, unlocked: false };
-    const state = await this.o.desired.get(c.location, BigInt(a.gen));
-    const epoch = { id: c.id, registeredAt: a.registered_at };
+  private dropSession(epoch: number, err: Error): void {
+    if (epoch !== this.epoch) return;
+    const conn = this.session;
+    this.session = undefined;
+    this.epoch++;
+    conn?.release(true); // destroyed, never reused: that ends the session and its locks
+    if (!this.stopped) {
+      this.o.log.warn(`push-lock session lost (${err.message}); its pushes' results are void and will be retried`);
+      this.wakeIn(100);
+    }
+  }
+
+  // ---- claim, read, push -----------------------------------------------------------------------
+
+  private async claim(): Promise<void> {
+    const free = this.concurrency - this.inFlight.size;
+    const epoch = this.epoch;
+    const held = [...this.inFlight];
+    const { rows } = await this.onSession(epoch, (conn) =>
+      conn.query<AgentRow & { due: boolean; wait_ms: number; deferred: boolean | null; locked: boolean }>({
+        name: "lbplane-claim",
+        text: CLAIM_SQL,
+        values: [held, this.o.livenessMs, Math.max(0, free)],
+      }),
+    );
+    let soonest = Infinity;
+    let deferred = false;
+    for (const row of rows) {
+      if (!row.due) soonest = Math.min(soonest, row.wait_ms);
+      // Deferred for lack of slots: the release of a finished batch wakes us again.
+      if (row.deferred) deferred = true;
+      if (!row.locked) continue;
+      this.inFlight.add(row.id);
+      this.pushedTo.add(row.location);
+      const p = this.push({ row, epoch }).then(
+        (outcome) => this.settle(outcome),
+        (err) => {
+          this.o.log.warn(`push to agent ${row.id} failed: ${(err as Error).message}`);
+          this.settle({ kind: "skip", c: { row, epoch } });
+        },
+      );
+      this.pushes.add(p);
+      void p.finally(() => this.pushes.delete(p));
+    }
+    this.deferred = deferred;
+    if (soonest < Infinity) this.wakeIn(soonest);
+  }
+
+  /** One push of the newest generation, under the claimed lock. Never throws for agent trouble. */
+  private async push(c: Claimed): Promise<Outcome> {
+    const a = c.row;
+    const signal = this.abort.signal;
+    let state: DesiredState | undefined;
     const started = performance.now();
     try {
-      const ack = await this.o.client.pushConfig(a.url, a.push_token, state.body, this.abort.signal);
-      pushedBytes.inc(Buffer.byteLength(state.body));
+      state = await this.o.desired.get(a.location, BigInt(a.gen));
+      if (c.epoch !== this.epoch || this.stopped) return { kind: "skip", c };
+      const ack = await this.o.client.pushConfig(a.url, a.push_token, state.body, signal);
+      pushedBytes.inc(state.body.length);
       if (ack.generation !== state.config.generation) {
         // An agent claiming another generation than the one it was sent is not believed; the retry
         // pushes the same generation again until it acknowledges exactly that.
         throw new AgentPushError(`agent acknowledged generation ${ack.generation} for a push of generation ${state.config.generation}`, 200);
       }
       pushLatency.observe({ outcome: "ack" }, (performance.now() - started) / 1000);
-      const r = await recordAck(conn, epoch, state, ack, this.o.livenessMs);
-      if (r.refused > 0) nacks.inc({ agent: a.name }, r.refused);
-      // Operations can only have finished when this was the last live agent to catch up, or when it
-      // refused something; otherwise settling now would be wasted work (the sweep covers timeouts).
-      if (r.othersBehind === 0 || r.refused > 0) this.o.onAcked?.(c.location);
-      return { again: !r.unlocked, unlocked: r.unlocked };
+      return { kind: "ack", c, state, ack };
     } catch (err) {
-      if (this.stopped) return { again: false, unlocked: false };
+      if (this.stopped || c.epoch !== this.epoch) return { kind: "skip", c };
+      if (!state) throw err; // the desired state could not be read: nothing was pushed
       pushLatency.observe({ outcome: "error" }, (performance.now() - started) / 1000);
       pushFailures.inc({ agent: a.name });
-      const waitMs = this.backoffMs(a.failures + 1);
-      await recordFailure(conn, epoch, (err as Error).message, waitMs);
-      if (a.failures === 0) this.o.log.warn(`push of generation ${state.generation} to agent '${a.name}' failed: ${(err as Error).message}`);
-      this.wakeIn(waitMs);
-      return { again: false, unlocked: true };
+      const message = (err as Error).message;
+      if (a.failures === 0) this.o.log.warn(`push of generation ${state.generation} to agent '${a.name}' failed: ${message}`);
+      return { kind: "fail", c, error: message, waitMs: this.backoffMs(a.failures + 1), generation: state.generation };
     }
+  }
+
+  // ---- record and release (group commit on the lock session) -----------------------------------
+
+  private settle(outcome: Outcome): void {
+    this.outcomes.push(outcome);
+    if (!this.flushing) this.flushing = this.flushLoop();
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      // Let the ACKs that arrive in the same turn of the event loop join the first batch.
+      await new Promise((r) => setImmediate(r));
+      while (this.outcomes.length > 0) {
+        const batch = this.outcomes.splice(0);
+        await this.flush(batch).catch((err) => {
+          if (!this.stopped) this.o.log.warn(`recording push results failed: ${(err as Error).message}`);
+        });
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async flush(batch: Outcome[]): Promise<void> {
+    const epoch = this.epoch;
+    // Results of an ended lock session are void: their locks are gone and someone may have pushed since.
+    const current = batch.filter((o) => o.c.epoch === epoch && !this.stopped);
+    const stale = batch.filter((o) => !current.includes(o));
+    for (const o of stale) this.inFlight.delete(o.c.row.id);
+    if (current.length === 0) {
+      if (stale.length > 0) this.wake();
+      return;
+    }
+    const epochOf = (c: Claimed): AgentEpoch => ({ id: c.row.id, registeredAt: c.row.registered_at, location: c.row.location });
+    const acks: AckToRecord[] = [];
+    const failures: FailureToRecord[] = [];
+    for (const o of current) {
+      if (o.kind === "ack") acks.push({ agent: epochOf(o.c), state: o.state, ack: o.ack });
+      else if (o.kind === "fail") failures.push({ agent: epochOf(o.c), error: o.error, retryInMs: o.waitMs });
+    }
+    const ids = current.map((o) => o.c.row.id);
+    let released;
+    let recorded;
+    try {
+      recorded = await this.onSession(epoch, async (conn) => {
+        const r = acks.length > 0 ? await recordAcks(conn, acks, this.o.livenessMs) : undefined;
+        if (failures.length > 0) await recordFailures(conn, failures);
+        return r;
+      });
+      released = await this.onSession(epoch, (conn) => releaseLocks(conn, ids, this.o.livenessMs));
+    } finally {
+      for (const id of ids) this.inFlight.delete(id);
+    }
+
+    const names = new Map(current.map((o) => [o.c.row.id, o.c.row.name]));
+    for (const [id, refused] of recorded?.refused ?? []) if (refused > 0) nacks.inc({ agent: names.get(id)! }, refused);
+    for (const f of failures) this.wakeIn(f.retryInMs);
+
+    // Operations can only have finished where the slowest live agent moved up, or an agent refused
+    // something; otherwise settling now would be wasted work (the sweep covers timeouts).
+    const settle = new Set<string>();
+    for (const [id, refused] of recorded?.refused ?? []) {
+      const loc = current.find((o) => o.c.row.id === id)!.c.row.location;
+      if (refused > 0) settle.add(loc);
+    }
+    const lowestAfter = new Map<string, bigint | null>();
+    for (const r of released) if (r.location) lowestAfter.set(r.location, r.locationMin);
+    for (const [loc, after] of lowestAfter) {
+      const before = recorded?.minBefore.get(loc);
+      if (recorded && (after === null || before === undefined || after > before)) settle.add(loc);
+    }
+    for (const loc of settle) this.o.onAcked?.(loc);
+
+    // A desired state that could not be read: try again shortly, not in a tight loop.
+    if (current.some((o) => o.kind === "skip")) this.wakeIn(500);
+    // A write that landed during a push, or agents that waited for a free slot: claim again now.
+    if (this.deferred || released.some((r) => r.behind)) this.wake();
+  }
+
+  // ---- retries and shutdown -------------------------------------------------------------------
+
+  /** Retries are due at their backoff time, not at the next sweep. */
+  private wakeIn(ms: number): void {
+    const at = Date.now() + Math.ceil(ms) + 5;
+    if (this.retryTimer && this.retryAt <= at) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryAt = at;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retryAt = Infinity;
+      this.wake();
+    }, at - Date.now());
+    this.retryTimer.unref();
   }
 
   /** Exponential backoff with "equal jitter": half fixed, half random, so retries never synchronise. */
@@ -231,8 +385,13 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.queue.length = 0;
     this.abort.abort();
     await Promise.allSettled([...this.pushes]);
+    await this.flushing;
+    await this.connecting?.catch(() => undefined);
+    const conn = this.session;
+    this.session = undefined;
+    // Destroying the session releases every lock it still holds.
+    conn?.release(true);
   }
 }

@@ -124,6 +124,23 @@ describe("config push to agents (fake agents are real HTTP servers)", () => {
     await until("liar corrected", async () => Number((await p.db.agent.findUniqueOrThrow({ where: { name: "liar" } })).ackedGeneration) === w.generation, 12_000);
   }, 20_000);
 
+  it("a push-lock session lost mid-push abandons its pushes and the agent still converges, pushed by one at a time", async () => {
+    const agent = await p.addAgent("lock-loss");
+    await agent.waitForGeneration(0);
+    agent.behaviour.delayMs = 300;
+    const w = await writeLb(p, "rg1", "web", simpleLb("rg1", "web", 87));
+    await until("push in flight", () => agent.startedPushes > agent.received.length);
+    // The session holding the push locks dies (as on a network cut): Postgres releases its locks.
+    const killed = await p.db.$queryRaw<Array<{ n: number }>>`
+      SELECT count(pg_terminate_backend(l.pid))::int AS n FROM pg_locks l
+      WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+    expect(killed[0].n).toBeGreaterThan(0);
+    agent.behaviour.delayMs = 0;
+    await agent.waitForGeneration(w.generation, 5000);
+    expect((await waitForOperation(p, w.operationUrl)).status).toBe("Succeeded");
+    expect(agent.maxInFlight).toBe(1);
+  });
+
   it("/metrics exposes push latency, generations behind, live agents and NACKs", async () => {
     const res = await p.app.inject({ method: "GET", url: "/metrics" });
     expect(res.statusCode).toBe(200);
