@@ -1,10 +1,11 @@
 // Benchmark (root only): nftables driver vs userspace driver vs HAProxy, in the netns lab of
 // test/helpers/netns.ts, same two Node HTTP backends (DIP:81 on vm1 and vm2), same run.
-//   npx tsx bench/nftables-vs-userspace.ts [--seconds 5] [--connections 32]
+//   npx tsx bench/nftables-vs-userspace.ts [--seconds 5] [--connections 32] [--updates-only]
 // Load comes from the client namespace: autocannon with keep-alive (few flows, many requests), and a
 // closed loop of plain http.get with one new connection per request (every request is a new flow, the
 // load balancer's hardest case; autocannon's "Connection: close" mode mis-measures latency here). Also measures rule update
-// time for a load balancer with 1,500 rules. The userspace driver and HAProxy must run in the lb namespace,
+// time for a load balancer with 1,500 rules: first apply (whole table), re-apply with one rule changed (a diff),
+// one backend's probe down on a probe used by one listener, and on the probe all 1,500 listeners use. The userspace driver and HAProxy must run in the lb namespace,
 // so this file re-runs itself there (`--userspace-child`) and talks JSON lines over stdin/stdout.
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -31,10 +32,13 @@ function listener(name: string, vip: string, port: number, floating = false): Co
 }
 const lbOf = (name: string, listeners: CompiledListener[], version = "1"): CompiledLoadBalancer => ({
   id: `/bench/${name}`, name, version, type: "Public", listeners,
-  probes: [{ name: "p", protocol: "Tcp", port: 81, intervalInSeconds: 5, probeThreshold: 1, noHealthyBackendsBehavior: "AllProbedDown", targets: [ADDR.vm1, ADDR.vm2] }],
+  probes: ["p", "q"].map((name) => ({ name, protocol: "Tcp" as const, port: 81, intervalInSeconds: 5, probeThreshold: 1,
+    noHealthyBackendsBehavior: "AllProbedDown" as const, targets: [ADDR.vm1, ADDR.vm2] })),
 });
+/** 1,500 rules on probe "p", except the last one, which alone uses probe "q" (the single-listener probe case). */
 const manyRules = (vip: string, version: string): CompiledLoadBalancer =>
-  lbOf("many", Array.from({ length: RULES }, (_, i) => listener(`r${i}`, vip, 10000 + i)), version);
+  lbOf("many", Array.from({ length: RULES }, (_, i) => ({ ...listener(`r${i}`, vip, 10000 + i), probe: i === RULES - 1 ? "q" : "p" })), version);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // ---- child mode: userspace driver inside the lb namespace --------------------------------------------
 async function userspaceChild(): Promise<void> {
@@ -136,7 +140,7 @@ async function main(): Promise<void> {
     children.push(hap);
     await new Promise((r) => setTimeout(r, 500));
 
-    const targets: Array<[string, string]> = [
+    const targets: Array<[string, string]> = process.argv.includes("--updates-only") ? [] : [
       ["direct to vm1 only (no LB)", `http://${ADDR.vm1}:81/`],
       ["nftables default rule (DNAT)", `http://${VIP_NFT}/`],
       ["nftables floating IP", `http://${ADDR.vip2}/`],
@@ -157,9 +161,10 @@ async function main(): Promise<void> {
       console.log(mode === "ka" ? "-- keep-alive (few flows, many requests)" : "-- one new connection per request (every request is a new flow)");
       for (const [n, r] of results) console.log(row(n, r[mode]));
     }
-    const base = results.get("nftables default rule (DNAT)")!;
-    console.log("\nRatios (nftables DNAT rps / other rps):");
-    for (const [n, r] of results)
+    const base = results.get("nftables default rule (DNAT)");
+    if (base) console.log("\nRatios (nftables DNAT rps / other rps):");
+    if (base)
+      for (const [n, r] of results)
       console.log(`  vs ${n.padEnd(30)} keep-alive ${(base.ka.rps / r.ka.rps).toFixed(2)}x   new-flow ${(base.cl.rps / r.cl.rps).toFixed(2)}x`);
 
     // ---- rule update time: one load balancer with 1,500 rules --------------------------------------------
@@ -178,13 +183,24 @@ async function main(): Promise<void> {
       await upd.apply(v);
       times.push(performance.now() - t);
     }
-    const nftUpdate = times.sort((a, b) => a - b)[2];
-    t = performance.now();
-    upd.setHealth("/bench/many", "p", ADDR.vm1, false);
-    await upd.settled();
-    const nftHealth = performance.now() - t;
+    const nftUpdate = median(times);
+    // Probe down then up again, 5 times each: on "q" (one listener's map) and on "p" (1,499 maps).
+    const probe = async (name: string): Promise<number> => {
+      const ms: number[] = [];
+      for (let i = 0; i < 5; i++)
+        for (const up of [false, true]) {
+          t = performance.now();
+          upd.setHealth("/bench/many", name, ADDR.vm1, up);
+          await upd.settled();
+          if (!up) ms.push(performance.now() - t);
+        }
+      return median(ms);
+    };
+    const nftHealthOne = await probe("q");
+    const nftHealthAll = await probe("p");
     console.log(`\nRule update, load balancer with ${RULES} rules:`);
-    console.log(`  nftables  first apply ${nftFirst.toFixed(0)} ms, re-apply (1 rule changed, median of 5) ${nftUpdate.toFixed(0)} ms, probe down (${RULES} maps) ${nftHealth.toFixed(0)} ms`);
+    console.log(`  nftables  first apply ${nftFirst.toFixed(0)} ms, re-apply (1 rule changed, median of 5) ${nftUpdate.toFixed(0)} ms`);
+    console.log(`            probe down, medians of 5: one listener's probe ${nftHealthOne.toFixed(0)} ms, probe of ${RULES - 1} listeners ${nftHealthAll.toFixed(0)} ms`);
     if (user) {
       const u1 = await user.apply(manyRules(VIP_USER, "1"));
       const u2 = await user.apply({ ...manyRules(VIP_USER, "2"), listeners: manyRules(VIP_USER, "2").listeners.map((l, i) => (i === 0 ? { ...l, idleTimeoutInMinutes: 5 } : l)) });

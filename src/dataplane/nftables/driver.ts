@@ -2,15 +2,22 @@
 // proxy cannot — floating IP (DSR address scheme: the VM receives VIP:port unchanged) — plus default DNAT
 // rules, inbound NAT rules and HA ports. See render.ts for the table layout, routing.ts for policy routing.
 //
-// State model: the driver keeps the set of applied load balancers in memory and renders the WHOLE table
-// from it on every apply/remove (one atomic `nft -f` transaction), so the kernel never holds a mix of
-// versions. Probe changes only rewrite per-listener slot maps. All kernel calls go through one queue.
+// State model: the driver keeps the applied load balancers in memory, plus `kernel`: the rendered objects
+// (render.ts TableState) it knows the kernel holds. Every change renders the desired state and sends only
+// the difference (diff.ts) as ONE atomic `nft -f` transaction, so a one-rule change to a 1,500-rule load
+// balancer costs milliseconds and a probe change touches only the maps of listeners using that probe.
+// The whole table is rendered and replaced (also one transaction) when the kernel's content is not known:
+// first apply after start (which removes a killed run's leftovers), and after an incremental transaction
+// failed — then the driver re-syncs from its in-memory model rather than trust its record of the kernel.
+// All kernel calls go through one queue.
 
 import { DriverRefusal, type ForwardingDriver, type ListenerStatus } from "../driver.js";
 import type { AgentCapabilities, CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
 import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
-import { MARK_BASE, MAX_MARKS, renderHealthUpdate, renderTable, type RenderContext } from "./render.js";
-import { PolicyRoutes } from "./routing.js";
+import { renderDiff } from "./diff.js";
+import { fullTableText, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
+import { PolicyRoutes, allocateMarks } from "./routing.js";
+import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
   /** nftables table (family ip); distinct names let several drivers share a host in tests. */
@@ -26,29 +33,6 @@ export interface NftablesDriver extends ForwardingDriver {
   settled(): Promise<void>;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-function addressProblem(what: string, a: string): string | undefined {
-  if (a.includes(":")) return `${what} ${a} is IPv6; the nftables driver serves IPv4 only (table ip)`;
-  // Checked here, not left to nft: nft would try to resolve a non-literal as a host name (DNS lookup).
-  if (!IPV4.test(a)) return `${what} "${a}" is not an IPv4 address`;
-  return undefined;
-}
-
-function listenerProblem(l: CompiledListener): string | undefined {
-  const where = `${l.kind} ${l.name}`;
-  if (l.frontendPort === 0 && l.protocol !== "All") return `${where}: port 0 is only valid with protocol All (HA ports)`;
-  const p = addressProblem(`${where}: frontend`, l.frontendIPAddress);
-  if (p) return p;
-  for (const b of l.backends) {
-    const q = addressProblem(`${where}: backend`, b.address) ?? addressProblem(`${where}: destination`, b.destinationIPAddress);
-    if (q) return q;
-    if (l.enableFloatingIP && b.destinationIPAddress !== l.frontendIPAddress)
-      return `${where}: floating IP delivers to the VIP ${l.frontendIPAddress}, not ${b.destinationIPAddress}`;
-  }
-  return undefined;
-}
-
 const healthKey = (lbId: string, probe: string, address: string): string => `${lbId}\0${probe}\0${address}`;
 
 export function createNftablesDriver(opts: NftablesDriverOptions = {}): NftablesDriver {
@@ -61,7 +45,9 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   const applied = new Map<string, CompiledLoadBalancer>();
   const health = new Map<string, boolean>(); // absent = no probe result yet = up
   let marks = new Map<string, number>(); // DIP → fwmark, stable while the DIP is in use (ct marks point at it)
-  let nextMark = 1;
+  let kernel: TableState | undefined; // what our table holds; undefined = unknown, next change replaces it whole
+  let draining = false; // close() emptied the slot maps; probe changes must not refill them
+  const markCursor = { next: 1 };
   let started = false;
   let env: Promise<string | undefined> | undefined;
 
@@ -103,56 +89,88 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     },
   });
 
-  /** Marks for every floating-IP DIP of `lbs`; existing DIPs keep theirs so established flows stay put. */
-  function allocateMarks(lbs: Iterable<CompiledLoadBalancer>): Map<string, number> {
-    const out = new Map<string, number>();
-    const taken = new Set(marks.values());
-    for (const lb of lbs)
-      for (const l of lb.listeners) {
-        if (!l.enableFloatingIP) continue;
-        for (const b of l.backends) {
-          if (out.has(b.address)) continue;
-          let m = marks.get(b.address);
-          for (let tries = 0; m === undefined; tries++) {
-            if (tries >= MAX_MARKS) throw new DriverRefusal(`more than ${MAX_MARKS} floating IP backends on one agent`);
-            const candidate = (MARK_BASE | nextMark) >>> 0;
-            nextMark = (nextMark % MAX_MARKS) + 1; // rotate, so a freed mark is not reused at once
-            if (!taken.has(candidate)) m = candidate;
-          }
-          taken.add(m);
-          out.set(b.address, m);
-        }
-      }
-    return out;
-  }
+  const sameMarks = (a: Map<string, number>, b: Map<string, number>): boolean =>
+    a.size === b.size && [...a].every(([dip, m]) => b.get(dip) === m);
 
-  /** Render and install the full table for `next`; commit in-memory state only when the kernel took it. */
+  /**
+   * Make the kernel serve `next`: the difference against `kernel` in one transaction, or the whole table when
+   * the kernel's content is unknown or the difference was refused. Commits in-memory state only on success.
+   */
   async function install(next: Map<string, CompiledLoadBalancer>, drain = false): Promise<void> {
-    const nextMarks = allocateMarks(next.values());
-    const text = renderTable(next.values(), ctx(nextMarks), drain);
+    const nextMarks = allocateMarks(marks, next.values(), markCursor);
+    let state: TableState;
+    try {
+      state = renderState(next.values(), ctx(nextMarks), drain, kernel);
+    } catch (e) {
+      throw new DriverRefusal((e as Error).message);
+    }
+    const routesChange = !sameMarks(marks, nextMarks);
     // Make before break: routes for new DIPs exist before any packet can carry their mark.
-    const union = new Map([...marks, ...nextMarks]);
     const introduced = [...nextMarks.values()].filter((m) => ![...marks.values()].includes(m));
-    try {
-      await routes.sync(union);
-    } catch (e) {
-      await rollback(introduced);
-      throw refusal("ip", e);
-    }
+    if (routesChange)
+      try {
+        await routes.sync(new Map([...marks, ...nextMarks]));
+      } catch (e) {
+        await rollback(introduced);
+        throw refusal("ip", e);
+      }
     const t0 = Date.now();
+    let how = "unchanged";
     try {
-      await run("nft", ["-f", "-"], text);
+      how = await transact(state);
     } catch (e) {
-      await rollback(introduced);
-      throw refusal("nft", e);
+      if (routesChange) await rollback(introduced);
+      throw e;
     }
-    log(`nftables: table ${table} installed (${next.size} load balancers, ${text.length} bytes) in ${Date.now() - t0} ms`);
+    log(`nftables: table ${table} ${how} (${next.size} load balancers) in ${Date.now() - t0} ms`);
     marks = nextMarks;
     applied.clear();
     for (const [id, lb] of next) applied.set(id, lb);
-    // Break: drop rules of DIPs no longer used. The new table is already in force, so a failure here only
+    // Break: drop rules of DIPs no longer used. The new rules are already in force, so a failure here only
     // leaves unused rules behind (the next sync or start removes them); it must not fail the apply.
-    await routes.sync(marks).catch((e) => log(`nftables: removing unused policy routes failed: ${(e as Error).message}`));
+    // Unchanged marks skip this (two `ip` calls per apply), except after a whole-table re-sync: then the
+    // kernel was in doubt, so its policy routes are reconciled too.
+    if (routesChange || how.startsWith("replaced")) await routes.sync(marks).catch((e) => log(`nftables: removing unused policy routes failed: ${(e as Error).message}`));
+  }
+
+  /** Sends `state` to the kernel (diff or whole table); on success `kernel` is `state`. Returns what it did. */
+  async function transact(state: TableState): Promise<string> {
+    if (kernel) {
+      const diff = renderDiff(kernel, state, table);
+      if (!diff) return "unchanged";
+      try {
+        await run("nft", ["-f", "-"], diff);
+        kernel = state;
+        return `updated incrementally (${diff.split("\n").length - 1} statements)`;
+      } catch (e) {
+        // Nothing of it applied. Either the configuration is bad, or the kernel no longer holds what we think
+        // (someone flushed the table): the whole-table render below tells the two apart and heals the latter.
+        log(`nftables: incremental update refused (${(e as Error).message.trim()}); re-rendering the whole table`);
+      }
+    }
+    const previous = kernel;
+    kernel = undefined;
+    const text = fullTableText(state, table);
+    try {
+      await run("nft", ["-f", "-"], text);
+    } catch (e) {
+      // Refused for real. The kernel still holds what it held; re-sync it from the in-memory model so the
+      // previous version is in force exactly, whatever the failed diff suggested about the kernel's content.
+      if (previous) await resync(previous);
+      throw refusal("nft", e);
+    }
+    kernel = state;
+    return `replaced (${text.length} bytes)`;
+  }
+
+  /** Re-install `state` (the previous, accepted one) as a whole table; best effort, the caller is failing. */
+  async function resync(state: TableState): Promise<void> {
+    try {
+      await run("nft", ["-f", "-"], fullTableText(state, table));
+      kernel = state;
+    } catch (e) {
+      log(`nftables: re-sync of the previous table failed (${(e as Error).message.trim()}); the next change replaces it`);
+    }
   }
 
   async function rollback(introduced: number[]): Promise<void> {
@@ -179,10 +197,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   async function check(lb: CompiledLoadBalancer): Promise<string | undefined> {
     const e = await environment();
     if (e) return e;
-    for (const l of lb.listeners) {
-      const p = listenerProblem(l);
-      if (p) return p;
-    }
+    const p = loadBalancerProblem(lb);
+    if (p) return p;
     try {
       const fwd = (await run("cat", ["/proc/sys/net/ipv4/ip_forward"])).trim();
       if (fwd !== "1") return "net.ipv4.ip_forward is 0 on the agent host; the kernel would not forward load-balanced flows";
@@ -226,11 +242,24 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         .run(async () => {
           const lb = applied.get(loadBalancerId);
           if (!lb) return; // recorded; the next apply renders it
-          const targets = lb.listeners
-            .filter((l) => l.probe === probe && l.backends.some((b) => b.address === address))
-            .map((listener) => ({ lb, listener }));
+          // Only the listeners using this probe and backend: their slot maps are the only objects that change.
+          const targets = lb.listeners.filter((l) => l.probe === probe && l.backends.some((b) => b.address === address));
           if (targets.length === 0) return;
-          await run("nft", ["-f", "-"], renderHealthUpdate(targets, ctx(marks)));
+          if (!kernel) return install(new Map(applied), draining); // kernel content unknown: re-sync it whole
+          const c = ctx(marks);
+          const next = new Map(kernel);
+          for (const l of targets) next.set(listenerKey(lb.id, l.name, l.kind), renderListener(lb, l, c, draining));
+          const diff = renderDiff(kernel, next, table);
+          if (!diff) return;
+          try {
+            await run("nft", ["-f", "-"], diff);
+            kernel = next;
+          } catch (e) {
+            // Only map elements were touched, so a refusal means the kernel is not what we recorded.
+            log(`nftables: health update refused (${(e as Error).message.trim()}); re-syncing the whole table`);
+            kernel = undefined;
+            return install(new Map(applied), draining);
+          }
           log(`nftables: ${address} ${up ? "up" : "down"} for probe ${probe} (${targets.length} listener maps)`);
         })
         .catch((e) => log(`nftables: health update failed: ${(e as Error).message}`));
@@ -261,6 +290,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         // so draining = no new flows (empty slot maps) while conntrack keeps NAT/marks until the deadline.
         const until = deadlineMs > 1e12 ? deadlineMs : Date.now() + deadlineMs;
         if (applied.size > 0 && until > Date.now()) {
+          draining = true;
           await install(new Map(applied), true).catch((e) => log(`nftables: drain failed: ${(e as Error).message}`));
           await new Promise((r) => setTimeout(r, until - Date.now()));
         }
@@ -268,6 +298,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         await routes.removeAll();
         applied.clear();
         marks = new Map();
+        kernel = undefined;
+        draining = false;
         started = false;
         log(`nftables: table ${table} and policy routes removed`);
       });

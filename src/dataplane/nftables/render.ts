@@ -1,5 +1,5 @@
-// Pure translation of compiled load balancers into nftables text. No I/O here, so the exact ruleset
-// is unit-testable without root; driver.ts feeds the text to `nft -f -` as one atomic transaction.
+// Pure translation of compiled load balancers into nftables objects and text. No I/O here, so the exact
+// ruleset is unit-testable without root; driver.ts feeds the text to `nft -f -` as one atomic transaction.
 //
 // Table layout (family ip):
 //   prerouting/mangle  "mangle": restore the floating-IP mark of established flows, then dispatch NEW
@@ -12,8 +12,12 @@
 // Dispatch is O(1) via verdict maps (kube-proxy nftables style), so 1,500 rules do not mean 1,500 compares.
 //
 // Health: each listener hashes into a fixed number of slots (SLOTS_PER_BACKEND × backends) and a map turns
-// a slot into a backend. A probe change only rewrites that map's elements (renderHealthUpdate), never the
-// table, and only the slots of the backend that changed move (the others keep their flows' hash targets).
+// a slot into a backend. A probe change only rewrites that map's elements, never the table, and only the
+// slots of the backend that changed move (the others keep their flows' hash targets).
+//
+// Every listener renders to a ListenerObjects value (its map, chains and dispatch entries). The whole table
+// (renderTable/fullTableText) and the incremental transaction (diff.ts) are both built from those values,
+// so an incremental change and a full re-render always describe the same kernel state.
 
 import { createHash } from "node:crypto";
 import type { CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
@@ -37,10 +41,22 @@ export interface RenderContext {
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 
-/** Stable identifier for a listener (names its map and chains) that survives re-renders and reordering. */
-export function listenerKey(lbId: string, listenerName: string): string {
-  return createHash("sha1").update(`${lbId}\0${listenerName}`).digest("hex").slice(0, 16);
+/**
+ * Stable identifier for a listener (names its map and chains) that survives re-renders and reordering.
+ * An inbound NAT rule may share its name with a load-balancing rule (different ARM collections), so its
+ * kind is part of the key; load-balancing rules keep the historical key.
+ */
+export function listenerKey(lbId: string, listenerName: string, kind: CompiledListener["kind"] = "LoadBalancingRule"): string {
+  const id = kind === "InboundNatRule" ? `${lbId}\0nat\0${listenerName}` : `${lbId}\0${listenerName}`;
+  let k = keys.get(id);
+  if (k === undefined) {
+    if (keys.size >= 100_000) keys.clear(); // bounded: names of long-gone listeners must not pile up
+    k = createHash("sha1").update(id).digest("hex").slice(0, 16);
+    keys.set(id, k);
+  }
+  return k;
 }
+const keys = new Map<string, string>(); // a sha1 per listener per render is a measurable share of a re-apply
 
 /** HA ports (protocol All, port 0) and backendPort 0 keep the packet's destination port. */
 export function keepsPort(l: CompiledListener): boolean {
@@ -102,16 +118,94 @@ const l4match = (l: CompiledListener): string => (l.protocol === "All" ? "meta l
 
 const protos = (l: CompiledListener): string[] => (l.protocol === "All" ? ["tcp", "udp"] : [l.protocol.toLowerCase()]);
 
-interface Dispatch {
-  port: string[]; // "vip . proto . port : goto chain"
-  any: string[]; // "vip . proto : goto chain" (frontendPort 0)
+export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any";
+
+/** One (VIP, proto[, port]) entry of a dispatch verdict map. */
+export interface DispatchEntry {
+  map: DispatchMap;
+  key: string; // "vip . proto . port" or "vip . proto"
+  chain: string; // goto target
 }
 
-function dispatchInto(d: Dispatch, l: CompiledListener, chain: string): void {
-  for (const p of protos(l)) {
-    if (l.frontendPort === 0) d.any.push(`${l.frontendIPAddress} . ${p} : goto ${chain}`);
-    else d.port.push(`${l.frontendIPAddress} . ${p} . ${l.frontendPort} : goto ${chain}`);
+export interface ChainObject {
+  name: string;
+  rules: string[];
+  /** References the listener's slot map (nft must see the map declared in the same transaction; see diff.ts). */
+  usesMap: boolean;
+}
+
+/** Everything the kernel holds for one listener. Plain strings, so equality is the change test. */
+export interface ListenerObjects {
+  lbId: string;
+  /** Everything the objects were rendered from; equal source = equal objects, so they can be reused. */
+  source: string;
+  title: string; // comment in the full table
+  map: { name: string; type: string; elements: string }; // elements "" = no backend receives new flows
+  chains: ChainObject[];
+  dispatch: DispatchEntry[];
+}
+
+/** listener key → objects, in table order. What the kernel holds (driver) or should hold (next apply). */
+export type TableState = Map<string, ListenerObjects>;
+
+function dispatchOf(l: CompiledListener, family: "fip" | "nat", chain: string): DispatchEntry[] {
+  return protos(l).map((p) =>
+    l.frontendPort === 0
+      ? { map: `${family}_any` as const, key: `${l.frontendIPAddress} . ${p}`, chain }
+      : { map: `${family}_port` as const, key: `${l.frontendIPAddress} . ${p} . ${l.frontendPort}`, chain },
+  );
+}
+
+/** The inputs of renderListener, as one string: the listener, its backends' up state and marks, drain. */
+function sourceOf(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean): string {
+  const state = l.backends.map((b) => (ctx.isUp(lb, l, b) ? "u" : "d") + (l.enableFloatingIP ? ctx.markOf(b.address) : ""));
+  return JSON.stringify([lb.id, lb.name, drain, state, l]);
+}
+
+/** One listener's objects; `drain` empties its slot map (no new flows) but keeps everything else. */
+export function renderListener(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain = false): ListenerObjects {
+  return build(lb, l, ctx, drain, sourceOf(lb, l, ctx, drain));
+}
+
+function build(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
+  const k = listenerKey(lb.id, l.name, l.kind);
+  const map = { name: `b_${k}`, type: `typeof numgen inc mod 1 : ${mapValueType(l)}`, elements: drain ? "" : mapElements(lb, l, ctx) };
+  const hash = hashExpr(l);
+  const c = `c_${k}`;
+  const title = `${lb.name} / ${l.name}`.replace(/\n/g, " ");
+  if (l.enableFloatingIP) {
+    // No address rewrite: the slot map yields the DIP's fwmark; ct mark remembers it for later packets.
+    const chains: ChainObject[] = [{ name: c, rules: [`meta mark set ${hash} map @${map.name} ct mark set meta mark accept`, "drop"], usesMap: true }];
+    const dispatch = dispatchOf(l, "fip", c);
+    if (!keepsPort(l) && l.backendPort !== l.frontendPort) {
+      // The seed allows a floating rule to change the port: rewrite only the port, the address stays the VIP.
+      chains.push({ name: `p_${k}`, rules: [`${l4match(l)} dnat ip to ${l.frontendIPAddress}:${l.backendPort}`], usesMap: false });
+      dispatch.push(...dispatchOf(l, "nat", `p_${k}`));
+    }
+    return { lbId: lb.id, source, title, map, chains, dispatch };
   }
+  const target = keepsPort(l) ? "dnat ip to" : `${l4match(l)} dnat ip addr . port to`;
+  // "drop" is reached only when the map has no element for the slot: no backend is up.
+  const chains = [{ name: c, rules: [`${target} ${hash} map @${map.name}`, "drop"], usesMap: true }];
+  return { lbId: lb.id, source, title, map, chains, dispatch: dispatchOf(l, "nat", c) };
+}
+
+/**
+ * The objects of every listener of `lbs`. A listener whose inputs equal those `reuse` was rendered from keeps
+ * that very object (a 1,500-rule load balancer re-renders in a few ms, and the diff skips it by identity).
+ * Two listeners with one key would silently merge: refused here.
+ */
+export function renderState(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderContext, drain = false, reuse?: TableState): TableState {
+  const out: TableState = new Map();
+  for (const lb of lbs)
+    for (const l of lb.listeners) {
+      const k = listenerKey(lb.id, l.name, l.kind);
+      if (out.has(k)) throw new Error(`${lb.name}: two ${l.kind}s named ${l.name}`);
+      const source = sourceOf(lb, l, ctx, drain);
+      const old = reuse?.get(k);
+      out.set(k, old?.source === source ? old : build(lb, l, ctx, drain, source));
+    }
+  return out;
 }
 
 const elementsLine = (els: string[] | string): string => {
@@ -122,43 +216,23 @@ const elementsLine = (els: string[] | string): string => {
 /**
  * The whole table as one transaction: create-if-missing, delete, re-create. nft applies the file atomically,
  * so packets see either the old table or the new one, never none; if any line is refused nothing changes.
+ * Used for the first apply and for re-syncing after a failure; later changes go through diff.ts.
  */
-export function renderTable(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderContext, drain = false): string {
-  const t = ctx.tableName;
+export function fullTableText(state: TableState, tableName: string): string {
+  const t = tableName;
   const out: string[] = [`table ip ${t} {}`, `delete table ip ${t}`, `table ip ${t} {`];
   out.push(`  set tcpudp {\n    type inet_proto\n    elements = { tcp, udp }\n  }`);
-  const fip: Dispatch = { port: [], any: [] };
-  const nat: Dispatch = { port: [], any: [] };
-  for (const lb of lbs) {
-    for (const l of lb.listeners) {
-      const k = listenerKey(lb.id, l.name);
-      const elements = drain ? "" : mapElements(lb, l, ctx);
-      out.push(`  # ${lb.name.replace(/\n/g, " ")} / ${l.name.replace(/\n/g, " ")}`);
-      out.push(`  map b_${k} {\n    typeof numgen inc mod 1 : ${mapValueType(l)}${elementsLine(elements)}\n  }`);
-      const hash = hashExpr(l);
-      if (l.enableFloatingIP) {
-        // No address rewrite: the slot map yields the DIP's fwmark; ct mark remembers it for later packets.
-        out.push(`  chain c_${k} {\n    meta mark set ${hash} map @b_${k} ct mark set meta mark accept\n    drop\n  }`);
-        dispatchInto(fip, l, `c_${k}`);
-        if (!keepsPort(l) && l.backendPort !== l.frontendPort) {
-          // The seed allows a floating rule to change the port: rewrite only the port, the address stays the VIP.
-          out.push(`  chain p_${k} {\n    ${l4match(l)} dnat ip to ${l.frontendIPAddress}:${l.backendPort}\n  }`);
-          dispatchInto(nat, l, `p_${k}`);
-        }
-      } else {
-        const target = keepsPort(l) ? "dnat ip to" : `${l4match(l)} dnat ip addr . port to`;
-        // "drop" is reached only when the map has no element for the slot: no backend is up.
-        out.push(`  chain c_${k} {\n    ${target} ${hash} map @b_${k}\n    drop\n  }`);
-        dispatchInto(nat, l, `c_${k}`);
-      }
-    }
+  const dispatch: Record<DispatchMap, string[]> = { fip_port: [], fip_any: [], nat_port: [], nat_any: [] };
+  for (const o of state.values()) {
+    out.push(`  # ${o.title}`);
+    out.push(`  map ${o.map.name} {\n    ${o.map.type}${elementsLine(o.map.elements)}\n  }`);
+    for (const ch of o.chains) out.push(`  chain ${ch.name} {\n${ch.rules.map((r) => `    ${r}\n`).join("")}  }`);
+    for (const d of o.dispatch) dispatch[d.map].push(`${d.key} : goto ${d.chain}`);
   }
   const portMap = "type ipv4_addr . inet_proto . inet_service : verdict";
   const anyMap = "type ipv4_addr . inet_proto : verdict";
-  out.push(`  map fip_port {\n    ${portMap}${elementsLine(fip.port)}\n  }`);
-  out.push(`  map fip_any {\n    ${anyMap}${elementsLine(fip.any)}\n  }`);
-  out.push(`  map nat_port {\n    ${portMap}${elementsLine(nat.port)}\n  }`);
-  out.push(`  map nat_any {\n    ${anyMap}${elementsLine(nat.any)}\n  }`);
+  for (const m of ["fip_port", "fip_any", "nat_port", "nat_any"] as const)
+    out.push(`  map ${m} {\n    ${m.endsWith("_port") ? portMap : anyMap}${elementsLine(dispatch[m])}\n  }`);
   out.push(
     `  chain mangle {
     type filter hook prerouting priority mangle; policy accept;
@@ -179,14 +253,22 @@ export function renderTable(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderCont
   return out.join("\n") + "\n";
 }
 
-/** A probe change: rewrite only the slot maps of the given listeners, in one transaction. */
+export function renderTable(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderContext, drain = false): string {
+  return fullTableText(renderState(lbs, ctx, drain), ctx.tableName);
+}
+
+/**
+ * A probe change: rewrite only the slot maps of the given listeners, in one transaction. The driver gets the
+ * same statements from renderDiff (which also skips maps whose elements did not change); kept as the
+ * minimal, self-contained form of a health update.
+ */
 export function renderHealthUpdate(
   targets: Array<{ lb: CompiledLoadBalancer; listener: CompiledListener }>,
   ctx: RenderContext,
 ): string {
   const out: string[] = [];
   for (const { lb, listener } of targets) {
-    const m = `b_${listenerKey(lb.id, listener.name)}`;
+    const m = `b_${listenerKey(lb.id, listener.name, listener.kind)}`;
     out.push(`flush map ip ${ctx.tableName} ${m}`);
     const els = mapElements(lb, listener, ctx);
     if (els) out.push(`add element ip ${ctx.tableName} ${m} { ${els} }`);

@@ -5,7 +5,9 @@
 // with a mark in MARK_BASE/16, and route tables whose id equals that mark. So sync() diffs against what the
 // kernel actually has — a crash mid-apply, or a previous agent run, leaves nothing sync() cannot reconcile.
 
-import { MARK_BASE, MARK_MASK, hex } from "./render.js";
+import type { CompiledLoadBalancer } from "../../domain/agent-protocol.js";
+import { DriverRefusal } from "../driver.js";
+import { MARK_BASE, MARK_MASK, MAX_MARKS, hex } from "./render.js";
 import type { Runner } from "./exec.js";
 
 /** Before the main table (32766); fixed, so stale rules of an earlier run are found again. */
@@ -72,4 +74,30 @@ export class PolicyRoutes {
   private async batch(cmds: string[], force = false): Promise<void> {
     await this.run("ip", [...(force ? ["-force"] : []), "-batch", "-"], cmds.join("\n") + "\n");
   }
+}
+
+/**
+ * Marks for every floating-IP DIP of `lbs`; DIPs in `current` keep theirs so established flows (whose ct mark
+ * names the DIP) stay put. `cursor` rotates through the range, so a freed mark is not reused at once.
+ */
+export function allocateMarks(current: Map<string, number>, lbs: Iterable<CompiledLoadBalancer>, cursor: { next: number }): Map<string, number> {
+  const out = new Map<string, number>();
+  const taken = new Set(current.values());
+  for (const lb of lbs)
+    for (const l of lb.listeners) {
+      if (!l.enableFloatingIP) continue;
+      for (const b of l.backends) {
+        if (out.has(b.address)) continue;
+        let m = current.get(b.address);
+        for (let tries = 0; m === undefined; tries++) {
+          if (tries >= MAX_MARKS) throw new DriverRefusal(`more than ${MAX_MARKS} floating IP backends on one agent`);
+          const candidate = (MARK_BASE | cursor.next) >>> 0;
+          cursor.next = (cursor.next % MAX_MARKS) + 1;
+          if (!taken.has(candidate)) m = candidate;
+        }
+        taken.add(m);
+        out.set(b.address, m);
+      }
+    }
+  return out;
 }
