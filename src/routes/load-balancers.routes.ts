@@ -5,9 +5,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { isValidResourceName } from "../domain/ids.js";
 import type { LoadBalancerSpec } from "../domain/model.js";
-import { ArmError, resourceNotFound } from "../errors.js";
+import { ArmError, resourceGroupNotFound, resourceNotFound } from "../errors.js";
 import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags, type WriteTarget } from "../store/load-balancer-writer.js";
-import { findLoadBalancer, listLoadBalancers, type StoredLoadBalancer } from "../store/load-balancers.store.js";
+import { findLoadBalancerByName, listLoadBalancers, type StoredLoadBalancer } from "../store/load-balancers.store.js";
 import { requireResourceGroup } from "../store/resource-groups.store.js";
 import type { Operation } from "../store/operations.store.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
@@ -56,11 +56,10 @@ export function operationUrls(request: FastifyRequest, op: Operation) {
 
 /** Loads a load balancer or answers ARM's 404s. */
 export async function requireLoadBalancer(request: FastifyRequest, p: LbParamsT): Promise<StoredLoadBalancer> {
-  const db = request.server.deps.db;
-  const rg = await requireResourceGroup(db, p.subscriptionId, p.resourceGroupName);
-  const lb = await findLoadBalancer(db, rg.id, p.loadBalancerName);
-  if (!lb) throw resourceNotFound(LB_TYPE, p.loadBalancerName, p.resourceGroupName);
-  return lb;
+  const found = await findLoadBalancerByName(request.server.deps.db, p.subscriptionId, p.resourceGroupName, p.loadBalancerName);
+  if (!found.resourceGroupExists) throw resourceGroupNotFound(p.resourceGroupName);
+  if (!found.loadBalancer) throw resourceNotFound(LB_TYPE, p.loadBalancerName, p.resourceGroupName);
+  return found.loadBalancer;
 }
 
 export function afterWrite(request: FastifyRequest, reply: FastifyReply, op: Operation, location: string): void {
@@ -91,9 +90,9 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
   }, async (request, reply) => {
     const p = request.params;
     checkName(p.loadBalancerName, "loadBalancer");
-    const outcome = await saveLoadBalancer(request.server.deps.db, writeTarget(request, p, resourcePath(request)), () => {
-      const { location, tags: t, sku, properties } = request.body;
-      return { location, tags: t, sku, properties: properties ?? {} };
+    const { location, tags: t, sku, properties } = request.body;
+    const outcome = await saveLoadBalancer(request.server.deps.db, writeTarget(request, p, resourcePath(request)), {
+      location, tags: t, sku, properties: properties ?? {},
     });
     afterWrite(request, reply, outcome.operation, outcome.stored.location);
     setEtagHeader(reply, outcome.stored.etag);

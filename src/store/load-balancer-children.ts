@@ -1,11 +1,11 @@
 // Writing a load balancer's children as a diff against what is stored: a row whose columns are all
 // unchanged keeps its id and is not touched, so re-PUTting an unchanged 5,000-address load balancer
 // writes no child rows, and changing one rule rewrites that rule's row only. Rows travel as one JSON
-// parameter per statement (json_populate_recordset), which keeps Prisma's per-value query building
-// out of the path.
+// parameter per statement (json_populate_recordset), which keeps per-value query building out of
+// the path.
 
 import { CHILD_TABLES, type AddressRow, type ChildRows, type PoolRow } from "./load-balancer-rows.js";
-import type { Tx } from "./resource-groups.store.js";
+import type { Statement } from "./sql-transaction.js";
 
 type Kind = keyof ChildRows;
 type AnyRow = ChildRows[Kind][number];
@@ -107,27 +107,29 @@ function plan(before: ChildRows, after: ChildRows): Plan {
 const quote = (column: string) => `"${column}"`;
 
 /**
- * Brings the stored children from `before` (undefined: none) to `after`; returns how many rows it
- * wrote. Deletes go first so a renamed or replaced row never meets its predecessor in a unique index.
+ * The statements that bring the stored children from `before` (undefined: none) to `after`, and
+ * how many rows they write. Deletes go first so a renamed or replaced row never meets its
+ * predecessor in a unique index.
  */
-export async function writeChildren(tx: Tx, before: ChildRows | undefined, after: ChildRows): Promise<number> {
+export function childWrites(before: ChildRows | undefined, after: ChildRows): { statements: Statement[]; written: number } {
   const empty: ChildRows = { frontends: [], pools: [], addresses: [], rules: [], probes: [], natRules: [], outboundRules: [] };
   const p = plan(before ?? empty, after);
+  const statements: Statement[] = [];
   let written = 0;
   for (const [kind, ids] of p.deletes) {
     written += ids.length;
-    await tx.$executeRawUnsafe(
-      `DELETE FROM ${CHILD_TABLES[kind]} WHERE id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
-      JSON.stringify(ids),
-    );
+    statements.push({
+      text: `DELETE FROM ${CHILD_TABLES[kind]} WHERE id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+      values: [JSON.stringify(ids)],
+    });
   }
   if (p.poolUpdates.length) {
     written += p.poolUpdates.length;
-    await tx.$executeRawUnsafe(
-      `UPDATE backend_address_pools t SET name = x.name, name_key = x.name_key, ordinal = x.ordinal, properties = x.properties
-       FROM json_populate_recordset(NULL::backend_address_pools, $1::json) x WHERE t.id = x.id`,
-      JSON.stringify(p.poolUpdates),
-    );
+    statements.push({
+      text: `UPDATE backend_address_pools t SET name = x.name, name_key = x.name_key, ordinal = x.ordinal, properties = x.properties
+             FROM json_populate_recordset(NULL::backend_address_pools, $1::json) x WHERE t.id = x.id`,
+      values: [JSON.stringify(p.poolUpdates)],
+    });
   }
   for (const kind of ["frontends", "pools", "addresses", "rules", "probes", "natRules", "outboundRules"] as const) {
     const rows = p.inserts.get(kind);
@@ -135,10 +137,10 @@ export async function writeChildren(tx: Tx, before: ChildRows | undefined, after
     written += rows.length;
     const table = CHILD_TABLES[kind];
     const columns = Object.keys(rows[0]).map(quote).join(", ");
-    await tx.$executeRawUnsafe(
-      `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM json_populate_recordset(NULL::${table}, $1::json)`,
-      JSON.stringify(rows),
-    );
+    statements.push({
+      text: `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM json_populate_recordset(NULL::${table}, $1::json)`,
+      values: [JSON.stringify(rows)],
+    });
   }
-  return written;
+  return { statements, written };
 }

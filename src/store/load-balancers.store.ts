@@ -5,7 +5,9 @@ import { loadBalancerId, childId } from "../domain/ids.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
 import { CHILDREN_JSON_SQL, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
 import { publicIpId } from "./public-ips.store.js";
+import { poolOf, type Db } from "./prisma.js";
 import type { Tx } from "./resource-groups.store.js";
+import type { Statement } from "./sql-transaction.js";
 
 export interface StoredLoadBalancer {
   /** Database id (uuid). */
@@ -87,6 +89,43 @@ export function toStored(row: Row): StoredLoadBalancer {
     generation: BigInt(row.generation),
     resourceGroupId: row.resource_group_id,
   };
+}
+
+/**
+ * The row of one load balancer addressed by its subscription, resource group name and name, for
+ * the write path (the caller parses the single `doc` column with rowOf).
+ */
+export function loadBalancerByNameStatement(subscriptionId: string, resourceGroup: string, name: string): Statement {
+  return {
+    text: `${SELECT_ROWS} WHERE rg.subscription_id = $1 AND rg.name_key = $2 AND lb.name_key = $3`,
+    values: [subscriptionId.toLowerCase(), resourceGroup.toLowerCase(), name.toLowerCase()],
+  };
+}
+
+/**
+ * A read of one load balancer by name in one statement (no ORM): whether its resource group
+ * exists, and the load balancer when it does.
+ */
+export async function findLoadBalancerByName(
+  db: Db,
+  subscriptionId: string,
+  resourceGroup: string,
+  name: string,
+): Promise<{ resourceGroupExists: boolean; loadBalancer?: StoredLoadBalancer }> {
+  const byName = loadBalancerByNameStatement(subscriptionId, resourceGroup, name);
+  const { rows } = await poolOf(db).query<{ rg: boolean; doc: string | null }>({
+    name: "lbplane-lb-by-name",
+    text: `SELECT e.rg, d.doc FROM (SELECT EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = $1 AND name_key = $2) AS rg) e
+           LEFT JOIN (${byName.text}) d ON true`,
+    values: byName.values,
+  });
+  const row = rows[0].doc === null ? undefined : (JSON.parse(rows[0].doc) as Row);
+  return { resourceGroupExists: rows[0].rg, loadBalancer: row && toStored(row) };
+}
+
+export function rowOf(result: { rows: Array<{ doc: string }> }): Row | undefined {
+  const doc = result.rows[0]?.doc;
+  return doc === undefined ? undefined : (JSON.parse(doc) as Row);
 }
 
 /** The row of one load balancer, or undefined. */
