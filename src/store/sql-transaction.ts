@@ -88,21 +88,30 @@ function connect(pool: pg.Pool, maxWaitMs: number): Promise<pg.PoolClient> {
 /** Runs `work` in one transaction on one pooled connection; rolls back when it throws. */
 export async function inTransaction<T>(pool: pg.Pool, options: TransactionOptions, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
   const client = await connect(pool, options.maxWaitMs);
+  let broken: Error | undefined;
+  // A checked-out client has no pool listener: without ours, a connection lost mid-transaction
+  // (server restart, terminated backend, the timeout below) emits an unhandled 'error' and ends the process.
+  const onError = (err: Error) => (broken ??= err);
+  client.on("error", onError);
   let expired = false;
   const timer = setTimeout(() => {
     expired = true;
-    void client.end().catch(() => {});
+    // In pipeline mode end() waits for the queries on the wire, i.e. for whatever lock they are
+    // blocked on; only closing the socket cuts them (the server then rolls back).
+    const socket = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
+    if (socket?.destroy) socket.destroy();
+    else void client.end().catch(() => {});
   }, options.timeoutMs);
-  let broken: Error | undefined;
   try {
     return await work(new SqlTransaction(client));
   } catch (err) {
     if (expired) throw new Error(`The transaction did not finish within ${options.timeoutMs} ms.`, { cause: err });
     // Harmless when the transaction already ended (a failed COMMIT rolls back by itself).
-    await client.query("ROLLBACK").catch((e: Error) => (broken = e));
+    await client.query("ROLLBACK").catch((e: Error) => (broken ??= e));
     throw err;
   } finally {
     clearTimeout(timer);
     client.release(expired ? new Error("transaction timed out") : broken);
+    client.removeListener("error", onError);
   }
 }
