@@ -53,13 +53,15 @@ async function lockRow(tx: Tx, resourceGroupId: string, name: string) {
   return rows[0]?.id;
 }
 
-/** The resource group and, locked FOR UPDATE, the id of its load balancer `name` (null when absent). */
+/** The resource group (locked FOR KEY SHARE) and, locked FOR UPDATE, the id of its load balancer `name` (null when absent). */
 function lockStatement(target: WriteTarget): Statement {
   return {
     text: `
       SELECT rg.id, rg.subscription_id, rg.name,
              (SELECT lb.id FROM load_balancers lb WHERE lb.resource_group_id = rg.id AND lb.name_key = $3 FOR UPDATE) AS lb_id
-      FROM resource_groups rg WHERE rg.subscription_id = $1 AND rg.name_key = $2`,
+      FROM resource_groups rg WHERE rg.subscription_id = $1 AND rg.name_key = $2
+      -- Held to the end: a resource group delete (which locks the row first) waits for this write, then sees it.
+      FOR KEY SHARE OF rg`,
     values: [target.subscriptionId.toLowerCase(), target.resourceGroup.toLowerCase(), target.name.toLowerCase()],
   };
 }

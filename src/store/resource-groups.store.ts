@@ -119,6 +119,10 @@ export async function deleteResourceGroup(
   try {
     return await db.$transaction(async (tx) => {
       const rg = await requireResourceGroup(tx, subscriptionId, name);
+      // Before reading its load balancers: a load balancer write in the group (it holds the row FOR
+      // KEY SHARE) commits first and is then seen, deleted and its location bumped; writes that
+      // come later find no group. Taken later, the two deadlock or lose the new load balancer's bump.
+      await tx.$queryRaw`SELECT 1 FROM resource_groups WHERE id = ${rg.id}::uuid FOR UPDATE`;
       const foreignUsers = await tx.frontendIpConfiguration.findMany({
         where: { publicIpAddress: { resourceGroupId: rg.id }, loadBalancer: { resourceGroupId: { not: rg.id } } },
         include: { publicIpAddress: true, loadBalancer: { include: { resourceGroup: true } } },
