@@ -4,10 +4,9 @@
 // operation. A concurrent writer that wins the same flow makes ours fail on the exclusion
 // constraint; we then re-run once, and the domain explains the conflict it now sees.
 //
-// PUT (the hot path) runs on the driver in pipelined steps (sql-transaction.ts): lock and read,
-// (resolve public IPs,) lock claim keys and read the claims they guard, then every write and COMMIT
-// — three or four round trips instead of one per statement. Each statement still runs after the
-// one before it, with its own snapshot, exactly as when they were sent one by one.
+// PUT (the hot path) runs on the pg driver in steps (sql-transaction.ts): lock and read, (resolve
+// public IPs,) lock claim keys and read the claims they guard, then every write and COMMIT — with
+// prepared statements and no query-builder work.
 
 import { applyDefaults } from "../domain/defaults.js";
 import { deriveClaims } from "../domain/claims.js";

@@ -12,9 +12,7 @@ export type { Prisma } from "./generated/client.js";
 const pools = new WeakMap<Db, pg.Pool>();
 
 export function createPrisma(databaseUrl: string, poolSize = 10): Db {
-  // Pipeline mode lets a transaction send several statements without waiting for each answer;
-  // Prisma awaits every query before the next, so for it nothing changes.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, pipeline: true });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
   // A connection that dies while idle leaves the pool; without a listener its error would crash
   // the process before Prisma's first query attaches the adapter's own.
   pool.on("error", () => {});

@@ -1,9 +1,7 @@
-// Write transactions on the pg driver itself, for the load balancer write path. Each step sends its
-// statements pipelined (all at once; the server still runs them one after another, each with its
-// own snapshot) and waits for every answer, so a write costs one round trip per step instead of
-// one per statement, and no query-builder work. Statements are prepared once per connection.
+// Write transactions on the pg driver itself, for the load balancer write path: a handful of
+// statements per step, no query-builder work, and statements prepared once per connection (no
+// re-planning). Steps keep the write's structure readable: read and lock, check claims, write.
 
-import type { Writable } from "node:stream";
 import type pg from "pg";
 
 export interface Statement {
@@ -29,23 +27,16 @@ export class SqlTransaction {
    * undefined statement (nothing to do) is skipped and answered with undefined.
    */
   async step<const S extends ReadonlyArray<Statement | undefined>>(statements: S): Promise<{ [K in keyof S]: S[K] extends Statement ? pg.QueryResult : pg.QueryResult | undefined }> {
-    const queries: Array<Promise<pg.QueryResult>> = [];
-    // Corked, the step leaves in one write (one system call) rather than one per statement.
-    const socket = (this.client as unknown as { connection?: { stream?: Partial<Writable> } }).connection?.stream;
-    socket?.cork?.();
-    let sent: number[];
-    try {
-      if (!this.begun) queries.push(this.client.query("BEGIN"));
-      sent = statements.map((s) => (s ? queries.push(this.client.query(prepared(s))) - 1 : -1));
-    } finally {
-      socket?.uncork?.();
+    if (!this.begun) {
+      await this.client.query("BEGIN");
+      this.begun = true;
     }
-    this.begun = true;
-    const settled = await Promise.allSettled(queries);
-    // After a failure the server refuses the rest ("transaction is aborted"): report the cause.
-    for (const r of settled) if (r.status === "rejected") throw r.reason;
-    const results = settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult>).value);
-    return sent.map((i) => (i < 0 ? undefined : results[i])) as never;
+    // One statement at a time: pg's pipeline mode (several in flight) lost answers under concurrent
+    // load in our tests (a query finished on the server but its promise never settled), so the
+    // saving of round trips is not worth the risk. Prepared statements still skip re-planning.
+    const results: Array<pg.QueryResult | undefined> = [];
+    for (const s of statements) results.push(s ? await this.client.query(prepared(s)) : undefined);
+    return results as never;
   }
 
   /** The last step: `statements`, then COMMIT. */
@@ -96,8 +87,8 @@ export async function inTransaction<T>(pool: pg.Pool, options: TransactionOption
   let expired = false;
   const timer = setTimeout(() => {
     expired = true;
-    // In pipeline mode end() waits for the queries on the wire, i.e. for whatever lock they are
-    // blocked on; only closing the socket cuts them (the server then rolls back).
+    // end() would wait for the query on the wire, i.e. for whatever lock it is blocked on; only
+    // closing the socket cuts it (the server then rolls back).
     const socket = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
     if (socket?.destroy) socket.destroy();
     else void client.end().catch(() => {});
