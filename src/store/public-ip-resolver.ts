@@ -34,7 +34,10 @@ export function publicIpStatement(refs: ReturnType<typeof publicIpRefs>): Statem
               WHERE f.public_ip_address_id = p.id LIMIT 1) AS used_by
       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(subscription_id, rg_key, name_key, ord)
       JOIN resource_groups prg ON prg.name_key = k.rg_key AND prg.subscription_id = k.subscription_id
-      JOIN public_ip_addresses p ON p.resource_group_id = prg.id AND p.subscription_id = k.subscription_id AND p.name_key = k.name_key`,
+      JOIN public_ip_addresses p ON p.resource_group_id = prg.id AND p.subscription_id = k.subscription_id AND p.name_key = k.name_key
+      -- Holds each address until this write commits: a public IP PUT changing it (a key column)
+      -- waits, then sees the new frontend and refuses; our claims never name a stale address.
+      FOR KEY SHARE OF p`,
     values: [0, 1, 2].map((i) => refs.map((r) => r.key[i])),
   };
 }

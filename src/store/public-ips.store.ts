@@ -132,6 +132,9 @@ export async function putPublicIp(
 
 async function putOnce(tx: Tx, key: PublicIpKey, write: PublicIpWrite, pool: string, checkEtag: EtagCheck) {
   const rg = await requireResourceGroup(tx, key.subscriptionId, key.resourceGroupName);
+  // Lock before reading who uses it: a load balancer write holding this address (FOR KEY SHARE)
+  // commits first, and the in-use checks below then see its frontend.
+  await tx.$queryRaw`SELECT 1 FROM public_ip_addresses WHERE resource_group_id = ${rg.id}::uuid AND name_key = ${key.name.toLowerCase()} FOR UPDATE`;
   const existing = await findPublicIp(tx, rg.id, key.name);
   const id = publicIpId(rg.subscriptionId, rg.name, existing?.name ?? key.name);
   checkEtag(existing?.etag, id);
