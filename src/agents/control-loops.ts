@@ -90,20 +90,22 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
   );
   await feed.start();
 
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      reconciler.wake();
-      await settleAll(db, { livenessMs });
-    } catch (err) {
-      log.warn(`sweep failed: ${(err as Error).message}`);
-    } finally {
-      sweeping = false;
-    }
+  // The running sweep, if any: one at a time, and stop() waits for it before the pools close.
+  let sweeping: Promise<void> | undefined;
+  const sweep = () => {
+    if (sweeping || stopping) return;
+    sweeping = (async () => {
+      try {
+        reconciler.wake();
+        await settleAll(db, { livenessMs });
+      } catch (err) {
+        log.warn(`sweep failed: ${(err as Error).message}`);
+      } finally {
+        sweeping = undefined;
+      }
+    })();
   };
-  const timer = setInterval(() => void sweep(), opts.sweepMs ?? 1_000);
+  const timer = setInterval(sweep, opts.sweepMs ?? 1_000);
   timer.unref();
   reconciler.wake(); // resume whatever a previous process left unfinished
 
@@ -118,6 +120,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
     async stop() {
       stopping = true;
       clearInterval(timer);
+      await sweeping;
       await reconciler.stop();
       await feed.stop();
       await Promise.allSettled([...settling.values()]);

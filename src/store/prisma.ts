@@ -1,6 +1,5 @@
-// The one place a Prisma client is built. lbplane uses the driver-adapter runtime (no engine binary).
-// The adapter runs on a pg pool lbplane owns, so the load balancer write path can use the same
-// connections directly (see sql-transaction.ts) and the pool ends with the client's $disconnect.
+// The one place a Prisma client is built. lbplane uses the driver-adapter runtime (no engine binary),
+// plus a plain pg pool for the load balancer write path (see sql-transaction.ts).
 
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
@@ -12,16 +11,19 @@ export type { Prisma } from "./generated/client.js";
 const pools = new WeakMap<Db, pg.Pool>();
 
 export function createPrisma(databaseUrl: string, poolSize = 10): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
-  // A connection that dies while idle leaves the pool; without a listener its error would crash
-  // the process before Prisma's first query attaches the adapter's own.
+  const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }) });
+  // The raw write path gets its own pool: a connection it leaves in a bad state can never stall
+  // Prisma's queries (we saw a heartbeat wait forever on a shared connection). Idle connections
+  // close themselves, so nothing keeps the process alive after Prisma disconnects.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, idleTimeoutMillis: 5_000, allowExitOnIdle: true });
+  // A connection that dies while idle (server restart, a dropped test database) leaves the pool;
+  // without a listener its error would crash the process.
   pool.on("error", () => {});
-  const db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   pools.set(db, pool);
   return db;
 }
 
-/** The pg pool under a client made by createPrisma. */
+/** The pg pool the raw write path uses, made with the client by createPrisma. */
 export function poolOf(db: Db): pg.Pool {
   const pool = pools.get(db);
   if (!pool) throw new Error("This Prisma client was not made by createPrisma: no pg pool to write through.");
