@@ -32,9 +32,21 @@ export async function createTestApp(overrides: Partial<AppDeps> = {}, env: NodeJ
     db,
     database,
     close: async () => {
-      await app.close();
-      await db.$disconnect();
+      // Peers that were killed mid-request must not hold the suite: drop their connections, then
+      // end every database session (FORCE) before disconnecting, and never wait on it forever.
+      app.server.closeAllConnections?.();
+      await withDeadline(app.close(), 10_000);
       await database.drop();
+      await withDeadline(db.$disconnect(), 5_000);
     },
   };
+}
+
+/** Waits for `work`, but at most `ms` (teardown must not hang the suite). */
+function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.then(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
 }
