@@ -15,6 +15,7 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADDR, netnsUnavailable } from "../helpers/netns.js";
+import type { MappingRow } from "./cluster.js";
 import { NetnsStack } from "./netns-stack.js";
 
 const skipReason = netnsUnavailable();
@@ -71,15 +72,6 @@ function lbBody(rules: Rule[]) {
       })),
     },
   };
-}
-
-interface MappingRow {
-  rule: string;
-  protocol: string;
-  frontendIPAddress: string;
-  frontendPort: number;
-  enableFloatingIP: boolean;
-  destinations: { backendAddress: string; destinationIPAddress: string; destinationPort: number; health: string }[];
 }
 
 async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
