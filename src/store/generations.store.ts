@@ -12,8 +12,3 @@ export async function bumpGeneration(tx: Tx, location: string): Promise<bigint> 
     RETURNING generation`;
   return rows[0].generation;
 }
-
-export async function currentGeneration(tx: Tx, location: string): Promise<bigint> {
-  const row = await tx.locationGeneration.findUnique({ where: { location: location.toLowerCase() } });
-  return row?.generation ?? 0n;
-}

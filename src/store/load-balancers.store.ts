@@ -151,17 +151,3 @@ export async function listLoadBalancers(
   return (await readRows(db, ids.map((r) => r.id))).map(toStored);
 }
 
-/** Every load balancer an agent of `location` must serve. */
-export async function readLoadBalancersInLocation(db: Tx, location: string): Promise<StoredLoadBalancer[]> {
-  const ids = await db.loadBalancer.findMany({
-    where: { location: location.toLowerCase() },
-    select: { id: true },
-    orderBy: [{ id: "asc" }],
-  });
-  return (await readRows(db, ids.map((r) => r.id))).map(toStored);
-}
-
-export async function findLoadBalancerByUid(db: Tx, uid: string): Promise<StoredLoadBalancer | undefined> {
-  const row = (await queryRows(db, "lb.id = $1::uuid", uid))[0];
-  return row ? toStored(row) : undefined;
-}

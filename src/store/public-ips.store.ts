@@ -67,18 +67,6 @@ export function findPublicIp(db: Tx, rgId: string, name: string): Promise<Public
   });
 }
 
-/** The public IP a reference names, or null (its resource group may be missing too). */
-export function findPublicIpByKey(db: Tx, key: PublicIpKey): Promise<PublicIpRow | null> {
-  return db.publicIpAddress.findFirst({
-    where: {
-      subscriptionId: key.subscriptionId.toLowerCase(),
-      nameKey: key.name.toLowerCase(),
-      resourceGroup: { nameKey: key.resourceGroupName.toLowerCase() },
-    },
-    include: withUsage,
-  });
-}
-
 export async function getPublicIp(db: Tx, key: PublicIpKey): Promise<PublicIpRow> {
   const rg = await requireResourceGroup(db, key.subscriptionId, key.resourceGroupName);
   const row = await findPublicIp(db, rg.id, key.name);
