@@ -12,7 +12,7 @@ import type { TokenStore } from "./store/tokens.js";
 import { checkApiVersion } from "./routes/api-versions.js";
 import { authenticate } from "./routes/auth.js";
 import { handleError } from "./routes/error-handler.js";
-import { ArmError } from "./errors.js";
+import { Errors } from "./errors.js";
 import { registerRoutes } from "./routes/index.js";
 import { rejectUnstorableText } from "./routes/storable-text.js";
 
@@ -74,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    const err = new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`);
+    const err = Errors.noRoute(request.method, request.url.split("?")[0]);
     return reply.code(404).send(err.toBody());
   });
 

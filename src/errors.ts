@@ -1,13 +1,22 @@
-// ARM's error contract in one place: routes and stores throw ArmError (or a domain issue list) and
-// the error handler renders {"error":{code,message,target,details}} with the right status.
+// The ARM error catalogue: every error lbplane answers outside the domain's own issue codes
+// (src/domain/issues.ts), with its code, HTTP status and message template, in one table. Routes,
+// use cases and the error handler throw `Errors.xxx(...)`; nothing else builds an ArmError. The
+// handler renders {"error":{code,message,target,details}} with the entry's status. A test checks
+// the README's error table against this catalogue and the domain's codes.
 
 import type { DomainIssue } from "./domain/model.js";
+
+export interface ArmErrorDetail {
+  code: string;
+  message: string;
+  target?: string;
+}
 
 export interface ArmErrorBody {
   code: string;
   message: string;
   target?: string;
-  details: Array<{ code: string; message: string; target?: string }>;
+  details: ArmErrorDetail[];
 }
 
 export class ArmError extends Error {
@@ -17,7 +26,7 @@ export class ArmError extends Error {
     readonly code: string,
     message: string,
     readonly target?: string,
-    readonly details: ArmErrorBody["details"] = [],
+    readonly details: ArmErrorDetail[] = [],
   ) {
     super(message);
   }
@@ -29,33 +38,180 @@ export class ArmError extends Error {
   }
 }
 
+/** What an entry's template renders: a message, or a message with a target and details. */
+type Rendered = string | { message: string; target?: string; details?: ArmErrorDetail[] };
+
+/** One catalogue entry: a factory that also tells its code and status (for the README and OpenAPI). */
+export interface CatalogueEntry<A extends unknown[]> {
+  (...args: A): ArmError;
+  readonly code: string;
+  readonly status: number;
+}
+
+function entry<A extends unknown[]>(status: number, code: string, render: (...args: A) => Rendered): CatalogueEntry<A> {
+  const make = (...args: A) => {
+    const r = render(...args);
+    return typeof r === "string" ? new ArmError(status, code, r) : new ArmError(status, code, r.message, r.target, r.details);
+  };
+  return Object.assign(make, { code, status });
+}
+
+const NAME_RULE =
+  "The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.";
+
+export const Errors = {
+  // ---- authentication and authorisation (ARM) -------------------------------------------------
+  authorizationHeaderMissing: entry(401, "AuthenticationFailed", () => "Authentication failed. The 'Authorization' header is missing."),
+  accessTokenInvalid: entry(401, "AuthenticationFailed", () => "Authentication failed. The access token is invalid."),
+  notAnOperatorToken: entry(403, "AuthorizationFailed", (token: string) => `The token '${token}' is not an operator (admin) token.`),
+  subscriptionNotAuthorized: entry(403, "AuthorizationFailed", (client: string, subscription: string) =>
+    `The client '${client}' does not have authorization to perform this action over scope '/subscriptions/${subscription}'.`),
+
+  // ---- request shape (ARM) ------------------------------------------------------------------------
+  missingApiVersion: entry(400, "MissingApiVersionParameter", () =>
+    "The api-version query parameter (?api-version=) is required for all requests."),
+  invalidApiVersion: entry(400, "InvalidApiVersionParameter", (version: string, supported: readonly string[]) =>
+    `The api-version '${version}' is invalid. The supported versions are '${supported.join(",")}'.`),
+  /** Malformed JSON, schema violations, unstorable text: "Cannot parse the request." + the problem. */
+  invalidRequestFormat: entry(400, "InvalidRequestFormat", (detail: string, target?: string, details?: ArmErrorDetail[]) =>
+    ({ message: `Cannot parse the request. ${detail}`, target, details })),
+  /** A path or query parameter that is not acceptable. */
+  invalidParameter: entry(400, "InvalidParameter", (message: string, target?: string, details?: ArmErrorDetail[]) =>
+    ({ message, target, details })),
+  requestEntityTooLarge: entry(413, "RequestEntityTooLarge", () => "The request body is larger than the allowed limit."),
+  unsupportedMediaType: entry(415, "UnsupportedMediaType", () =>
+    "The request content type is not supported; send application/json."),
+  invalidResourceName: entry(400, "InvalidResourceName", (name: string) => ({
+    message: `Resource name ${name} is invalid. ${NAME_RULE}`,
+    target: "name",
+  })),
+  invalidResourceGroupName: entry(400, "InvalidResourceGroup", (name: string) => ({
+    message:
+      `The provided resource group name '${name}' is invalid. It must be 1-90 characters of letters, digits, ` +
+      `'-', '.', '(', ')' or '_', and must not end with '.'.`,
+    target: "resourceGroupName",
+  })),
+  invalidIpAddress: entry(400, "InvalidIPAddress", (value: string, version: string) => ({
+    message: `'${value}' is not a valid ${version} address (properties.publicIPAddressVersion is ${version}).`,
+    target: "properties.ipAddress",
+  })),
+
+  // ---- not found --------------------------------------------------------------------------------
+  noRoute: entry(404, "NotFound", (method: string, path: string) => `No route matches ${method} ${path}.`),
+  resourceGroupNotFound: entry(404, "ResourceGroupNotFound", (name: string) => `Resource group '${name}' could not be found.`),
+  resourceNotFound: entry(404, "ResourceNotFound", (type: string, name: string, resourceGroup: string) =>
+    `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),
+  /** Network RP's own not-found for child resources. */
+  childNotFound: entry(404, "NotFound", (id: string) => `Resource ${id} not found.`),
+  operationNotFound: entry(404, "NotFound", (id: string) => `Operation ${id} was not found.`),
+  resourceGroupOperationNotFound: entry(404, "OperationNotFound", (id: string) => `Operation '${id}' was not found.`),
+
+  // ---- preconditions and conflicts ----------------------------------------------------------------
+  preconditionFailed: entry(412, "PreconditionFailed", (sent: string, actual: string | undefined, id: string) =>
+    actual === undefined
+      ? `Precondition failed: resource ${id} does not exist but the request requires it (If-Match ${sent}).`
+      : {
+          message: `Etag provided in if-match header ${sent} does not match etag ${actual} of resource ${id} in NRP data store.`,
+          details: [{ code: "PreconditionFailedEtagMismatch", message: `Current etag is ${actual}.` }],
+        }),
+  resourceAlreadyExists: entry(412, "PreconditionFailed", (id: string) => `Resource ${id} already exists (If-None-Match: *).`),
+  invalidResourceLocation: entry(409, "InvalidResourceLocation",
+    (name: string, current: string, resourceGroup: string, wanted: string, target?: string) => ({
+      message: `The resource '${name}' already exists in location '${current}' in resource group '${resourceGroup}'. A resource with the same name cannot be created in location '${wanted}'.`,
+      target,
+    })),
+  invalidResourceGroupLocation: entry(409, "InvalidResourceGroupLocation", (wanted: string, current: string) => ({
+    message: `Invalid resource group location '${wanted}'. The Resource group already exists in location '${current}'.`,
+    target: "location",
+  })),
+  resourceGroupDeletionBlocked: entry(409, "ResourceGroupDeletionBlocked", (name: string, details: ArmErrorDetail[]) => ({
+    message: `Resource group '${name}' cannot be deleted: its public IP addresses are still used by load balancers in other resource groups. Detach them first.`,
+    details,
+  })),
+  anotherOperationInProgress: entry(409, "AnotherOperationInProgress", () =>
+    "A concurrent write changed the same flows or names; retry the request."),
+
+  // ---- public IP addresses ------------------------------------------------------------------------
+  ipAddressAlreadyAllocated: entry(400, "IpAddressAlreadyAllocated", (address: string) => ({
+    message: `IP address ${address} is already allocated to another public IP address resource.`,
+    target: "properties.ipAddress",
+  })),
+  publicIpInUseCannotChangeSku: entry(400, "PublicIPAddressInUseCannotChangeSku", (id: string, usedBy: string, from: string, to: string) => ({
+    message: `Public IP address ${id} is used by ${usedBy}; its SKU cannot change from ${from} to ${to}.`,
+    target: "sku.name",
+  })),
+  publicIpInUseCannotChangeAddress: entry(400, "PublicIPAddressInUseCannotChangeAddress", (id: string, usedBy: string, address: string) => ({
+    message: `Public IP address ${id} is used by ${usedBy}; its address ${address} cannot change while it is in use.`,
+    target: "properties.ipAddress",
+  })),
+  publicIpv6RequiresIpAddress: entry(400, "PublicIPv6AddressRequiresIpAddress", () => ({
+    message: "lbplane allocates IPv4 addresses only (LBPLANE_PUBLIC_IP_POOL); an IPv6 public IP must name its address in properties.ipAddress.",
+    target: "properties.ipAddress",
+  })),
+  publicIpPoolExhausted: entry(400, "PublicIPAddressPoolExhausted", (pool: string) =>
+    `Every address of the public IP pool ${pool} is allocated; delete an unused public IP or bring your own address in properties.ipAddress.`),
+  publicIpCannotBeDeleted: entry(400, "PublicIPAddressCannotBeDeleted", (id: string, usedBy: string) =>
+    `Public IP address ${id} can not be deleted since it is still allocated to resource ${usedBy}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.`),
+
+  // ---- agents (lbplane's agent API) ---------------------------------------------------------------
+  agentCredentialInvalid: entry(401, "AgentAuthenticationFailed", () =>
+    "The agent credential is missing or invalid; register again."),
+  joinTokenInvalid: entry(401, "AgentAuthenticationFailed", () => "The join token is missing or invalid."),
+  agentRegistrationDisabled: entry(503, "AgentRegistrationDisabled", () =>
+    "Agent registration is disabled: LBPLANE_JOIN_TOKEN is not configured."),
+  agentNotLive: entry(409, "AgentNotLive", (name: string) =>
+    `Agent '${name}' is stale; heartbeat (or register) before reporting health.`),
+  healthReportTooLarge: entry(400, "InvalidRequestFormat", (limit: number) =>
+    `The health report is larger than ${limit} bytes; send transitions, or split the summary.`),
+
+  // ---- operations -------------------------------------------------------------------------------
+  /** A finished operation's stored error, answered at its Location URL (the stored code wins). */
+  operationFailed: entry(400, "OperationFailed", (stored: { code?: string; message?: string } | null, fallback: string) => ({
+    message: stored?.message ?? fallback,
+  })),
+
+  // ---- the edge's last resorts ---------------------------------------------------------------------
+  /** A framework 4xx with no better translation: its own status and code. */
+  clientError: entry(400, "BadRequest", (message: string) => message),
+  internalServerError: entry(500, "InternalServerError", () => "An internal error occurred; the request was not applied."),
+} as const;
+
+/**
+ * Codes a failed operation carries in its status resource (operations are failed by agents, not by
+ * a request, so these are details rather than thrown errors).
+ */
+export const OperationErrors = {
+  agentRefusedConfiguration: (agent: string, resourceId: string, detail: string | null): ArmErrorDetail => ({
+    code: "AgentRefusedConfiguration",
+    message: `Agent '${agent}' refused load balancer ${resourceId}: ${detail ?? "no detail"}`,
+  }),
+  agentConfigurationTimeout: (agent: string, generation: bigint, windowMs: number, acked: bigint, lastError: string | null): ArmErrorDetail => ({
+    code: "AgentConfigurationTimeout",
+    message:
+      `Agent '${agent}' did not acknowledge generation ${generation} within ${windowMs} ms` +
+      ` (acknowledged ${acked}${lastError ? `; last error: ${lastError}` : ""}).`,
+  }),
+} as const;
+
+/** Every code in the catalogue (for the README check and the OpenAPI document). */
+export function catalogueCodes(): string[] {
+  const codes = new Set<string>(Object.values(Errors).map((e) => e.code));
+  codes.add("AgentRefusedConfiguration");
+  codes.add("AgentConfigurationTimeout");
+  return [...codes].sort();
+}
+
+/**
+ * Re-coded variants where the code or status is data (an operation's stored error, a framework
+ * error's own status): still built here, so the catalogue stays the only constructor of ArmError.
+ */
+export function withStatusAndCode(err: ArmError, status: number, code: string | undefined): ArmError {
+  return new ArmError(status, code ?? err.code, err.message, err.target, err.details);
+}
+
 /** Many domain issues → one 400 whose top level is the first issue and whose details list them all. */
 export function issuesError(issues: DomainIssue[]): ArmError {
   const [first] = issues;
   const details = issues.map((i) => ({ code: i.code, message: i.message, ...(i.target ? { target: i.target } : {}) }));
   return new ArmError(400, first.code, first.message, first.target, details);
 }
-
-export const resourceGroupNotFound = (name: string) =>
-  new ArmError(404, "ResourceGroupNotFound", `Resource group '${name}' could not be found.`);
-
-export const resourceNotFound = (type: string, name: string, resourceGroup: string) =>
-  new ArmError(
-    404,
-    "ResourceNotFound",
-    `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
-  );
-
-/** Network RP's own not-found for child resources. */
-export const childNotFound = (id: string) => new ArmError(404, "NotFound", `Resource ${id} not found.`);
-
-export const preconditionFailed = (sent: string, actual: string | undefined, id: string) =>
-  new ArmError(
-    412,
-    "PreconditionFailed",
-    actual === undefined
-      ? `Precondition failed: resource ${id} does not exist but the request requires it (If-Match ${sent}).`
-      : `Etag provided in if-match header ${sent} does not match etag ${actual} of resource ${id} in NRP data store.`,
-    undefined,
-    actual === undefined ? [] : [{ code: "PreconditionFailedEtagMismatch", message: `Current etag is ${actual}.` }],
-  );

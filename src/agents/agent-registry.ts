@@ -5,7 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { RegisterRequest } from "../domain/agent-protocol.js";
 import { loadBalancerId, normalizeLocation } from "../domain/ids.js";
-import { ArmError } from "../errors.js";
+import { Errors } from "../errors.js";
 import type { Agent } from "../store/generated/client.js";
 import type { Db } from "../store/prisma.js";
 
@@ -70,8 +70,7 @@ export async function registerAgent(db: Db, req: RegisterRequest): Promise<Regis
   return { agent, credential, pushToken };
 }
 
-const unauthorized = () =>
-  new ArmError(401, "AgentAuthenticationFailed", "The agent credential is missing or invalid; register again.");
+const unauthorized = Errors.agentCredentialInvalid;
 
 interface AgentSqlRow {
   id: string;

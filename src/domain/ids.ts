@@ -1,15 +1,10 @@
 // ARM ids and names. Azure compares names case-insensitively but echoes them as written, so ids are
 // built with the caller's spelling and compared lower-cased.
 
+import type { ChildCollection } from "./collections.js";
 import type { LoadBalancerAddress, SubResource } from "./model.js";
 
-export type ChildCollection =
-  | "frontendIPConfigurations"
-  | "backendAddressPools"
-  | "loadBalancingRules"
-  | "probes"
-  | "inboundNatRules"
-  | "outboundRules";
+export type { ChildCollection };
 
 export function loadBalancerId(a: LoadBalancerAddress): string {
   return (

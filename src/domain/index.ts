@@ -4,6 +4,7 @@
 export * from "./model.js";
 export * from "./agent-protocol.js";
 export * from "./ids.js";
+export * from "./collections.js";
 export * from "./ip.js";
 export * from "./issues.js";
 export * from "./defaults.js";

@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { ArmError } from "../errors.js";
+import { Errors } from "../errors.js";
 import { isUuid } from "../domain/ids.js";
 import {
   authenticateAgent,
@@ -48,7 +48,7 @@ const agentSecurity = [{ bearer: [] }];
 async function requireAgent(request: FastifyRequest): Promise<void> {
   const { agentId } = request.params as { agentId: string };
   if (!isUuid(agentId)) {
-    throw new ArmError(401, "AgentAuthenticationFailed", "The agent credential is missing or invalid; register again.");
+    throw Errors.agentCredentialInvalid();
   }
   request.agent = await authenticateAgent(request.server.deps.db, agentId.toLowerCase(), bearerToken(request));
 }
@@ -56,7 +56,7 @@ async function requireAgent(request: FastifyRequest): Promise<void> {
 /** Oversized health reports are bad input like malformed ones: 400, and nothing is stored. */
 function healthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-    const err = new ArmError(400, "InvalidRequestFormat", `The health report is larger than ${HEALTH_BODY_LIMIT} bytes; send transitions, or split the summary.`);
+    const err = Errors.healthReportTooLarge(HEALTH_BODY_LIMIT);
     return reply.code(400).send(err.toBody());
   }
   return handleError(error, request, reply);
@@ -84,11 +84,11 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       if (!config.joinToken) {
-        throw new ArmError(503, "AgentRegistrationDisabled", "Agent registration is disabled: LBPLANE_JOIN_TOKEN is not configured.");
+        throw Errors.agentRegistrationDisabled();
       }
       const token = bearerToken(request);
       if (!token || !sameSecret(token, config.joinToken)) {
-        throw new ArmError(401, "AgentAuthenticationFailed", "The join token is missing or invalid.");
+        throw Errors.joinTokenInvalid();
       }
       const reg = await registerAgent(db, request.body);
       notify(reg.agent.location);
@@ -147,7 +147,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
     async (request) => {
       const agent = request.agent!;
       if (!(await isLive(db, agent.id, config.agentLivenessMs))) {
-        throw new ArmError(409, "AgentNotLive", `Agent '${agent.name}' is stale; heartbeat (or register) before reporting health.`);
+        throw Errors.agentNotLive(agent.name);
       }
       return storeHealthReport(db, agent, request.body);
     },

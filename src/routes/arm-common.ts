@@ -3,7 +3,8 @@
 
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type, type TSchema } from "typebox";
-import { ArmError, preconditionFailed } from "../errors.js";
+import { Errors } from "../errors.js";
+import { isValidResourceName } from "../domain/ids.js";
 
 export const ErrorDetailSchema = Type.Object({
   code: Type.String(),
@@ -57,17 +58,27 @@ export const TagsSchema = Type.Record(Type.String(), Type.String());
 export const LocationSchema = Type.String({ minLength: 1, maxLength: 100, pattern: "\\S", description: "Azure location, e.g. westeurope" });
 
 
+/** Azure's naming rule for the resource a path names (InvalidResourceName otherwise). */
+export function checkName(name: string, kind: "loadBalancer" | "child" | "publicIPAddress"): void {
+  if (!isValidResourceName(name, kind)) throw Errors.invalidResourceName(name);
+}
+
+/** The ARM id the request addresses (its path). */
+export function resourcePath(request: FastifyRequest): string {
+  return request.url.split("?")[0];
+}
+
 /** ARM's ETag table for PUT/PATCH/DELETE (RPC Addendum). `current` undefined = resource absent. */
 export function checkPreconditions(request: FastifyRequest, current: string | undefined, id: string): void {
   const ifMatch = request.headers["if-match"];
   const ifNoneMatch = request.headers["if-none-match"];
   if (typeof ifMatch === "string" && ifMatch !== "") {
     if (current === undefined || (ifMatch.trim() !== "*" && !etagMatches(ifMatch, current))) {
-      throw preconditionFailed(ifMatch, current, id);
+      throw Errors.preconditionFailed(ifMatch, current, id);
     }
   }
   if (typeof ifNoneMatch === "string" && ifNoneMatch.trim() === "*" && current !== undefined) {
-    throw new ArmError(412, "PreconditionFailed", `Resource ${id} already exists (If-None-Match: *).`);
+    throw Errors.resourceAlreadyExists(id);
   }
 }
 

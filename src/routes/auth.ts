@@ -3,7 +3,7 @@
 
 import type { FastifyRequest } from "fastify";
 import type { TokenGrant, TokenStore } from "../store/tokens.js";
-import { ArmError } from "../errors.js";
+import { Errors } from "../errors.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -27,22 +27,18 @@ export function authenticate(request: FastifyRequest, tokens: TokenStore): void 
   if (mode === "none") return;
   const token = bearerToken(request);
   if (!token) {
-    throw new ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+    throw Errors.authorizationHeaderMissing();
   }
   const grant = tokens.lookup(token);
   if (!grant) {
-    throw new ArmError(401, "AuthenticationFailed", "Authentication failed. The access token is invalid.");
+    throw Errors.accessTokenInvalid();
   }
   if (mode === "admin" && grant.subscriptions) {
-    throw new ArmError(403, "AuthorizationFailed", `The token '${grant.name}' is not an operator (admin) token.`);
+    throw Errors.notAnOperatorToken(grant.name);
   }
   const subscription = (request.params as Record<string, string> | undefined)?.subscriptionId;
   if (subscription && grant.subscriptions && !grant.subscriptions.includes(subscription.toLowerCase())) {
-    throw new ArmError(
-      403,
-      "AuthorizationFailed",
-      `The client '${grant.name}' does not have authorization to perform this action over scope '/subscriptions/${subscription}'.`,
-    );
+    throw Errors.subscriptionNotAuthorized(grant.name, subscription);
   }
   request.grant = grant;
 }

@@ -2,7 +2,7 @@
 // errors (bad JSON, schema violations, oversized bodies) are translated to ARM's codes here.
 
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { ArmError } from "../errors.js";
+import { ArmError, Errors, withStatusAndCode } from "../errors.js";
 
 /** "/properties/loadBalancingRules/0/properties/frontendPort" → "properties.loadBalancingRules[0].properties.frontendPort" */
 export function pointerToTarget(pointer: string): string {
@@ -43,13 +43,10 @@ function validationError(error: FastifyError): ArmError {
   const unknownTwice = (v: ValidationItem) => v.keyword === "boolean" && v.schemaPath?.endsWith("/additionalProperties");
   const described = items.filter((v) => !unknownTwice(v)).map(describe);
   const first = described[0] ?? { target: part, message: error.message };
-  return new ArmError(
-    400,
-    part === "body" ? "InvalidRequestFormat" : "InvalidParameter",
-    part === "body" ? `Cannot parse the request. ${first.message}` : first.message,
-    first.target,
-    described.map((d) => ({ code: "InvalidRequestFormat", message: d.message, target: d.target })),
-  );
+  const details = described.map((d) => ({ code: Errors.invalidRequestFormat.code, message: d.message, target: d.target }));
+  return part === "body"
+    ? Errors.invalidRequestFormat(first.message, first.target, details)
+    : Errors.invalidParameter(first.message, first.target, details);
 }
 
 function translate(error: FastifyError): ArmError {
@@ -58,18 +55,18 @@ function translate(error: FastifyError): ArmError {
   switch (error.code) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return new ArmError(400, "InvalidRequestFormat", `Cannot parse the request. ${error.message}`);
+      return Errors.invalidRequestFormat(error.message);
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new ArmError(413, "RequestEntityTooLarge", "The request body is larger than the allowed limit.");
+      return Errors.requestEntityTooLarge();
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new ArmError(415, "UnsupportedMediaType", "The request content type is not supported; send application/json.");
+      return Errors.unsupportedMediaType();
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
-    return new ArmError(400, "InvalidRequestFormat", `Cannot parse the request. ${error.message}`);
+    return Errors.invalidRequestFormat(error.message);
   }
   const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return new ArmError(status, error.code ?? "BadRequest", error.message);
-  return new ArmError(500, "InternalServerError", "An internal error occurred; the request was not applied.");
+  if (status >= 400 && status < 500) return withStatusAndCode(Errors.clientError(error.message), status, error.code);
+  return Errors.internalServerError();
 }
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {

@@ -6,11 +6,11 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { ChildCollection } from "../domain/ids.js";
 import type { LoadBalancerSpec } from "../domain/model.js";
-import { childNotFound } from "../errors.js";
+import { Errors } from "../errors.js";
 import { saveLoadBalancer } from "../store/load-balancer-writer.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, armErrors, pageOf, setEtagHeader } from "./arm-common.js";
-import { LB_PATH, LbParams, afterWrite, answerDelete, checkName, requireLoadBalancer, resourcePath, writeTarget } from "./load-balancers.routes.js";
+import { ApiVersionQuery, armErrors, checkName, pageOf, resourcePath, setEtagHeader } from "./arm-common.js";
+import { LB_PATH, LbParams, afterWrite, answerDelete, requireLoadBalancer, writeTarget } from "./load-balancers.routes.js";
 import { CHILD_COLLECTIONS, renderChildren } from "./load-balancer.view.js";
 import {
   BackendAddressPoolPutSchema,
@@ -54,7 +54,7 @@ export async function loadBalancerChildRoutes(app: FastifyInstance): Promise<voi
     }, async (request, reply) => {
       const lb = await requireLoadBalancer(request, request.params);
       const found = renderChildren(lb, collection).find((c) => c.name.toLowerCase() === request.params.childName.toLowerCase());
-      if (!found) throw childNotFound(resourcePath(request));
+      if (!found) throw Errors.childNotFound(resourcePath(request));
       setEtagHeader(reply, lb.etag);
       return found;
     });
@@ -77,7 +77,7 @@ export async function loadBalancerChildRoutes(app: FastifyInstance): Promise<voi
       checkName(p.childName, "child");
       let created = false;
       const outcome = await saveLoadBalancer(request.server.deps.db, writeTarget(request, p, resourcePath(request)), (current) => {
-        if (!current) throw childNotFound(resourcePath(request).replace(new RegExp(`/${collection}/[^/]+$`, "i"), ""));
+        if (!current) throw Errors.childNotFound(resourcePath(request).replace(new RegExp(`/${collection}/[^/]+$`, "i"), ""));
         const list = [...((current.spec.properties[collection] ?? []) as Array<{ name: string; properties: unknown }>)];
         const child = { name: p.childName, properties: request.body.properties ?? {} };
         const at = list.findIndex((c) => c.name.toLowerCase() === p.childName.toLowerCase());
@@ -108,7 +108,7 @@ export async function loadBalancerChildRoutes(app: FastifyInstance): Promise<voi
       );
       if (!exists) return reply.code(204).send();
       const outcome = await saveLoadBalancer(request.server.deps.db, writeTarget(request, p, lb.id), (current) => {
-        if (!current) throw childNotFound(lb.id);
+        if (!current) throw Errors.childNotFound(lb.id);
         const list = ((current.spec.properties[collection] ?? []) as Array<{ name: string }>).filter(
           (c) => c.name.toLowerCase() !== p.childName.toLowerCase(),
         );

@@ -3,15 +3,14 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { isValidResourceName } from "../domain/ids.js";
 import type { LoadBalancerSpec } from "../domain/model.js";
-import { ArmError, resourceGroupNotFound, resourceNotFound } from "../errors.js";
+import { Errors } from "../errors.js";
 import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags, type WriteTarget } from "../store/load-balancer-writer.js";
 import { findLoadBalancerByName, listLoadBalancers, type StoredLoadBalancer } from "../store/load-balancers.store.js";
 import { requireResourceGroup } from "../store/resource-groups.store.js";
 import type { Operation } from "../store/operations.store.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, baseUrl, checkPreconditions, pageOf, setEtagHeader } from "./arm-common.js";
+import { ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, baseUrl, checkName, checkPreconditions, pageOf, resourcePath, setEtagHeader } from "./arm-common.js";
 import { renderLoadBalancer } from "./load-balancer.view.js";
 import { LoadBalancerBodySchema, ResourceListSchema, ResourceSchema } from "./schemas/load-balancer.schema.js";
 
@@ -21,22 +20,6 @@ type LbParamsT = { subscriptionId: string; resourceGroupName: string; loadBalanc
 const LB_TYPE = "Microsoft.Network/loadBalancers";
 const config = { apiVersions: NETWORK_API_VERSIONS };
 const tags = ["LoadBalancers"];
-
-export function checkName(name: string, kind: "loadBalancer" | "child" | "publicIPAddress"): void {
-  if (!isValidResourceName(name, kind)) {
-    throw new ArmError(
-      400,
-      "InvalidResourceName",
-      `Resource name ${name} is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.`,
-      "name",
-    );
-  }
-}
-
-/** The ARM id the request addresses (its path). */
-export function resourcePath(request: FastifyRequest): string {
-  return request.url.split("?")[0];
-}
 
 export function writeTarget(request: FastifyRequest, p: LbParamsT, resourceId: string): WriteTarget {
   return {
@@ -57,8 +40,8 @@ export function operationUrls(request: FastifyRequest, op: Operation) {
 /** Loads a load balancer or answers ARM's 404s. */
 export async function requireLoadBalancer(request: FastifyRequest, p: LbParamsT): Promise<StoredLoadBalancer> {
   const found = await findLoadBalancerByName(request.server.deps.db, p.subscriptionId, p.resourceGroupName, p.loadBalancerName);
-  if (!found.resourceGroupExists) throw resourceGroupNotFound(p.resourceGroupName);
-  if (!found.loadBalancer) throw resourceNotFound(LB_TYPE, p.loadBalancerName, p.resourceGroupName);
+  if (!found.resourceGroupExists) throw Errors.resourceGroupNotFound(p.resourceGroupName);
+  if (!found.loadBalancer) throw Errors.resourceNotFound(LB_TYPE, p.loadBalancerName, p.resourceGroupName);
   return found.loadBalancer;
 }
 

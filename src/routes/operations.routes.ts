@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { settleOperation } from "../agents/operations.js";
-import { ArmError } from "../errors.js";
+import { Errors, withStatusAndCode } from "../errors.js";
 import { findOperation, type Operation } from "../store/operations.store.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors, baseUrl } from "./arm-common.js";
@@ -25,7 +25,7 @@ const OperationStatusSchema = Type.Object({
 async function load(request: FastifyRequest<{ Params: ParamsT }>): Promise<Operation> {
   const { subscriptionId, operationId } = request.params;
   const op = await findOperation(request.server.deps.db, subscriptionId, operationId);
-  if (!op) throw new ArmError(404, "NotFound", `Operation ${operationId} was not found.`);
+  if (!op) throw Errors.operationNotFound(operationId);
   if (op.status !== "InProgress") return op;
   return settleOperation(request.server.deps.db, op, { livenessMs: request.server.deps.config.agentLivenessMs });
 }
@@ -71,7 +71,7 @@ export async function operationRoutes(app: FastifyInstance): Promise<void> {
       return reply.code(202).send();
     }
     if (op.status === "Succeeded") return reply.code(204).send();
-    const error = (op.error as { code?: string; message?: string } | null) ?? {};
-    throw new ArmError(400, error.code ?? "OperationFailed", error.message ?? "The operation failed.");
+    const error = op.error as { code?: string; message?: string } | null;
+    throw withStatusAndCode(Errors.operationFailed(error, "The operation failed."), 400, error?.code);
   });
 }

@@ -4,11 +4,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { checkName } from "./load-balancers.routes.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import {
   ApiVersionQuery, ErrorResponseSchema, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors,
-  checkPreconditions, pageOf, resourceResponses, setEtagHeader,
+  checkName, checkPreconditions, pageOf, resourceResponses, setEtagHeader,
 } from "./arm-common.js";
 import {
   PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpResource,

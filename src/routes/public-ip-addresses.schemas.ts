@@ -4,7 +4,7 @@
 
 import { Type, type Static } from "typebox";
 import { LocationSchema, TagsSchema } from "./arm-common.js";
-import { ArmError } from "../errors.js";
+import { Errors } from "../errors.js";
 import { normalizeLocation } from "../domain/ids.js";
 import { canonicalIp, ipVersion } from "../domain/ip.js";
 import {
@@ -126,12 +126,7 @@ export function toPublicIpWrite(body: PublicIpBody): PublicIpWrite {
   if (props.ipAddress !== undefined && props.ipAddress !== "") {
     address = canonicalIp(props.ipAddress);
     if (!address || ipVersion(address) !== version) {
-      throw new ArmError(
-        400,
-        "InvalidIPAddress",
-        `'${props.ipAddress}' is not a valid ${version} address (properties.publicIPAddressVersion is ${version}).`,
-        "properties.ipAddress",
-      );
+      throw Errors.invalidIpAddress(props.ipAddress, version);
     }
   }
   const rest: Record<string, unknown> = { idleTimeoutInMinutes: 4 };

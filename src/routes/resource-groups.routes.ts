@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { ArmError } from "../errors.js";
+import { Errors, withStatusAndCode } from "../errors.js";
 import { normalizeLocation } from "../domain/ids.js";
 import { RESOURCES_API_VERSIONS } from "./api-versions.js";
 import {
@@ -189,14 +189,14 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     async (request, reply) => {
       const { subscriptionId, operationId } = request.params;
       const op = await findResourceGroupOperation(db(), subscriptionId, operationId);
-      if (!op) throw new ArmError(404, "OperationNotFound", `Operation '${operationId}' was not found.`);
+      if (!op) throw Errors.resourceGroupOperationNotFound(operationId);
       if (op.status === "InProgress") {
         reply.header("retry-after", "1").header("location", `${baseUrl(request)}${request.url}`);
         return bodiless(reply, 202);
       }
       if (op.status === "Succeeded") return bodiless(reply, 200);
-      const error = (op.error ?? {}) as { code?: string; message?: string };
-      throw new ArmError(409, error.code ?? "OperationFailed", error.message ?? `Operation '${operationId}' failed.`);
+      const error = op.error as { code?: string; message?: string } | null;
+      throw withStatusAndCode(Errors.operationFailed(error, `Operation '${operationId}' failed.`), 409, error?.code);
     },
   );
 }

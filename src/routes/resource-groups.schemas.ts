@@ -3,7 +3,7 @@
 
 import { Type, type Static } from "typebox";
 import { LocationSchema, TagsSchema } from "./arm-common.js";
-import { ArmError } from "../errors.js";
+import { Errors } from "../errors.js";
 import { isValidResourceName } from "../domain/ids.js";
 import { RESOURCE_GROUP_TYPE, resourceGroupId, type ResourceGroup } from "../store/resource-groups.store.js";
 
@@ -77,12 +77,6 @@ export function toResourceGroupResource(rg: ResourceGroup): ResourceGroupResourc
 /** Azure's resource group naming rule, with Azure's code for a violation. */
 export function checkResourceGroupName(name: string): void {
   if (!isValidResourceName(name, "resourceGroup")) {
-    throw new ArmError(
-      400,
-      "InvalidResourceGroup",
-      `The provided resource group name '${name}' is invalid. It must be 1-90 characters of letters, digits, ` +
-        `'-', '.', '(', ')' or '_', and must not end with '.'.`,
-      "resourceGroupName",
-    );
+    throw Errors.invalidResourceGroupName(name);
   }
 }

@@ -9,7 +9,7 @@ import { Type, type Static } from "typebox";
 import { healthVerdicts } from "../agents/health.js";
 import { childId } from "../domain/ids.js";
 import { resolveLoadBalancer } from "../domain/resolve.js";
-import { childNotFound } from "../errors.js";
+import { Errors } from "../errors.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors, baseUrl } from "./arm-common.js";
 import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancers.routes.js";
@@ -41,7 +41,7 @@ async function ruleHealth(request: FastifyRequest, p: RuleParamsT): Promise<Heal
   const resolved = resolveLoadBalancer(lb.spec, { address: lb.address, publicIps: lb.publicIps });
   const wanted = p.loadBalancingRuleName.toLowerCase();
   const rule = resolved.rules.find((r) => r.kind === "LoadBalancingRule" && r.name.toLowerCase() === wanted);
-  if (!rule) throw childNotFound(childId(lb.id, "loadBalancingRules", p.loadBalancingRuleName));
+  if (!rule) throw Errors.childNotFound(childId(lb.id, "loadBalancingRules", p.loadBalancingRuleName));
   const verdictOf = await healthVerdicts(db, lb.uid, lb.location, config.agentLivenessMs);
   const seen = new Set<string>();
   const addresses: HealthPerRule["loadBalancerBackendAddresses"] = [];

@@ -3,7 +3,7 @@
 // would be a database error (a 500) into the 400 any other bad input gets.
 
 import type { FastifyRequest } from "fastify";
-import { ArmError } from "../errors.js";
+import { Errors } from "../errors.js";
 
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -24,14 +24,12 @@ export function unstorableAt(value: unknown, path = ""): string | undefined {
 export function rejectUnstorableText(request: FastifyRequest): void {
   const param = unstorableAt(request.params);
   if (param !== undefined) {
-    throw new ArmError(400, "InvalidParameter", `The path segment '${param}' contains a NUL character or an unpaired surrogate.`, param);
+    throw Errors.invalidParameter(`The path segment '${param}' contains a NUL character or an unpaired surrogate.`, param);
   }
   const field = unstorableAt(request.body);
   if (field !== undefined) {
-    throw new ArmError(
-      400,
-      "InvalidRequestFormat",
-      `Cannot parse the request. The value at '${field}' contains a NUL character or an unpaired surrogate, which cannot be stored.`,
+    throw Errors.invalidRequestFormat(
+      `The value at '${field}' contains a NUL character or an unpaired surrogate, which cannot be stored.`,
       field,
     );
   }

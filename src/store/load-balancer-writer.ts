@@ -13,7 +13,7 @@ import { deriveClaims } from "../domain/claims.js";
 import { childId, loadBalancerId, normalizeLocation } from "../domain/ids.js";
 import { validateLoadBalancer } from "../domain/validate.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
-import { ArmError, issuesError, resourceGroupNotFound, resourceNotFound } from "../errors.js";
+import { Errors, issuesError } from "../errors.js";
 import { poolOf, type Db } from "./prisma.js";
 import { bumpGeneration } from "./generations.store.js";
 import { childWrites } from "./load-balancer-children.js";
@@ -115,7 +115,7 @@ async function withOneRetry<T>(attempt: () => Promise<T>): Promise<T> {
     return await attempt();
   } catch (err) {
     if (isExclusionViolation(err) || isUniqueViolation(err) || isSerializationFailure(err)) {
-      throw new ArmError(409, "AnotherOperationInProgress", "A concurrent write changed the same flows or names; retry the request.");
+      throw Errors.anotherOperationInProgress();
     }
     throw err;
   }
@@ -141,7 +141,7 @@ export function saveLoadBalancer(
         earlyLookup,
       ]);
       const rg = locked.rows[0] as { id: string; subscription_id: string; name: string; lb_id: string | null } | undefined;
-      if (!rg) throw resourceGroupNotFound(target.resourceGroup);
+      if (!rg) throw Errors.resourceGroupNotFound(target.resourceGroup);
       // Read after the lock (its own snapshot); a row created meanwhile by another writer is not
       // ours to update — inserting then fails on the unique name and the retry sees it locked.
       const row = rowOf(read);
@@ -156,11 +156,7 @@ export function saveLoadBalancer(
       const wanted = typeof desired === "function" ? desired(current) : desired;
       const location = normalizeLocation(wanted.location);
       if (current && current.location !== location) {
-        throw new ArmError(
-          409,
-          "InvalidResourceLocation",
-          `The resource '${address.name}' already exists in location '${current.location}' in resource group '${rg.name}'. A resource with the same name cannot be created in location '${location}'.`,
-        );
+        throw Errors.invalidResourceLocation(address.name, current.location, rg.name, location);
       }
       const spec = applyDefaults({ ...wanted, location }, address);
       const lbId = loadBalancerId(address);
@@ -233,7 +229,7 @@ export function updateLoadBalancerTags(db: Db, target: WriteTarget, tags: Record
     const rg = await requireResourceGroup(tx, target.subscriptionId, target.resourceGroup);
     const lockedId = await lockRow(tx, rg.id, target.name);
     const current = lockedId && (await findLoadBalancer(tx, rg.id, target.name));
-    if (!current) throw resourceNotFound("Microsoft.Network/loadBalancers", target.name, target.resourceGroup);
+    if (!current) throw Errors.resourceNotFound("Microsoft.Network/loadBalancers", target.name, target.resourceGroup);
     target.precondition(current.etag);
     const etag = newEtag();
     await tx.loadBalancer.update({ where: { id: current.uid }, data: { tags, etag } });

@@ -5,7 +5,7 @@
 import type { Db } from "./prisma.js";
 import { Prisma } from "./generated/client.js";
 import type { PublicIpAddressGetPayload } from "./generated/models.js";
-import { ArmError, resourceNotFound } from "../errors.js";
+import { Errors } from "../errors.js";
 import { childId, loadBalancerId } from "../domain/ids.js";
 import { allocateFromPool } from "./ip-pool.js";
 import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
@@ -70,7 +70,7 @@ export function findPublicIp(db: Tx, rgId: string, name: string): Promise<Public
 export async function getPublicIp(db: Tx, key: PublicIpKey): Promise<PublicIpRow> {
   const rg = await requireResourceGroup(db, key.subscriptionId, key.resourceGroupName);
   const row = await findPublicIp(db, rg.id, key.name);
-  if (!row) throw resourceNotFound(PUBLIC_IP_TYPE, key.name, key.resourceGroupName);
+  if (!row) throw Errors.resourceNotFound(PUBLIC_IP_TYPE, key.name, key.resourceGroupName);
   return row;
 }
 
@@ -86,13 +86,7 @@ export async function listPublicIps(db: Tx, subscriptionId: string, resourceGrou
   });
 }
 
-const addressTaken = (address: string) =>
-  new ArmError(
-    400,
-    "IpAddressAlreadyAllocated",
-    `IP address ${address} is already allocated to another public IP address resource.`,
-    "properties.ipAddress",
-  );
+const addressTaken = Errors.ipAddressAlreadyAllocated;
 
 /** Creates or replaces a public IP in one transaction; retried when a concurrent writer took the chosen address. */
 export async function putPublicIp(
@@ -127,30 +121,15 @@ async function putOnce(tx: Tx, key: PublicIpKey, write: PublicIpWrite, pool: str
   const id = publicIpId(rg.subscriptionId, rg.name, existing?.name ?? key.name);
   checkEtag(existing?.etag, id);
   if (existing && existing.location !== write.location) {
-    throw new ArmError(
-      409,
-      "InvalidResourceLocation",
-      `The resource '${existing.name}' already exists in location '${existing.location}' in resource group '${rg.name}'. A resource with the same name cannot be created in location '${write.location}'.`,
-      "location",
-    );
+    throw Errors.invalidResourceLocation(existing.name, existing.location, rg.name, write.location, "location");
   }
   const usedBy = existing ? frontendUsing(existing) : undefined;
   if (existing && usedBy && existing.skuName !== write.skuName) {
-    throw new ArmError(
-      400,
-      "PublicIPAddressInUseCannotChangeSku",
-      `Public IP address ${id} is used by ${usedBy}; its SKU cannot change from ${existing.skuName} to ${write.skuName}.`,
-      "sku.name",
-    );
+    throw Errors.publicIpInUseCannotChangeSku(id, usedBy, existing.skuName, write.skuName);
   }
   const address = await chooseAddress(tx, existing, write, pool);
   if (existing && usedBy && existing.ipAddress !== address) {
-    throw new ArmError(
-      400,
-      "PublicIPAddressInUseCannotChangeAddress",
-      `Public IP address ${id} is used by ${usedBy}; its address ${existing.ipAddress} cannot change while it is in use.`,
-      "properties.ipAddress",
-    );
+    throw Errors.publicIpInUseCannotChangeAddress(id, usedBy, String(existing.ipAddress));
   }
   const data = {
     location: write.location,
@@ -184,30 +163,16 @@ async function chooseAddress(tx: Tx, existing: PublicIpRow | null, write: Public
   }
   if (existing?.ipAddress && existing.ipVersion === write.ipVersion) return existing.ipAddress;
   if (write.ipVersion === "IPv6") {
-    throw new ArmError(
-      400,
-      "PublicIPv6AddressRequiresIpAddress",
-      "lbplane allocates IPv4 addresses only (LBPLANE_PUBLIC_IP_POOL); an IPv6 public IP must name its address in properties.ipAddress.",
-      "properties.ipAddress",
-    );
+    throw Errors.publicIpv6RequiresIpAddress();
   }
   const allocated = await allocateFromPool(tx, pool);
   if (!allocated) {
-    throw new ArmError(
-      400,
-      "PublicIPAddressPoolExhausted",
-      `Every address of the public IP pool ${pool} is allocated; delete an unused public IP or bring your own address in properties.ipAddress.`,
-    );
+    throw Errors.publicIpPoolExhausted(pool);
   }
   return allocated;
 }
 
-const cannotDelete = (id: string, usedBy: string) =>
-  new ArmError(
-    400,
-    "PublicIPAddressCannotBeDeleted",
-    `Public IP address ${id} can not be deleted since it is still allocated to resource ${usedBy}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.`,
-  );
+const cannotDelete = Errors.publicIpCannotBeDeleted;
 
 /** Deletes a public IP; false when it did not exist (ARM answers 204). */
 export async function deletePublicIp(db: Db, key: PublicIpKey, checkEtag: EtagCheck): Promise<boolean> {

@@ -3,7 +3,7 @@
 
 import type { Db } from "./prisma.js";
 import type { ResourceGroup } from "./generated/client.js";
-import { ArmError, resourceGroupNotFound } from "../errors.js";
+import { Errors, type ArmErrorDetail } from "../errors.js";
 import { bumpGeneration } from "./generations.store.js";
 import { isUuid, normalizeLocation } from "../domain/ids.js";
 import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
@@ -22,7 +22,7 @@ export function findResourceGroup(db: Tx, subscriptionId: string, name: string):
 /** The resource group, or 404 ResourceGroupNotFound. */
 export async function requireResourceGroup(db: Tx, subscriptionId: string, name: string): Promise<ResourceGroup> {
   const rg = await findResourceGroup(db, subscriptionId, name);
-  if (!rg) throw resourceGroupNotFound(name);
+  if (!rg) throw Errors.resourceGroupNotFound(name);
   return rg;
 }
 
@@ -58,12 +58,7 @@ export async function putResourceGroup(
           return { row, created: true };
         }
         if (existing.location !== write.location) {
-          throw new ArmError(
-            409,
-            "InvalidResourceGroupLocation",
-            `Invalid resource group location '${write.location}'. The Resource group already exists in location '${existing.location}'.`,
-            "location",
-          );
+          throw Errors.invalidResourceGroupLocation(write.location, existing.location);
         }
         return { row: await tx.resourceGroup.update({ where: { id: existing.id }, data }), created: false };
       });
@@ -97,14 +92,7 @@ export function listResourceGroups(db: Tx, subscriptionId: string): Promise<Reso
   return db.resourceGroup.findMany({ where: { subscriptionId: subscriptionId.toLowerCase() }, orderBy: { nameKey: "asc" } });
 }
 
-const deletionBlocked = (rg: string, details: ArmError["details"]) =>
-  new ArmError(
-    409,
-    "ResourceGroupDeletionBlocked",
-    `Resource group '${rg}' cannot be deleted: its public IP addresses are still used by load balancers in other resource groups. Detach them first.`,
-    undefined,
-    details,
-  );
+const deletionBlocked = (rg: string, details: ArmErrorDetail[]) => Errors.resourceGroupDeletionBlocked(rg, details);
 
 /**
  * Deletes a resource group and everything in it (load balancers, then public IPs) in one
