@@ -6,8 +6,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { randomUUID } from "node:crypto";
-import type { Config } from "./config.js";
-import type { Db } from "./store/prisma.js";
+import type { ServiceDeps } from "./services/deps.js";
 import type { TokenStore } from "./store/tokens.js";
 import { checkApiVersion } from "./routes/api-versions.js";
 import { authenticate } from "./routes/auth.js";
@@ -16,13 +15,9 @@ import { Errors } from "./errors.js";
 import { registerRoutes } from "./routes/index.js";
 import { rejectUnstorableText } from "./routes/storable-text.js";
 
-export interface AppDeps {
-  config: Config;
-  db: Db;
+export interface AppDeps extends ServiceDeps {
   tokens: TokenStore;
   logger?: FastifyServerOptions["logger"];
-  /** Called after a committed write changed what the agents of `location` must serve. */
-  notifyChange?: (location: string) => void;
   /** TLS for the API (the Azure SDKs refuse bearer tokens over plain http). */
   https?: { key: string | Buffer; cert: string | Buffer };
 }

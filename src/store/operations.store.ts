@@ -23,8 +23,10 @@ export function createOperation(
     location: string;
     resourceId: string;
     loadBalancerId?: string;
-    kind: "Put" | "Delete";
-    generation: bigint;
+    /** "Put" / "Delete" for load balancers, ARM's operation name for other resources. */
+    kind: "Put" | "Delete" | "Microsoft.Resources/resourceGroups/delete";
+    /** The location generation the write was stamped with; 0 when it changed nothing agents serve. */
+    generation?: bigint;
     done: boolean;
   },
 ): Promise<Operation> {
@@ -35,7 +37,7 @@ export function createOperation(
       resourceId: op.resourceId,
       loadBalancerId: op.loadBalancerId,
       kind: op.kind,
-      generation: op.generation,
+      generation: op.generation ?? 0n,
       status: op.done ? "Succeeded" : "InProgress",
       endTime: op.done ? new Date() : null,
     },

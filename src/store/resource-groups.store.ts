@@ -5,6 +5,7 @@ import type { Db } from "./prisma.js";
 import type { ResourceGroup } from "./generated/client.js";
 import { Errors, type ArmErrorDetail } from "../errors.js";
 import { bumpGeneration } from "./generations.store.js";
+import { createOperation } from "./operations.store.js";
 import { isUuid, normalizeLocation } from "../domain/ids.js";
 import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
 
@@ -132,15 +133,12 @@ export async function deleteResourceGroup(
       await tx.resourceGroup.delete({ where: { id: rg.id } });
       const changedLocations = [...new Set(lbs.map((lb) => normalizeLocation(lb.location)))];
       for (const location of changedLocations) await bumpGeneration(tx, location);
-      const op = await tx.operation.create({
-        data: {
-          subscriptionId: rg.subscriptionId,
-          location: rg.location,
-          resourceId: resourceGroupId(rg.subscriptionId, rg.name),
-          kind: "Microsoft.Resources/resourceGroups/delete",
-          status: "Succeeded",
-          endTime: new Date(),
-        },
+      const op = await createOperation(tx, {
+        subscriptionId: rg.subscriptionId,
+        location: rg.location,
+        resourceId: resourceGroupId(rg.subscriptionId, rg.name),
+        kind: "Microsoft.Resources/resourceGroups/delete",
+        done: true,
       });
       return { operationId: op.id, changedLocations };
     });
