@@ -7,7 +7,7 @@ import { healthLookup } from "../agents/health.js";
 import { effectiveMappings } from "../domain/mappings.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors } from "./arm-common.js";
-import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancers.routes.js";
+import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancer.http.js";
 
 const Health = Type.Union([Type.Literal("Up"), Type.Literal("Down"), Type.Literal("Unknown")]);
 const MappingSchema = Type.Object({

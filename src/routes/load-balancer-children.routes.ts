@@ -10,7 +10,7 @@ import { Errors } from "../errors.js";
 import { saveLoadBalancer } from "../store/load-balancer-writer.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors, checkName, pageOf, resourcePath, setEtagHeader } from "./arm-common.js";
-import { LB_PATH, LbParams, afterWrite, answerDelete, requireLoadBalancer, writeTarget } from "./load-balancers.routes.js";
+import { LB_PATH, LbParams, afterWrite, answerDelete, requireLoadBalancer, writeTarget } from "./load-balancer.http.js";
 import { CHILD_COLLECTIONS, renderChildren } from "./load-balancer.view.js";
 import {
   BackendAddressPoolPutSchema,

@@ -1,65 +1,20 @@
 // Microsoft.Network/loadBalancers: PUT (201/200 + Azure-AsyncOperation), GET, DELETE (200/202/204),
 // PATCH tags, and lists by resource group and subscription with nextLink paging.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { LoadBalancerSpec } from "../domain/model.js";
-import { Errors } from "../errors.js";
-import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags, type WriteTarget } from "../store/load-balancer-writer.js";
-import { findLoadBalancerByName, listLoadBalancers, type StoredLoadBalancer } from "../store/load-balancers.store.js";
-import { requireResourceGroup } from "../store/resource-groups.store.js";
-import type { Operation } from "../store/operations.store.js";
+import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags } from "../store/load-balancer-writer.js";
+import { listLoadBalancers } from "../store/load-balancers.store.js";
+import { requireResourceGroup } from "../services/resource-groups.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, baseUrl, checkName, checkPreconditions, pageOf, resourcePath, setEtagHeader } from "./arm-common.js";
+import { ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, checkName, pageOf, resourcePath, setEtagHeader } from "./arm-common.js";
+import { LB_PATH, LbParams, afterWrite, answerDelete, requireLoadBalancer, writeTarget, type LbParamsT } from "./load-balancer.http.js";
 import { renderLoadBalancer } from "./load-balancer.view.js";
 import { LoadBalancerBodySchema, ResourceListSchema, ResourceSchema } from "./schemas/load-balancer.schema.js";
 
-export const LB_PATH = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/loadBalancers/:loadBalancerName";
-export const LbParams = Type.Object({ ...ResourceGroupParams.properties, loadBalancerName: Type.String() });
-type LbParamsT = { subscriptionId: string; resourceGroupName: string; loadBalancerName: string };
-const LB_TYPE = "Microsoft.Network/loadBalancers";
 const config = { apiVersions: NETWORK_API_VERSIONS };
 const tags = ["LoadBalancers"];
-
-export function writeTarget(request: FastifyRequest, p: LbParamsT, resourceId: string): WriteTarget {
-  return {
-    subscriptionId: p.subscriptionId,
-    resourceGroup: p.resourceGroupName,
-    name: p.loadBalancerName,
-    precondition: (etag) => checkPreconditions(request, etag, resourceId),
-    livenessMs: request.server.deps.config.agentLivenessMs,
-  };
-}
-
-export function operationUrls(request: FastifyRequest, op: Operation) {
-  const base = `${baseUrl(request)}/subscriptions/${op.subscriptionId}/providers/Microsoft.Network/locations/${op.location}`;
-  const q = `?api-version=${(request.query as { "api-version": string })["api-version"]}`;
-  return { asyncOperation: `${base}/operations/${op.id}${q}`, location: `${base}/operationResults/${op.id}${q}` };
-}
-
-/** Loads a load balancer or answers ARM's 404s. */
-export async function requireLoadBalancer(request: FastifyRequest, p: LbParamsT): Promise<StoredLoadBalancer> {
-  const found = await findLoadBalancerByName(request.server.deps.db, p.subscriptionId, p.resourceGroupName, p.loadBalancerName);
-  if (!found.resourceGroupExists) throw Errors.resourceGroupNotFound(p.resourceGroupName);
-  if (!found.loadBalancer) throw Errors.resourceNotFound(LB_TYPE, p.loadBalancerName, p.resourceGroupName);
-  return found.loadBalancer;
-}
-
-export function afterWrite(request: FastifyRequest, reply: FastifyReply, op: Operation, location: string): void {
-  request.server.deps.notifyChange?.(location);
-  const urls = operationUrls(request, op);
-  reply.header("azure-asyncoperation", urls.asyncOperation);
-  reply.header("retry-after", "1");
-}
-
-/** DELETE's answer: 200 when no agent must confirm, else 202 with the Location to poll. */
-export function answerDelete(request: FastifyRequest, reply: FastifyReply, op: Operation, location: string) {
-  request.server.deps.notifyChange?.(location);
-  if (op.status === "Succeeded") return reply.code(200).send();
-  const urls = operationUrls(request, op);
-  reply.header("location", urls.location).header("azure-asyncoperation", urls.asyncOperation).header("retry-after", "1");
-  return reply.code(202).send();
-}
 
 export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
   app.put<{ Params: LbParamsT; Body: LoadBalancerSpec }>(LB_PATH, {

@@ -17,8 +17,9 @@ import {
 } from "./resource-groups.schemas.js";
 import {
   deleteResourceGroup, findResourceGroup, findResourceGroupOperation, listResourceGroups, patchResourceGroup,
-  putResourceGroup, requireResourceGroup,
+  putResourceGroup,
 } from "../store/resource-groups.store.js";
+import { requireResourceGroup } from "../services/resource-groups.service.js";
 
 const RG_PATH = "/subscriptions/:subscriptionId/resourcegroups/:resourceGroupName";
 const tags = ["ResourceGroups"];

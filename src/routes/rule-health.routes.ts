@@ -12,7 +12,7 @@ import { resolveLoadBalancer } from "../domain/resolve.js";
 import { Errors } from "../errors.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors, baseUrl } from "./arm-common.js";
-import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancers.routes.js";
+import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancer.http.js";
 
 const RULE_HEALTH_PATH = `${LB_PATH}/loadBalancingRules/:loadBalancingRuleName/health`;
 const RuleParams = Type.Object({ ...LbParams.properties, loadBalancingRuleName: Type.String() });

@@ -23,7 +23,8 @@ import { lockClaimKeysStatement, otherClaimsFrom, otherClaimsStatements, replace
 import { countLiveAgents, createOperation, type Operation } from "./operations.store.js";
 import { publicIpRefs, publicIpStatement, resolvedPublicIps } from "./public-ip-resolver.js";
 import { isExclusionViolation, isSerializationFailure, isUniqueViolation } from "./pg-errors.js";
-import { requireResourceGroup, type Tx } from "./resource-groups.store.js";
+import type { Tx } from "./resource-groups.store.js";
+import { requireResourceGroup } from "../services/resource-groups.service.js";
 import { inTransaction, type Statement } from "./sql-transaction.js";
 import { randomUUID } from "node:crypto";
 import { newEtag } from "./etag.js";

@@ -9,7 +9,8 @@ import { Errors } from "../errors.js";
 import { childId, loadBalancerId } from "../domain/ids.js";
 import { allocateFromPool } from "./ip-pool.js";
 import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
-import { requireResourceGroup, type Tx } from "./resource-groups.store.js";
+import type { Tx } from "./resource-groups.store.js";
+import { requireResourceGroup } from "../services/resource-groups.service.js";
 import { newEtag } from "./etag.js";
 
 const FOREIGN_KEY_VIOLATION = "23503";

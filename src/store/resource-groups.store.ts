@@ -5,6 +5,7 @@ import type { Db } from "./prisma.js";
 import type { ResourceGroup } from "./generated/client.js";
 import { Errors, type ArmErrorDetail } from "../errors.js";
 import { bumpGeneration } from "./generations.store.js";
+import { requireResourceGroup } from "../services/resource-groups.service.js";
 import { createOperation } from "./operations.store.js";
 import { isUuid, normalizeLocation } from "../domain/ids.js";
 import { isUniqueViolation, pgErrorCode } from "./pg-errors.js";
@@ -20,12 +21,6 @@ export function findResourceGroup(db: Tx, subscriptionId: string, name: string):
   });
 }
 
-/** The resource group, or 404 ResourceGroupNotFound. */
-export async function requireResourceGroup(db: Tx, subscriptionId: string, name: string): Promise<ResourceGroup> {
-  const rg = await findResourceGroup(db, subscriptionId, name);
-  if (!rg) throw Errors.resourceGroupNotFound(name);
-  return rg;
-}
 
 export const RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups";
 

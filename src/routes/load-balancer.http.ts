@@ -1,0 +1,57 @@
+// HTTP pieces every load-balancer route shares (the load balancer's own routes, its children,
+// rule health, effective mappings): the path and its parameters, the 404s of a missing load
+// balancer, and how a write is answered (Azure-AsyncOperation / Location headers).
+
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { Errors } from "../errors.js";
+import type { WriteTarget } from "../store/load-balancer-writer.js";
+import { findLoadBalancerByName, type StoredLoadBalancer } from "../store/load-balancers.store.js";
+import type { Operation } from "../store/operations.store.js";
+import { ResourceGroupParams, baseUrl, checkPreconditions } from "./arm-common.js";
+
+export const LB_PATH = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/loadBalancers/:loadBalancerName";
+export const LbParams = Type.Object({ ...ResourceGroupParams.properties, loadBalancerName: Type.String() });
+export type LbParamsT = { subscriptionId: string; resourceGroupName: string; loadBalancerName: string };
+const LB_TYPE = "Microsoft.Network/loadBalancers";
+
+export function writeTarget(request: FastifyRequest, p: LbParamsT, resourceId: string): WriteTarget {
+  return {
+    subscriptionId: p.subscriptionId,
+    resourceGroup: p.resourceGroupName,
+    name: p.loadBalancerName,
+    precondition: (etag) => checkPreconditions(request, etag, resourceId),
+    livenessMs: request.server.deps.config.agentLivenessMs,
+  };
+}
+
+export function operationUrls(request: FastifyRequest, op: Operation) {
+  const base = `${baseUrl(request)}/subscriptions/${op.subscriptionId}/providers/Microsoft.Network/locations/${op.location}`;
+  const q = `?api-version=${(request.query as { "api-version": string })["api-version"]}`;
+  return { asyncOperation: `${base}/operations/${op.id}${q}`, location: `${base}/operationResults/${op.id}${q}` };
+}
+
+/** Loads a load balancer or answers ARM's 404s. */
+export async function requireLoadBalancer(request: FastifyRequest, p: LbParamsT): Promise<StoredLoadBalancer> {
+  const found = await findLoadBalancerByName(request.server.deps.db, p.subscriptionId, p.resourceGroupName, p.loadBalancerName);
+  if (!found.resourceGroupExists) throw Errors.resourceGroupNotFound(p.resourceGroupName);
+  if (!found.loadBalancer) throw Errors.resourceNotFound(LB_TYPE, p.loadBalancerName, p.resourceGroupName);
+  return found.loadBalancer;
+}
+
+export function afterWrite(request: FastifyRequest, reply: FastifyReply, op: Operation, location: string): void {
+  request.server.deps.notifyChange?.(location);
+  const urls = operationUrls(request, op);
+  reply.header("azure-asyncoperation", urls.asyncOperation);
+  reply.header("retry-after", "1");
+}
+
+/** DELETE's answer: 200 when no agent must confirm, else 202 with the Location to poll. */
+export function answerDelete(request: FastifyRequest, reply: FastifyReply, op: Operation, location: string) {
+  request.server.deps.notifyChange?.(location);
+  if (op.status === "Succeeded") return reply.code(200).send();
+  const urls = operationUrls(request, op);
+  reply.header("location", urls.location).header("azure-asyncoperation", urls.asyncOperation).header("retry-after", "1");
+  return reply.code(202).send();
+}
+
