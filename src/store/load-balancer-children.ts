@@ -4,10 +4,10 @@
 // parameter per statement (json_populate_recordset), which keeps per-value query building out of
 // the path.
 
-import { CHILD_TABLES, type AddressRow, type ChildRows, type PoolRow } from "./load-balancer-rows.js";
+import { CHILD_ROW_KINDS, CHILD_TABLES, emptyChildRows, type AddressRow, type ChildRowKind, type ChildRows, type PoolRow } from "./load-balancer-rows.js";
 import type { Statement } from "./sql-transaction.js";
 
-type Kind = keyof ChildRows;
+type Kind = ChildRowKind;
 type AnyRow = ChildRows[Kind][number];
 
 /** JSON equality as jsonb sees it: object key order is irrelevant and undefined members are absent. */
@@ -76,35 +76,37 @@ function pair<T extends AnyRow>(plan: Plan, kind: Kind, before: readonly T[], af
 function plan(before: ChildRows, after: ChildRows): Plan {
   const p: Plan = { deletes: new Map(), inserts: new Map(), poolUpdates: [] };
   const byName = (r: { name_key: string }) => r.name_key;
-  for (const kind of ["frontends", "rules", "probes", "natRules", "outboundRules"] as const) {
+  for (const kind of CHILD_ROW_KINDS) {
+    if (kind === "backendAddressPools" || kind === "backendAddresses") continue;
     pair<ChildRows[typeof kind][number]>(p, kind, before[kind], after[kind], byName);
   }
   // A pool keeps its id while its name does (its addresses hang off it): its own columns are
   // updated in place and its addresses are paired by position.
-  const storedPools = new Map(before.pools.map((r) => [r.name_key, r]));
+  const storedPools = new Map(before.backendAddressPools.map((r) => [r.name_key, r]));
   const storedAddresses = new Map<string, AddressRow[]>();
-  for (const a of before.addresses) push(storedAddresses, a.pool_id, a);
+  for (const a of before.backendAddresses) push(storedAddresses, a.pool_id, a);
   const newAddresses = new Map<string, AddressRow[]>();
-  for (const a of after.addresses) push(newAddresses, a.pool_id, a);
-  for (const pool of after.pools) {
+  for (const a of after.backendAddresses) push(newAddresses, a.pool_id, a);
+  for (const pool of after.backendAddressPools) {
     const prev = storedPools.get(pool.name_key);
     storedPools.delete(pool.name_key);
     const addresses = newAddresses.get(pool.id) ?? [];
     if (!prev) {
-      push(p.inserts, "pools", pool);
-      for (const a of addresses) push(p.inserts, "addresses", a);
+      push(p.inserts, "backendAddressPools", pool);
+      for (const a of addresses) push(p.inserts, "backendAddresses", a);
       continue;
     }
     pool.id = prev.id;
     for (const a of addresses) a.pool_id = prev.id;
     if (!sameRow(prev, pool)) p.poolUpdates.push(pool);
-    pair(p, "addresses", storedAddresses.get(prev.id) ?? [], addresses, (a) => String(a.ordinal));
+    pair(p, "backendAddresses", storedAddresses.get(prev.id) ?? [], addresses, (a) => String(a.ordinal));
   }
-  for (const prev of storedPools.values()) push(p.deletes, "pools", prev.id); // its addresses follow by cascade
+  for (const prev of storedPools.values()) push(p.deletes, "backendAddressPools", prev.id); // its addresses follow by cascade
   return p;
 }
 
 const quote = (column: string) => `"${column}"`;
+const POOLS = CHILD_TABLES.backendAddressPools;
 
 /**
  * The statements that bring the stored children from `before` (undefined: none) to `after`, and
@@ -112,8 +114,7 @@ const quote = (column: string) => `"${column}"`;
  * predecessor in a unique index.
  */
 export function childWrites(before: ChildRows | undefined, after: ChildRows): { statements: Statement[]; written: number } {
-  const empty: ChildRows = { frontends: [], pools: [], addresses: [], rules: [], probes: [], natRules: [], outboundRules: [] };
-  const p = plan(before ?? empty, after);
+  const p = plan(before ?? emptyChildRows(), after);
   const statements: Statement[] = [];
   let written = 0;
   for (const [kind, ids] of p.deletes) {
@@ -126,12 +127,12 @@ export function childWrites(before: ChildRows | undefined, after: ChildRows): { 
   if (p.poolUpdates.length) {
     written += p.poolUpdates.length;
     statements.push({
-      text: `UPDATE backend_address_pools t SET name = x.name, name_key = x.name_key, ordinal = x.ordinal, properties = x.properties
-             FROM json_populate_recordset(NULL::backend_address_pools, $1::json) x WHERE t.id = x.id`,
+      text: `UPDATE ${POOLS} t SET name = x.name, name_key = x.name_key, ordinal = x.ordinal, properties = x.properties
+             FROM json_populate_recordset(NULL::${POOLS}, $1::json) x WHERE t.id = x.id`,
       values: [JSON.stringify(p.poolUpdates)],
     });
   }
-  for (const kind of ["frontends", "pools", "addresses", "rules", "probes", "natRules", "outboundRules"] as const) {
+  for (const kind of CHILD_ROW_KINDS) {
     const rows = p.inserts.get(kind);
     if (!rows?.length) continue;
     written += rows.length;

@@ -37,8 +37,8 @@ export type Row = LoadBalancerRow & {
   generation: string;
   resource_group_id: string;
   rg_name: string;
-  frontends: Array<
-    LoadBalancerRow["frontends"][number] & {
+  frontendIPConfigurations: Array<
+    LoadBalancerRow["frontendIPConfigurations"][number] & {
       public_ip: null | { name: string; subscription_id: string; ip_address: string | null; sku_name: string; rg_name: string };
     }
   >;
@@ -66,7 +66,7 @@ export function toStored(row: Row): StoredLoadBalancer {
   const id = loadBalancerId(address);
   const spec = applyDefaults(rowsToSpec(row), address);
   const publicIps = new Map<string, PublicIpView>();
-  for (const fe of row.frontends) {
+  for (const fe of row.frontendIPConfigurations) {
     const pip = fe.public_ip;
     const ref = (fe.properties as { publicIPAddress?: { id?: string } }).publicIPAddress?.id;
     if (!pip || !ref) continue;
