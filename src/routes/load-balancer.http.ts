@@ -4,24 +4,25 @@
 
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { Errors } from "../errors.js";
-import type { WriteTarget } from "../store/load-balancer-writer.js";
-import { findLoadBalancerByName, type StoredLoadBalancer } from "../store/load-balancers.store.js";
+import { requireLoadBalancer as requireLoadBalancerByName, type WriteTarget } from "../services/load-balancers.service.js";
+import type { StoredLoadBalancer } from "../store/load-balancers.store.js";
 import type { Operation } from "../store/operations.store.js";
 import { ResourceGroupParams, baseUrl, checkPreconditions } from "./arm-common.js";
 
 export const LB_PATH = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/loadBalancers/:loadBalancerName";
 export const LbParams = Type.Object({ ...ResourceGroupParams.properties, loadBalancerName: Type.String() });
 export type LbParamsT = { subscriptionId: string; resourceGroupName: string; loadBalancerName: string };
-const LB_TYPE = "Microsoft.Network/loadBalancers";
 
-export function writeTarget(request: FastifyRequest, p: LbParamsT, resourceId: string): WriteTarget {
+/**
+ * What a write addresses, with the If-Match / If-None-Match check; a 412 names `resourceId`
+ * (default: the ARM id of the load balancer written, as the use case reports it).
+ */
+export function writeTarget(request: FastifyRequest, p: LbParamsT, resourceId?: string): WriteTarget {
   return {
     subscriptionId: p.subscriptionId,
     resourceGroup: p.resourceGroupName,
     name: p.loadBalancerName,
-    precondition: (etag) => checkPreconditions(request, etag, resourceId),
-    livenessMs: request.server.deps.config.agentLivenessMs,
+    precondition: (etag, loadBalancerId) => checkPreconditions(request, etag, resourceId ?? loadBalancerId),
   };
 }
 
@@ -32,23 +33,19 @@ export function operationUrls(request: FastifyRequest, op: Operation) {
 }
 
 /** Loads a load balancer or answers ARM's 404s. */
-export async function requireLoadBalancer(request: FastifyRequest, p: LbParamsT): Promise<StoredLoadBalancer> {
-  const found = await findLoadBalancerByName(request.server.deps.db, p.subscriptionId, p.resourceGroupName, p.loadBalancerName);
-  if (!found.resourceGroupExists) throw Errors.resourceGroupNotFound(p.resourceGroupName);
-  if (!found.loadBalancer) throw Errors.resourceNotFound(LB_TYPE, p.loadBalancerName, p.resourceGroupName);
-  return found.loadBalancer;
+export function requireLoadBalancer(request: FastifyRequest, p: LbParamsT): Promise<StoredLoadBalancer> {
+  return requireLoadBalancerByName(request.server.deps, { subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroupName, name: p.loadBalancerName });
 }
 
-export function afterWrite(request: FastifyRequest, reply: FastifyReply, op: Operation, location: string): void {
-  request.server.deps.notifyChange?.(location);
+/** A PUT's operation headers (the use case already told the agents). */
+export function answerWrite(request: FastifyRequest, reply: FastifyReply, op: Operation): void {
   const urls = operationUrls(request, op);
   reply.header("azure-asyncoperation", urls.asyncOperation);
   reply.header("retry-after", "1");
 }
 
 /** DELETE's answer: 200 when no agent must confirm, else 202 with the Location to poll. */
-export function answerDelete(request: FastifyRequest, reply: FastifyReply, op: Operation, location: string) {
-  request.server.deps.notifyChange?.(location);
+export function answerDelete(request: FastifyRequest, reply: FastifyReply, op: Operation) {
   if (op.status === "Succeeded") return reply.code(200).send();
   const urls = operationUrls(request, op);
   reply.header("location", urls.location).header("azure-asyncoperation", urls.asyncOperation).header("retry-after", "1");

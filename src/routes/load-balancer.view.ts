@@ -2,17 +2,9 @@
 // everything else under properties, read-only back-references and provisioningState filled.
 
 import { withBackReferences } from "../domain/backrefs.js";
-import { childId, type ChildCollection } from "../domain/ids.js";
+import { CHILD_COLLECTION_NAMES, childResourceType, type ChildCollection } from "../domain/collections.js";
+import { childId } from "../domain/ids.js";
 import type { StoredLoadBalancer } from "../store/load-balancers.store.js";
-
-export const CHILD_COLLECTIONS: ChildCollection[] = [
-  "frontendIPConfigurations",
-  "backendAddressPools",
-  "loadBalancingRules",
-  "probes",
-  "inboundNatRules",
-  "outboundRules",
-];
 
 type Child = { name: string; id?: string; zones?: string[]; properties: Record<string, unknown> };
 
@@ -21,7 +13,7 @@ export function renderChild(lb: StoredLoadBalancer, collection: ChildCollection,
     name: child.name,
     id: childId(lb.id, collection, child.name),
     etag: lb.etag,
-    type: `Microsoft.Network/loadBalancers/${collection}`,
+    type: childResourceType(collection),
     properties: { ...child.properties, provisioningState: lb.provisioningState },
     ...(child.zones ? { zones: child.zones } : {}),
   };
@@ -37,7 +29,7 @@ export function renderLoadBalancer(lb: StoredLoadBalancer) {
   const properties: Record<string, unknown> = { provisioningState: lb.provisioningState, resourceGuid: lb.uid };
   // Back-references are derived once for every collection (the spec is cloned to hold them).
   const spec = withBackReferences(lb.spec);
-  for (const collection of CHILD_COLLECTIONS) properties[collection] = renderChildren(lb, collection, spec);
+  for (const collection of CHILD_COLLECTION_NAMES) properties[collection] = renderChildren(lb, collection, spec);
   properties.inboundNatPools = [];
   return {
     id: lb.id,

@@ -4,12 +4,12 @@
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { LoadBalancerSpec } from "../domain/model.js";
-import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags } from "../store/load-balancer-writer.js";
+import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags } from "../services/load-balancers.service.js";
 import { listLoadBalancers } from "../store/load-balancers.store.js";
 import { requireResourceGroup } from "../services/resource-groups.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, checkName, pageOf, resourcePath, setEtagHeader } from "./arm-common.js";
-import { LB_PATH, LbParams, afterWrite, answerDelete, requireLoadBalancer, writeTarget, type LbParamsT } from "./load-balancer.http.js";
+import { LB_PATH, LbParams, answerDelete, answerWrite, requireLoadBalancer, writeTarget, type LbParamsT } from "./load-balancer.http.js";
 import { renderLoadBalancer } from "./load-balancer.view.js";
 import { LoadBalancerBodySchema, ResourceListSchema, ResourceSchema } from "./schemas/load-balancer.schema.js";
 
@@ -29,10 +29,10 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
     const p = request.params;
     checkName(p.loadBalancerName, "loadBalancer");
     const { location, tags: t, sku, properties } = request.body;
-    const outcome = await saveLoadBalancer(request.server.deps.db, writeTarget(request, p, resourcePath(request)), {
+    const outcome = await saveLoadBalancer(request.server.deps, writeTarget(request, p, resourcePath(request)), {
       location, tags: t, sku, properties: properties ?? {},
     });
-    afterWrite(request, reply, outcome.operation, outcome.stored.location);
+    answerWrite(request, reply, outcome.operation);
     setEtagHeader(reply, outcome.stored.etag);
     return reply.code(outcome.created ? 201 : 200).send(renderLoadBalancer(outcome.stored));
   });
@@ -59,9 +59,9 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     const p = request.params;
-    const result = await deleteLoadBalancer(request.server.deps.db, writeTarget(request, p, resourcePath(request)));
+    const result = await deleteLoadBalancer(request.server.deps, writeTarget(request, p, resourcePath(request)));
     if (!result) return reply.code(204).send();
-    return answerDelete(request, reply, result.operation, result.location);
+    return answerDelete(request, reply, result.operation);
   });
 
   app.patch<{ Params: LbParamsT; Body: { tags?: Record<string, string> } }>(LB_PATH, {
@@ -74,7 +74,7 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     const p = request.params;
-    const updated = await updateLoadBalancerTags(request.server.deps.db, writeTarget(request, p, resourcePath(request)), request.body.tags ?? {});
+    const updated = await updateLoadBalancerTags(request.server.deps, writeTarget(request, p, resourcePath(request)), request.body.tags ?? {});
     setEtagHeader(reply, updated.etag);
     return renderLoadBalancer(updated);
   });

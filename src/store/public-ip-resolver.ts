@@ -9,20 +9,35 @@ import type { Statement } from "./sql-transaction.js";
 
 const PIP_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/publicIPAddresses\/([^/]+)\/?$/i;
 
+/** One frontend's public IP reference, as a lookup key. */
+export interface PublicIpRef {
+  frontend: string;
+  ref: string;
+  key: [string, string, string];
+}
+
+/** The public IPs found for a write's references. */
+export interface ResolvedPublicIps {
+  /** Views of the public IPs found, keyed by lower-cased reference. */
+  views: Map<string, PublicIpView>;
+  /** Each frontend's (lower-cased name) public IP row id. */
+  uids: Map<string, string>;
+}
+
 /** The public IP references of the spec's frontends, in frontend order, as lookup keys. */
-export function publicIpRefs(spec: LoadBalancerSpec): Array<{ frontend: string; ref: string; key: [string, string, string] }> {
-  const refs = [];
+export function publicIpRefs(spec: LoadBalancerSpec): PublicIpRef[] {
+  const refs: PublicIpRef[] = [];
   for (const fe of spec.properties.frontendIPConfigurations ?? []) {
     const ref = fe.properties.publicIPAddress?.id;
     const m = ref ? PIP_ID.exec(ref) : null;
     if (!ref || !m) continue;
-    refs.push({ frontend: fe.name, ref, key: [m[1].toLowerCase(), m[2].toLowerCase(), m[3].toLowerCase()] as [string, string, string] });
+    refs.push({ frontend: fe.name, ref, key: [m[1].toLowerCase(), m[2].toLowerCase(), m[3].toLowerCase()] });
   }
   return refs;
 }
 
 /** Looks up every key of `refs` (row `ord` answers key number `ord`, from 1); undefined when there are none. */
-export function publicIpStatement(refs: ReturnType<typeof publicIpRefs>): Statement | undefined {
+export function publicIpStatement(refs: PublicIpRef[]): Statement | undefined {
   if (!refs.length) return undefined;
   return {
     text: `
@@ -56,9 +71,9 @@ interface PublicIpRow {
 
 /** The views of the public IPs found, keyed by lower-cased reference, and each frontend's public IP row id. */
 export function resolvedPublicIps(
-  refs: ReturnType<typeof publicIpRefs>,
+  refs: PublicIpRef[],
   result: { rows: unknown[] } | undefined,
-): { views: Map<string, PublicIpView>; uids: Map<string, string> } {
+): ResolvedPublicIps {
   const found = new Map((result?.rows ?? []).map((r) => [Number((r as PublicIpRow).ord) - 1, r as PublicIpRow]));
   const views = new Map<string, PublicIpView>();
   const uids = new Map<string, string>();

@@ -4,6 +4,7 @@
 // ignored; that is what the Azure SDK and `az` do when they PUT a modified GET result.
 
 import { Type, type Static, type TSchema } from "typebox";
+import type { ChildCollection, WritableChildCollection } from "../../domain/collections.js";
 
 const Strict = { additionalProperties: false } as const;
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
@@ -216,6 +217,17 @@ export const BackendAddressPoolPutSchema = Type.Object(
   Strict,
 );
 export const InboundNatRulePutSchema = Type.Object({ ...InboundNatRuleSchema.properties, name: Type.Optional(Name) }, Strict);
+
+/** The PUT body of each writable collection of the collection table. */
+export const CHILD_PUT_SCHEMAS: Record<WritableChildCollection, TSchema> = {
+  backendAddressPools: BackendAddressPoolPutSchema,
+  inboundNatRules: InboundNatRulePutSchema,
+};
+
+// Every collection of the table is a member of the load balancer body: a new collection that is
+// missing there fails to compile here.
+type MissingFromBody = Exclude<ChildCollection, keyof NonNullable<LoadBalancerBody["properties"]>>;
+export const EVERY_COLLECTION_IN_BODY: [MissingFromBody] extends [never] ? true : MissingFromBody = true;
 
 /** Responses: resources are rendered by lbplane itself, so the response schema stays open. */
 export const ResourceSchema = Type.Object(

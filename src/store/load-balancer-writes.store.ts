@@ -1,0 +1,218 @@
+// The SQL of load balancer writes, as named steps the use case (src/services/load-balancers.service.ts)
+// calls in order. Each step is one round trip; none decides anything: what to write, whether it is
+// allowed and what to answer are the use case's and the domain's.
+//
+// PUT (the hot path) runs on the pg driver (sql-transaction.ts) with prepared statements and no
+// query-builder work: lockLoadBalancerForWrite (lock and read, public IPs of the body) →
+// [resolvePublicIps when the defaults changed the references] → readCompetingClaims (lock claim keys,
+// read the claims they guard) → commitLoadBalancerWrite (head row + generation + operation, child
+// diff, claim diff, COMMIT). PATCH tags and DELETE are small and run on Prisma under the row lock.
+
+import type { Claims, OwnedClaims } from "../domain/claims.js";
+import type { LoadBalancerSpec } from "../domain/model.js";
+import { poolOf, type Db } from "./prisma.js";
+import { agentIsLive, bumpGenerationSql } from "./fragments.js";
+import { childWrites } from "./load-balancer-children.js";
+import { specToRows, storedChildRows } from "./load-balancer-rows.js";
+import { findLoadBalancer, loadBalancerByNameStatement, rowOf, toStored, type Row, type StoredLoadBalancer } from "./load-balancers.store.js";
+import { lockClaimKeysStatement, otherClaimsFrom, otherClaimsStatements, replaceClaimsStatements } from "./claims.store.js";
+import { insertOperationSql, type Operation } from "./operations.store.js";
+import { publicIpStatement, resolvedPublicIps, type PublicIpRef, type ResolvedPublicIps } from "./public-ip-resolver.js";
+import type { Tx } from "./resource-groups.store.js";
+import { inTransaction, type SqlTransaction, type Statement } from "./sql-transaction.js";
+
+export type { SqlTransaction };
+
+const MAX_WAIT_MS = 10_000;
+const TIMEOUT_MS = 120_000;
+
+/** The load balancer a write addresses (names as the client spelled them). */
+export interface LoadBalancerKey {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+/** Runs `work` as one pg transaction for a load balancer PUT; rolls back when it throws. */
+export function inLoadBalancerWrite<T>(db: Db, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+  return inTransaction(poolOf(db), { maxWaitMs: MAX_WAIT_MS, timeoutMs: TIMEOUT_MS }, work);
+}
+
+/** Runs `work` as one Prisma transaction (PATCH tags, DELETE), with the same limits as a PUT. */
+export function inLoadBalancerTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.$transaction(work, { maxWait: MAX_WAIT_MS, timeout: TIMEOUT_MS });
+}
+
+/** The resource group (locked FOR KEY SHARE) and, locked FOR UPDATE, the id of its load balancer `name` (null when absent). */
+function lockStatement(key: LoadBalancerKey): Statement {
+  return {
+    text: `
+      SELECT rg.id, rg.subscription_id, rg.name,
+             (SELECT lb.id FROM load_balancers lb WHERE lb.resource_group_id = rg.id AND lb.name_key = $3 FOR UPDATE) AS lb_id
+      FROM resource_groups rg WHERE rg.subscription_id = $1 AND rg.name_key = $2
+      -- Held to the end: a resource group delete (which locks the row first) waits for this write, then sees it.
+      FOR KEY SHARE OF rg`,
+    values: [key.subscriptionId.toLowerCase(), key.resourceGroup.toLowerCase(), key.name.toLowerCase()],
+  };
+}
+
+export interface LockedForWrite {
+  /** Undefined when the resource group does not exist. */
+  resourceGroup?: { id: string; subscriptionId: string; name: string };
+  /** The load balancer as stored, locked until the transaction ends; undefined when absent. */
+  current?: StoredLoadBalancer;
+  /** Its stored row, for the child diff (opaque to callers). */
+  currentRow?: Row;
+  /** The public IPs of `refs`, looked up in the same round trip (undefined when none were asked for). */
+  publicIps?: ResolvedPublicIps;
+}
+
+/**
+ * Step 1: locks the resource group and the load balancer, reads the load balancer, and (when
+ * `refs` are given, e.g. from a PUT body) looks up those public IPs — one round trip.
+ */
+export async function lockLoadBalancerForWrite(tx: SqlTransaction, key: LoadBalancerKey, refs?: PublicIpRef[]): Promise<LockedForWrite> {
+  const lookup = refs && publicIpStatement(refs);
+  const [locked, read, pips] = await tx.step([
+    lockStatement(key),
+    loadBalancerByNameStatement(key.subscriptionId, key.resourceGroup, key.name),
+    lookup,
+  ]);
+  const rg = locked.rows[0] as { id: string; subscription_id: string; name: string; lb_id: string | null } | undefined;
+  if (!rg) return {};
+  // Read after the lock (its own snapshot); a row created meanwhile by another writer is not
+  // ours to update — inserting then fails on the unique name and the retry sees it locked.
+  const row = rowOf(read);
+  const currentRow = rg.lb_id && row?.id === rg.lb_id ? row : undefined;
+  return {
+    resourceGroup: { id: rg.id, subscriptionId: rg.subscription_id, name: rg.name },
+    current: currentRow && toStored(currentRow),
+    currentRow,
+    publicIps: refs && resolvedPublicIps(refs, pips),
+  };
+}
+
+/** Looks up the public IPs of `refs` (no round trip when there are none). */
+export async function resolvePublicIps(tx: SqlTransaction, refs: PublicIpRef[]): Promise<ResolvedPublicIps> {
+  const lookup = publicIpStatement(refs);
+  return resolvedPublicIps(refs, lookup && (await tx.step([lookup]))[0]);
+}
+
+/**
+ * Step 2: takes the advisory locks of every lookup key of `claims`, then reads the claims of other
+ * load balancers (not `ownUid`) under those keys — read after the locks are held, so no writer of
+ * the same keys commits in between. One round trip.
+ */
+export async function readCompetingClaims(tx: SqlTransaction, claims: Claims, ownUid: string | undefined): Promise<OwnedClaims> {
+  const reads = otherClaimsStatements(claims, ownUid);
+  const [, frontend, destination] = await tx.step([lockClaimKeysStatement(claims), reads.frontend, reads.destination]);
+  return otherClaimsFrom(frontend, destination);
+}
+
+/** The child rows to write, diffed against what is stored; `written` counts the rows touched. */
+export interface ChildWritePlan {
+  statements: Statement[];
+  written: number;
+}
+
+/**
+ * The child writes that turn `currentRow`'s children (none when undefined) into `spec`'s; rows left
+ * unchanged keep their ids and are not written. `publicIpUids` maps a frontend name (lower-cased)
+ * to its public IP row.
+ */
+export function planChildWrites(currentRow: Row | undefined, spec: LoadBalancerSpec, uid: string, publicIpUids: Map<string, string>): ChildWritePlan {
+  return childWrites(currentRow && storedChildRows(currentRow), specToRows(spec, uid, publicIpUids));
+}
+
+/** The load balancer's own row as the write leaves it. */
+export interface HeadWrite {
+  /** INSERT (true) or UPDATE of row `uid`. */
+  create: boolean;
+  uid: string;
+  resourceGroupId: string;
+  subscriptionId: string;
+  /** ARM id (the operation's resource id). */
+  resourceId: string;
+  name: string;
+  location: string;
+  tags: unknown;
+  etag: string;
+  skuName: string;
+  skuTier: string;
+  operationId: string;
+  /** A live agent (heartbeat within this window) makes the write wait for acknowledgement. */
+  livenessMs: number;
+}
+
+/**
+ * Bumps the location's generation, sees whether a live agent must confirm, writes the load
+ * balancer's own row (INSERT when `create`) and records the operation — one statement.
+ */
+function headStatement(v: HeadWrite): Statement {
+  const state = "CASE WHEN a.wait THEN 'Updating' ELSE 'Succeeded' END";
+  const row = v.create
+    ? `INSERT INTO load_balancers (id, resource_group_id, subscription_id, name, name_key, location, tags, etag, sku_name, sku_tier,
+                                   provisioning_state, generation, created_at, updated_at)
+       SELECT $7::uuid, $11::uuid, $9, $12, $13, $1, $3::jsonb, $4, $5, $6, ${state}, g.generation, now(), now() FROM g, a`
+    : `UPDATE load_balancers SET location = $1, tags = $3::jsonb, etag = $4, sku_name = $5, sku_tier = $6,
+                                 provisioning_state = ${state}, generation = g.generation, updated_at = now()
+       FROM g, a WHERE id = $7::uuid`;
+  const operation = insertOperationSql({
+    id: "$8::uuid", subscriptionId: "$9", location: "$1", resourceId: "$10", loadBalancerId: "$7::uuid", kind: "'Put'",
+    generation: "g.generation", done: "NOT a.wait",
+  }, "g, a");
+  return {
+    text: `
+      WITH g AS (${bumpGenerationSql("$1")}),
+      a AS (SELECT EXISTS (SELECT 1 FROM agents ag WHERE ag.location = $1 AND ${agentIsLive("ag", "$2")}) AS wait),
+      lb AS (${row}),
+      op AS (${operation}
+        RETURNING status, start_time, end_time)
+      SELECT g.generation::text AS generation, op.status, op.start_time, op.end_time FROM g, op`,
+    values: [
+      v.location.toLowerCase(), v.livenessMs, JSON.stringify(v.tags), v.etag, v.skuName, v.skuTier, v.uid,
+      v.operationId, v.subscriptionId, v.resourceId, ...(v.create ? [v.resourceGroupId, v.name, v.name.toLowerCase()] : []),
+    ],
+  };
+}
+
+/**
+ * Step 3: writes the head row (with generation and operation), the planned child rows and — when
+ * `claims` is given — the claim diff from `claims.before` to `claims.after`, then COMMITs. One round
+ * trip; answers the operation recorded.
+ */
+export async function commitLoadBalancerWrite(
+  tx: SqlTransaction,
+  write: { head: HeadWrite; children: ChildWritePlan; claims?: { before: Claims; after: Claims } },
+): Promise<Operation> {
+  const { head, children, claims } = write;
+  const claimWrites = claims ? replaceClaimsStatements(head.uid, head.subscriptionId, claims.before, claims.after) : [];
+  const [written] = await tx.commit([headStatement(head), ...children.statements, ...claimWrites]);
+  const h = written.rows[0] as { generation: string; status: string; start_time: Date; end_time: Date | null };
+  return {
+    id: head.operationId, subscriptionId: head.subscriptionId, location: head.location.toLowerCase(), resourceId: head.resourceId,
+    loadBalancerId: head.uid, kind: "Put", status: h.status, generation: BigInt(h.generation), error: null,
+    startTime: h.start_time, endTime: h.end_time,
+  };
+}
+
+/**
+ * Locks load balancer `name` of resource group `resourceGroupId` FOR UPDATE and reads it; undefined
+ * when absent. Prisma transactions (PATCH tags, DELETE).
+ */
+export async function lockLoadBalancer(tx: Tx, resourceGroupId: string, name: string): Promise<StoredLoadBalancer | undefined> {
+  const rows = await tx.$queryRaw<Array<{ id: string }>>`
+    SELECT id FROM load_balancers WHERE resource_group_id = ${resourceGroupId}::uuid AND name_key = ${name.toLowerCase()} FOR UPDATE`;
+  if (!rows[0]) return undefined;
+  return findLoadBalancer(tx, resourceGroupId, name);
+}
+
+/** Replaces the tags and etag of load balancer `uid` (tags reach no agent: no generation). */
+export async function replaceLoadBalancerTags(tx: Tx, uid: string, tags: Record<string, string>, etag: string): Promise<void> {
+  await tx.loadBalancer.update({ where: { id: uid }, data: { tags, etag } });
+}
+
+/** Deletes load balancer `uid`; its children and claims follow by cascade. */
+export async function deleteLoadBalancerRow(tx: Tx, uid: string): Promise<void> {
+  await tx.loadBalancer.delete({ where: { id: uid } });
+}
