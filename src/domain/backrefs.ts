@@ -3,9 +3,20 @@
 // lbplane has no NIC ipconfigs, so a NAT rule's `backendIPConfiguration` has no equivalent; for
 // pool-based NAT rules the per-address `inboundNatRulesPortMapping` is filled instead.
 
+import type { ChildCollection } from "./collections.js";
 import type { LoadBalancerSpec, SubResource } from "./model.js";
 
 type Props = Record<string, unknown>;
+
+/**
+ * The back-references each referenced collection lists: a member named after the referencing
+ * collection (ARM's spelling), e.g. a frontend's `loadBalancingRules`. Read-only: never stored.
+ */
+export const BACK_REFERENCES: Partial<Record<ChildCollection, readonly ChildCollection[]>> = {
+  frontendIPConfigurations: ["loadBalancingRules", "inboundNatRules", "outboundRules"],
+  probes: ["loadBalancingRules"],
+  backendAddressPools: ["loadBalancingRules", "inboundNatRules", "outboundRules"],
+};
 
 function setRefs(props: Props, key: string, ids: string[]): void {
   if (ids.length > 0) props[key] = [...new Set(ids)].map((id): SubResource => ({ id }));
@@ -51,13 +62,8 @@ export function withBackReferences(spec: LoadBalancerSpec): LoadBalancerSpec {
     add(lookup(pools, o.properties.backendAddressPool), "outboundRules", o.id);
   }
 
-  const keys: Array<[Array<{ properties: Props }> | undefined, string[]]> = [
-    [p.frontendIPConfigurations, ["loadBalancingRules", "inboundNatRules", "outboundRules"]],
-    [p.probes, ["loadBalancingRules"]],
-    [p.backendAddressPools, ["loadBalancingRules", "inboundNatRules", "outboundRules"]],
-  ];
-  for (const [items, names] of keys) {
-    for (const child of items ?? []) {
+  for (const [collection, names] of Object.entries(BACK_REFERENCES) as Array<[ChildCollection, readonly ChildCollection[]]>) {
+    for (const child of (p[collection] ?? []) as Array<{ properties: Props }>) {
       for (const key of names) setRefs(child.properties, key, refs.get(child)?.get(key) ?? []);
     }
   }

@@ -1,6 +1,7 @@
 // Azure fills these server-side and echoes them in every GET; lbplane does the same so a PUT of what
 // GET returned is a no-op and the compiled model never sees an undefined knob.
 
+import { CHILD_COLLECTION_NAMES } from "./collections.js";
 import { childId, loadBalancerId } from "./ids.js";
 import { ipVersion } from "./ip.js";
 import type { LoadBalancerAddress, LoadBalancerSpec } from "./model.js";
@@ -18,17 +19,14 @@ export function applyDefaults(spec: LoadBalancerSpec, address: LoadBalancerAddre
   out.sku = { ...out.sku, name: out.sku?.name ?? "Standard", tier: out.sku?.tier ?? "Regional" };
   out.properties ??= {};
   const p = out.properties;
-  // Real responses echo every collection, empty or not.
-  p.frontendIPConfigurations ??= [];
-  p.backendAddressPools ??= [];
-  p.loadBalancingRules ??= [];
-  p.probes ??= [];
-  p.inboundNatRules ??= [];
-  p.outboundRules ??= [];
+  // Real responses echo every collection, empty or not, and every child carries its id.
+  for (const collection of CHILD_COLLECTION_NAMES) {
+    const children = (p[collection] ??= []) as Array<{ id?: string; name: string }>;
+    for (const child of children) child.id = childId(lbId, collection, child.name);
+  }
   p.inboundNatPools ??= [];
 
-  for (const fe of p.frontendIPConfigurations) {
-    fe.id = childId(lbId, "frontendIPConfigurations", fe.name);
+  for (const fe of p.frontendIPConfigurations ?? []) {
     fe.properties ??= {};
     const fp = fe.properties;
     if (fp.privateIPAddress !== undefined) fp.privateIPAllocationMethod ??= "Static";
@@ -36,13 +34,11 @@ export function applyDefaults(spec: LoadBalancerSpec, address: LoadBalancerAddre
       fp.privateIPAddressVersion ??= ipVersion(fp.privateIPAddress) === "IPv6" ? "IPv6" : "IPv4";
     }
   }
-  for (const pool of p.backendAddressPools) {
-    pool.id = childId(lbId, "backendAddressPools", pool.name);
+  for (const pool of p.backendAddressPools ?? []) {
     pool.properties ??= {};
     pool.properties.loadBalancerBackendAddresses ??= [];
   }
-  for (const rule of p.loadBalancingRules) {
-    rule.id = childId(lbId, "loadBalancingRules", rule.name);
+  for (const rule of p.loadBalancingRules ?? []) {
     fill(rule.properties, {
       loadDistribution: "Default",
       idleTimeoutInMinutes: 4,
@@ -52,8 +48,7 @@ export function applyDefaults(spec: LoadBalancerSpec, address: LoadBalancerAddre
     });
     if (rule.properties.backendPort === undefined) rule.properties.backendPort = rule.properties.frontendPort;
   }
-  for (const probe of p.probes) {
-    probe.id = childId(lbId, "probes", probe.name);
+  for (const probe of p.probes ?? []) {
     fill(probe.properties, {
       intervalInSeconds: 15,
       numberOfProbes: 2,
@@ -61,12 +56,10 @@ export function applyDefaults(spec: LoadBalancerSpec, address: LoadBalancerAddre
       noHealthyBackendsBehavior: "AllProbedDown",
     });
   }
-  for (const nat of p.inboundNatRules) {
-    nat.id = childId(lbId, "inboundNatRules", nat.name);
+  for (const nat of p.inboundNatRules ?? []) {
     fill(nat.properties, { idleTimeoutInMinutes: 4, enableFloatingIP: false, enableTcpReset: false });
   }
-  for (const ob of p.outboundRules) {
-    ob.id = childId(lbId, "outboundRules", ob.name);
+  for (const ob of p.outboundRules ?? []) {
     fill(ob.properties, { idleTimeoutInMinutes: 4, enableTcpReset: false, allocatedOutboundPorts: 0 });
   }
   return out;

@@ -3,6 +3,7 @@
 // privateIPAddress, a public one references a Public IP resource the store resolved for us.
 
 import { checkIp, type Push } from "./checks.js";
+import { CHILD_COLLECTION_NAMES } from "./collections.js";
 import { childId, loadBalancerId, normalizeLocation, refName } from "./ids.js";
 import { ipVersion } from "./ip.js";
 import { Codes, invalidReference, issue } from "./issues.js";
@@ -89,7 +90,7 @@ export function checkFrontends(
       `Load balancer ${ctx.address.name} has ${publics} public and ${internals} internal frontend IP configurations; ` +
         `a load balancer is either public or internal.`, "properties.frontendIPConfigurations"));
   }
-  const children = ["backendAddressPools", "loadBalancingRules", "probes", "inboundNatRules", "outboundRules"] as const;
+  const children = CHILD_COLLECTION_NAMES.filter((c) => c !== "frontendIPConfigurations");
   if (fes.length === 0 && children.some((c) => (p[c]?.length ?? 0) > 0)) {
     push(issue(Codes.LoadBalancerWithoutFrontendIPCantHaveChildResources,
       `Load balancer ${lbId} does not have Frontend IP Configuration, hence it cannot have ${children.filter((c) => (p[c]?.length ?? 0) > 0).join(", ")}.`,

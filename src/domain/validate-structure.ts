@@ -3,24 +3,17 @@
 // because its own agents can probe that fast and tests want quick transitions.
 
 import { checkEnum, checkInt, checkIp, checkRef, checkRequired, isPresent, type Push } from "./checks.js";
+import { CHILD_COLLECTIONS } from "./collections.js";
 import { isValidResourceName } from "./ids.js";
 import { Codes, formatIssue, issue } from "./issues.js";
 import type { LoadBalancerSpec } from "./model.js";
 
 const PROTOCOLS = ["Tcp", "Udp", "All"] as const;
-const COLLECTIONS = [
-  ["frontendIPConfigurations", "frontend IP configuration"],
-  ["backendAddressPools", "backend address pool"],
-  ["loadBalancingRules", "load balancing rule"],
-  ["probes", "probe"],
-  ["inboundNatRules", "inbound NAT rule"],
-  ["outboundRules", "outbound rule"],
-] as const;
 
 type Child = { name?: unknown; properties?: Record<string, unknown> };
 
 function checkNames(spec: LoadBalancerSpec, push: Push): void {
-  for (const [coll, what] of COLLECTIONS) {
+  for (const { name: coll, singular: what } of CHILD_COLLECTIONS) {
     const seen = new Map<string, number>();
     ((spec.properties?.[coll] ?? []) as Child[]).forEach((child, i) => {
       const path = `properties.${coll}[${i}]`;

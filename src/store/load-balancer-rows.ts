@@ -5,6 +5,7 @@
 // for the child diff, and written with json_populate_recordset (one parameter, no per-row SQL).
 
 import { randomUUID } from "node:crypto";
+import { BACK_REFERENCES } from "../domain/backrefs.js";
 import { CHILD_COLLECTION_NAMES, type ChildCollection } from "../domain/collections.js";
 import type {
   BackendAddressPool,
@@ -28,12 +29,10 @@ function writable<T extends object>(props: T | undefined): Record<string, unknow
   }
   return out;
 }
-const READ_ONLY = new Set([
+const READ_ONLY = new Set<string>([
   "provisioningState",
-  "loadBalancingRules",
-  "inboundNatRules",
+  ...Object.values(BACK_REFERENCES).flat(),
   "inboundNatPools",
-  "outboundRules",
   "backendIPConfigurations",
   "backendIPConfiguration",
   "loadBalancerFrontendIPConfigurations",
