@@ -1,6 +1,7 @@
 // SQL fragments that state one rule each and must read the same wherever they appear: when an agent
-// is live, how a location's generation moves, how an operation row is born. Each is written once
-// here and spliced into the statements that need it (the hot paths embed them in larger CTEs).
+// is live, how a location's generation moves. Each is written once here and spliced into the
+// statements that need it (the hot paths embed them in larger CTEs). How an operation row is born is
+// the same kind of fragment, kept with its table: insertOperationSql in operations.store.ts.
 
 /**
  * True when the agents row `alias` heartbeated within the liveness window; `windowMs` is the SQL

@@ -3,6 +3,9 @@
 // child properties as sent (defaults applied), so fields lbplane does not act on still round-trip.
 // Rows use the tables' own column names: the same objects are read back with to_jsonb, compared
 // for the child diff, and written with json_populate_recordset (one parameter, no per-row SQL).
+// Per-collection data (row type, table, columns, read SQL, spec shape) sits in Records keyed by the
+// collection table's names (src/domain/collections.ts), so a new collection is a compile error here
+// until it has all of them.
 
 import { randomUUID } from "node:crypto";
 import { BACK_REFERENCES } from "../domain/backrefs.js";

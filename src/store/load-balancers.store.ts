@@ -1,4 +1,5 @@
-// Reading load balancers back into the domain's shape, for the API and for agent compilation.
+// Reading load balancers back into the domain's shape, for the API, the write use cases and agent
+// compilation: one JSON document per load balancer (CHILDREN_JSON_SQL), parsed by toStored.
 
 import { applyDefaults } from "../domain/defaults.js";
 import { loadBalancerId, childId } from "../domain/ids.js";
@@ -61,6 +62,12 @@ async function readRows(db: Tx, uids: string[]): Promise<Row[]> {
   return uids.flatMap((uid) => byId.get(uid) ?? []);
 }
 
+/**
+ * A row as the domain sees a load balancer. Defaults are applied on read on purpose: the read model
+ * promises "defaults applied, child ids filled" (ids are never stored, and a row written before a
+ * default existed still reads complete). applyDefaults is pure and idempotent, so this is a
+ * projection, not a decision; every write decides its defaults in the use case before storing.
+ */
 export function toStored(row: Row): StoredLoadBalancer {
   const address = { subscriptionId: row.subscription_id, resourceGroup: row.rg_name, name: row.name };
   const id = loadBalancerId(address);
