@@ -10,12 +10,12 @@ import {
   checkName, checkPreconditions, pageOf, resourceResponses, setEtagHeader,
 } from "./arm-common.js";
 import {
-  PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpResource,
-  toPublicIpWrite,
+  PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpWrite,
 } from "./public-ip-addresses.schemas.js";
+import { toPublicIpResource } from "./public-ip-addresses.view.js";
 import {
   deletePublicIp, getPublicIp, listPublicIps, putPublicIp, updatePublicIpTags, type EtagCheck, type PublicIpKey,
-} from "../store/public-ips.store.js";
+} from "../services/public-ips.service.js";
 
 const PIP_COLLECTION = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/publicIPAddresses";
 const PIP_PATH = `${PIP_COLLECTION}/:publicIpAddressName`;
@@ -30,7 +30,7 @@ const etagCheck = (request: FastifyRequest): EtagCheck => (current, id) => check
 
 export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const db = () => app.deps.db;
+  const deps = () => app.deps;
 
   app.put(
     PIP_PATH,
@@ -53,9 +53,9 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     async (request, reply) => {
       checkName(request.params.publicIpAddressName, "publicIPAddress");
       const write = toPublicIpWrite(request.body);
-      const { row, created } = await putPublicIp(db(), keyOf(request.params), write, app.deps.config.publicIpPool, etagCheck(request));
+      const { row, created } = await putPublicIp(deps(), keyOf(request.params), write, etagCheck(request));
       setEtagHeader(reply, row.etag);
-      return created ? reply.code(201).send(toPublicIpResource(row)) : reply.code(200).send(toPublicIpResource(row));
+      return reply.code(created ? 201 : 200).send(toPublicIpResource(row));
     },
   );
 
@@ -73,7 +73,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request, reply) => {
-      const row = await getPublicIp(db(), keyOf(request.params));
+      const row = await getPublicIp(deps(), keyOf(request.params));
       setEtagHeader(reply, row.etag);
       return toPublicIpResource(row);
     },
@@ -94,7 +94,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request, reply) => {
-      const deleted = await deletePublicIp(db(), keyOf(request.params), etagCheck(request));
+      const deleted = await deletePublicIp(deps(), keyOf(request.params), etagCheck(request));
       // ARM's DELETE answers carry no body.
       return (reply as FastifyReply).code(deleted ? 200 : 204).send();
     },
@@ -115,7 +115,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request, reply) => {
-      const row = await updatePublicIpTags(db(), keyOf(request.params), request.body.tags ?? {}, etagCheck(request));
+      const row = await updatePublicIpTags(deps(), keyOf(request.params), request.body.tags ?? {}, etagCheck(request));
       setEtagHeader(reply, row.etag);
       return toPublicIpResource(row);
     },
@@ -136,7 +136,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     },
     async (request) => {
       const { subscriptionId, resourceGroupName } = request.params;
-      return pageOf(request, (await listPublicIps(db(), subscriptionId, resourceGroupName)).map(toPublicIpResource));
+      return pageOf(request, (await listPublicIps(deps(), subscriptionId, resourceGroupName)).map(toPublicIpResource));
     },
   );
 
@@ -154,7 +154,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request) => {
-      return pageOf(request, (await listPublicIps(db(), request.params.subscriptionId)).map(toPublicIpResource));
+      return pageOf(request, (await listPublicIps(deps(), request.params.subscriptionId)).map(toPublicIpResource));
     },
   );
 }

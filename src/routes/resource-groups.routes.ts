@@ -5,7 +5,6 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { Errors, withStatusAndCode } from "../errors.js";
-import { normalizeLocation } from "../domain/ids.js";
 import { RESOURCES_API_VERSIONS } from "./api-versions.js";
 import {
   ApiVersionQuery, ErrorResponseSchema, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, baseUrl,
@@ -13,13 +12,13 @@ import {
 } from "./arm-common.js";
 import {
   OperationResultParams, ResourceGroupBodySchema, ResourceGroupListSchema, ResourceGroupPatchSchema,
-  ResourceGroupSchema, checkResourceGroupName, toResourceGroupResource,
+  ResourceGroupSchema, checkResourceGroupName,
 } from "./resource-groups.schemas.js";
+import { toResourceGroupResource } from "./resource-groups.view.js";
+import { findResourceGroup, listResourceGroups } from "../store/resource-groups.store.js";
 import {
-  deleteResourceGroup, findResourceGroup, findResourceGroupOperation, listResourceGroups, patchResourceGroup,
-  putResourceGroup,
-} from "../store/resource-groups.store.js";
-import { requireResourceGroup } from "../services/resource-groups.service.js";
+  deleteResourceGroup, patchResourceGroup, putResourceGroup, requireResourceGroup, requireResourceGroupOperation,
+} from "../services/resource-groups.service.js";
 
 const RG_PATH = "/subscriptions/:subscriptionId/resourcegroups/:resourceGroupName";
 const tags = ["ResourceGroups"];
@@ -32,6 +31,7 @@ const bodiless = (reply: FastifyReply, code: number) => (reply as FastifyReply).
 export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = () => app.deps.db;
+  const deps = () => app.deps;
 
   app.put(
     RG_PATH,
@@ -51,12 +51,12 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
       const { subscriptionId, resourceGroupName } = request.params;
       checkResourceGroupName(resourceGroupName);
       const { location, tags: rgTags, managedBy } = request.body;
-      const { row, created } = await putResourceGroup(db(), subscriptionId, resourceGroupName, {
-        location: normalizeLocation(location),
-        tags: rgTags ?? {},
-        managedBy,
-      });
-      return created ? reply.code(201).send(toResourceGroupResource(row)) : reply.code(200).send(toResourceGroupResource(row));
+      const { row, created } = await putResourceGroup(
+        deps(),
+        { subscriptionId, name: resourceGroupName },
+        { location, tags: rgTags ?? {}, managedBy },
+      );
+      return reply.code(created ? 201 : 200).send(toResourceGroupResource(row));
     },
   );
 
@@ -119,7 +119,8 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     async (request) => {
       const { subscriptionId, resourceGroupName } = request.params;
       const { tags: rgTags, managedBy } = request.body;
-      return toResourceGroupResource(await patchResourceGroup(db(), subscriptionId, resourceGroupName, { tags: rgTags, managedBy }));
+      const row = await patchResourceGroup(deps(), { subscriptionId, name: resourceGroupName }, { tags: rgTags, managedBy });
+      return toResourceGroupResource(row);
     },
   );
 
@@ -144,8 +145,7 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     },
     async (request, reply) => {
       const { subscriptionId, resourceGroupName } = request.params;
-      const { operationId, changedLocations } = await deleteResourceGroup(db(), subscriptionId, resourceGroupName);
-      for (const location of changedLocations) app.deps.notifyChange?.(location);
+      const { operationId } = await deleteResourceGroup(deps(), { subscriptionId, name: resourceGroupName });
       reply.header(
         "location",
         `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${RESOURCES_API_VERSIONS[0]}`,
@@ -189,8 +189,7 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     },
     async (request, reply) => {
       const { subscriptionId, operationId } = request.params;
-      const op = await findResourceGroupOperation(db(), subscriptionId, operationId);
-      if (!op) throw Errors.resourceGroupOperationNotFound(operationId);
+      const op = await requireResourceGroupOperation(deps(), subscriptionId, operationId);
       if (op.status === "InProgress") {
         reply.header("retry-after", "1").header("location", `${baseUrl(request)}${request.url}`);
         return bodiless(reply, 202);
