@@ -1,13 +1,13 @@
 // Microsoft.Network/publicIPAddresses. PUT completes synchronously: the SDK's poller sees
 // provisioningState Succeeded in the PUT response and resolves without polling.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import {
-  ApiVersionQuery, ErrorResponseSchema, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors,
-  checkName, checkPreconditions, pageOf, resourceResponses, setEtagHeader,
+  ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict,
+  checkName, checkPreconditions, pageOf, resourceResponses, sendStatusOnly, setEtagHeader,
 } from "./arm-common.js";
 import {
   PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpWrite,
@@ -47,7 +47,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
         params: PublicIpParams,
         querystring: ApiVersionQuery,
         body: PublicIpBodySchema,
-        response: { ...armErrors, 409: ErrorResponseSchema, 200: PublicIpSchema, 201: PublicIpSchema },
+        response: { ...armErrorsWithConflict, 200: PublicIpSchema, 201: PublicIpSchema },
       },
     },
     async (request, reply) => {
@@ -96,7 +96,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     async (request, reply) => {
       const deleted = await deletePublicIp(deps(), keyOf(request.params), etagCheck(request));
       // ARM's DELETE answers carry no body.
-      return (reply as FastifyReply).code(deleted ? 200 : 204).send();
+      return sendStatusOnly(reply, deleted ? 200 : 204);
     },
   );
 
