@@ -53,3 +53,15 @@ export function isUuid(s: string): boolean {
 export function normalizeLocation(location: string): string {
   return String(location ?? "").toLowerCase().replace(/\s+/g, "");
 }
+
+// ---- resource groups and public IPs (ARM types and ids; the store, the use cases and the views share them)
+export const RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups";
+export const PUBLIC_IP_TYPE = "Microsoft.Network/publicIPAddresses";
+
+export function resourceGroupId(subscriptionId: string, name: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${name}`;
+}
+
+export function publicIpId(subscriptionId: string, resourceGroup: string, name: string): string {
+  return `${resourceGroupId(subscriptionId, resourceGroup)}/providers/Microsoft.Network/publicIPAddresses/${name}`;
+}

@@ -24,16 +24,29 @@ export const ErrorResponseSchema = Type.Object(
   { description: "ARM error body" },
 );
 
-/** The error responses every ARM route may return (documented in OpenAPI). */
+/**
+ * The error responses every ARM route may return (documented in OpenAPI): the ones the edge itself
+ * answers before or around any handler. The statuses are the catalogue's (src/errors.ts).
+ */
 export const armErrors = {
+  /** Errors.missingApiVersion / invalidApiVersion, and schema violations (invalidRequestFormat, invalidParameter). */
   400: ErrorResponseSchema,
+  /** Errors.authorizationHeaderMissing / accessTokenInvalid. */
   401: ErrorResponseSchema,
+  /** Errors.subscriptionNotAuthorized: the token is limited to other subscriptions. */
   403: ErrorResponseSchema,
+  /** Errors.resourceGroupNotFound / resourceNotFound. */
   404: ErrorResponseSchema,
+  /** Errors.preconditionFailed (If-Match / If-None-Match). */
   412: ErrorResponseSchema,
+  /** Errors.requestEntityTooLarge. */
   413: ErrorResponseSchema,
+  /** Errors.internalServerError: anything unexpected, without its details. */
   500: ErrorResponseSchema,
 };
+
+/** armErrors plus 409 Conflict, for operations that can collide with the resource's current state. */
+export const armErrorsWithConflict = { ...armErrors, 409: ErrorResponseSchema };
 
 export const ApiVersionQuery = Type.Object(
   { "api-version": Type.String({ description: "API version, e.g. 2026-01-01" }) },
@@ -104,6 +117,11 @@ export function pageOf<T>(request: FastifyRequest, items: T[], pageSize = 100): 
   const url = new URL(request.url, baseUrl(request));
   url.searchParams.set("$skipToken", String(start + top));
   return { value, nextLink: `${baseUrl(request)}${url.pathname}${url.search}` };
+}
+
+/** Status-only answers (HEAD, 202 Accepted, ARM's DELETE): no body, not even "null". */
+export function sendStatusOnly(reply: FastifyReply, status: number): FastifyReply {
+  return reply.code(status).send();
 }
 
 export function setEtagHeader(reply: FastifyReply, etag: string): void {

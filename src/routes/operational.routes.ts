@@ -1,12 +1,14 @@
 // Liveness and readiness for orchestrators; no authentication, no api-version.
 
 import type { FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { pendingMigrations } from "../store/migrator.js";
+import { pendingMigrationsOf } from "../store/migrator.js";
 
 const StatusSchema = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
 
-export async function operationalRoutes(app: FastifyInstance): Promise<void> {
+export async function operationalRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     "/healthz",
     {
@@ -34,9 +36,7 @@ export async function operationalRoutes(app: FastifyInstance): Promise<void> {
     },
     async (_request, reply) => {
       try {
-        const pending = await pendingMigrations({
-          query: ((sql: string) => app.deps.db.$queryRawUnsafe(sql).then((rows) => ({ rows }))) as never,
-        });
+        const pending = await pendingMigrationsOf(app.deps.db);
         if (pending.length) return reply.code(503).send({ status: "not ready", detail: `pending migrations: ${pending.join(", ")}` });
         return { status: "ready" };
       } catch (err) {

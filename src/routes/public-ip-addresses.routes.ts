@@ -1,21 +1,21 @@
 // Microsoft.Network/publicIPAddresses. PUT completes synchronously: the SDK's poller sees
 // provisioningState Succeeded in the PUT response and resolves without polling.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import {
-  ApiVersionQuery, ErrorResponseSchema, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors,
-  checkName, checkPreconditions, pageOf, resourceResponses, setEtagHeader,
+  ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict,
+  checkName, checkPreconditions, pageOf, resourceResponses, sendStatusOnly, setEtagHeader,
 } from "./arm-common.js";
 import {
-  PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpResource,
-  toPublicIpWrite,
+  PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpWrite,
 } from "./public-ip-addresses.schemas.js";
+import { toPublicIpResource } from "./public-ip-addresses.view.js";
 import {
   deletePublicIp, getPublicIp, listPublicIps, putPublicIp, updatePublicIpTags, type EtagCheck, type PublicIpKey,
-} from "../store/public-ips.store.js";
+} from "../services/public-ips.service.js";
 
 const PIP_COLLECTION = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/publicIPAddresses";
 const PIP_PATH = `${PIP_COLLECTION}/:publicIpAddressName`;
@@ -30,7 +30,7 @@ const etagCheck = (request: FastifyRequest): EtagCheck => (current, id) => check
 
 export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const db = () => app.deps.db;
+  const deps = () => app.deps;
 
   app.put(
     PIP_PATH,
@@ -47,15 +47,15 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
         params: PublicIpParams,
         querystring: ApiVersionQuery,
         body: PublicIpBodySchema,
-        response: { ...armErrors, 409: ErrorResponseSchema, 200: PublicIpSchema, 201: PublicIpSchema },
+        response: { ...armErrorsWithConflict, 200: PublicIpSchema, 201: PublicIpSchema },
       },
     },
     async (request, reply) => {
       checkName(request.params.publicIpAddressName, "publicIPAddress");
       const write = toPublicIpWrite(request.body);
-      const { row, created } = await putPublicIp(db(), keyOf(request.params), write, app.deps.config.publicIpPool, etagCheck(request));
+      const { row, created } = await putPublicIp(deps(), keyOf(request.params), write, etagCheck(request));
       setEtagHeader(reply, row.etag);
-      return created ? reply.code(201).send(toPublicIpResource(row)) : reply.code(200).send(toPublicIpResource(row));
+      return reply.code(created ? 201 : 200).send(toPublicIpResource(row));
     },
   );
 
@@ -73,7 +73,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request, reply) => {
-      const row = await getPublicIp(db(), keyOf(request.params));
+      const row = await getPublicIp(deps(), keyOf(request.params));
       setEtagHeader(reply, row.etag);
       return toPublicIpResource(row);
     },
@@ -94,9 +94,9 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request, reply) => {
-      const deleted = await deletePublicIp(db(), keyOf(request.params), etagCheck(request));
+      const deleted = await deletePublicIp(deps(), keyOf(request.params), etagCheck(request));
       // ARM's DELETE answers carry no body.
-      return (reply as FastifyReply).code(deleted ? 200 : 204).send();
+      return sendStatusOnly(reply, deleted ? 200 : 204);
     },
   );
 
@@ -115,7 +115,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request, reply) => {
-      const row = await updatePublicIpTags(db(), keyOf(request.params), request.body.tags ?? {}, etagCheck(request));
+      const row = await updatePublicIpTags(deps(), keyOf(request.params), request.body.tags ?? {}, etagCheck(request));
       setEtagHeader(reply, row.etag);
       return toPublicIpResource(row);
     },
@@ -136,7 +136,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     },
     async (request) => {
       const { subscriptionId, resourceGroupName } = request.params;
-      return pageOf(request, (await listPublicIps(db(), subscriptionId, resourceGroupName)).map(toPublicIpResource));
+      return pageOf(request, (await listPublicIps(deps(), subscriptionId, resourceGroupName)).map(toPublicIpResource));
     },
   );
 
@@ -154,7 +154,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request) => {
-      return pageOf(request, (await listPublicIps(db(), request.params.subscriptionId)).map(toPublicIpResource));
+      return pageOf(request, (await listPublicIps(deps(), request.params.subscriptionId)).map(toPublicIpResource));
     },
   );
 }

@@ -1,4 +1,5 @@
-// Wire shapes of Microsoft.Network/publicIPAddresses and the mapping between the wire and the store.
+// Wire shapes of Microsoft.Network/publicIPAddresses and the mapping from a PUT body to the use case's input
+// (rendering a row is public-ip-addresses.view.ts).
 // Request bodies reject unknown members (a misspelled property must fail, not vanish); read-only
 // members a client echoes back from a GET (etag, provisioningState, ipConfiguration...) are ignored.
 
@@ -7,9 +8,7 @@ import { LocationSchema, TagsSchema } from "./arm-common.js";
 import { Errors } from "../errors.js";
 import { normalizeLocation } from "../domain/ids.js";
 import { canonicalIp, ipVersion } from "../domain/ip.js";
-import {
-  PUBLIC_IP_TYPE, frontendUsing, publicIpId, type PublicIpRow, type PublicIpWrite,
-} from "../store/public-ips.store.js";
+import type { PublicIpWrite } from "../services/public-ips.service.js";
 
 const strict = { additionalProperties: false } as const;
 const Ref = Type.Object({ id: Type.String() }, strict);
@@ -117,7 +116,7 @@ export const PublicIpParams = Type.Object({
 
 const READ_ONLY = ["provisioningState", "resourceGuid", "ipConfiguration", "ipAddress", "publicIPAllocationMethod", "publicIPAddressVersion"];
 
-/** Applies Azure's defaults and checks the address; the store decides allocation and conflicts. */
+/** Applies Azure's defaults and checks the address; the use case decides allocation and conflicts. */
 export function toPublicIpWrite(body: PublicIpBody): PublicIpWrite {
   const props = body.properties ?? {};
   const skuName = body.sku?.name ?? "Standard";
@@ -142,35 +141,5 @@ export function toPublicIpWrite(body: PublicIpBody): PublicIpWrite {
     ipAddress: address,
     properties: rest,
     zones: body.zones,
-  };
-}
-
-export function toPublicIpResource(row: PublicIpRow): PublicIpResource {
-  const stored = (row.properties ?? {}) as Record<string, unknown>;
-  const dns = stored.dnsSettings as { domainNameLabel?: string; fqdn?: string } | undefined;
-  const usedBy = frontendUsing(row);
-  return {
-    id: publicIpId(row.subscriptionId, row.resourceGroup.name, row.name),
-    name: row.name,
-    type: PUBLIC_IP_TYPE,
-    location: row.location,
-    tags: (row.tags ?? {}) as Record<string, string>,
-    etag: row.etag,
-    sku: { name: row.skuName, tier: row.skuTier },
-    ...(Array.isArray(row.zones) ? { zones: row.zones as string[] } : {}),
-    properties: {
-      ...stored,
-      ...(dns?.domainNameLabel && !dns.fqdn
-        ? { dnsSettings: { ...dns, fqdn: `${dns.domainNameLabel}.${row.location}.cloudapp.azure.com` } }
-        : {}),
-      provisioningState: "Succeeded",
-      // The row id is a random UUID that never changes: exactly what resourceGuid promises.
-      resourceGuid: row.id,
-      ...(row.ipAddress ? { ipAddress: row.ipAddress } : {}),
-      publicIPAddressVersion: row.ipVersion,
-      publicIPAllocationMethod: row.allocationMethod,
-      idleTimeoutInMinutes: typeof stored.idleTimeoutInMinutes === "number" ? stored.idleTimeoutInMinutes : 4,
-      ...(usedBy ? { ipConfiguration: { id: usedBy } } : {}),
-    },
   };
 }

@@ -1,37 +1,34 @@
 // Microsoft.Resources/resourceGroups as @azure/arm-resources 8 calls it (lower-case
 // "resourcegroups"; the router is case-insensitive so "resourceGroups" works too).
 
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { Errors, withStatusAndCode } from "../errors.js";
-import { normalizeLocation } from "../domain/ids.js";
 import { RESOURCES_API_VERSIONS } from "./api-versions.js";
 import {
-  ApiVersionQuery, ErrorResponseSchema, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, baseUrl,
-  pageOf, resourceResponses,
+  ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict, baseUrl,
+  pageOf, resourceResponses, sendStatusOnly,
 } from "./arm-common.js";
 import {
   OperationResultParams, ResourceGroupBodySchema, ResourceGroupListSchema, ResourceGroupPatchSchema,
-  ResourceGroupSchema, checkResourceGroupName, toResourceGroupResource,
+  ResourceGroupSchema, checkResourceGroupName,
 } from "./resource-groups.schemas.js";
+import { toResourceGroupResource } from "./resource-groups.view.js";
+import { findResourceGroup, listResourceGroups } from "../store/resource-groups.store.js";
 import {
-  deleteResourceGroup, findResourceGroup, findResourceGroupOperation, listResourceGroups, patchResourceGroup,
-  putResourceGroup,
-} from "../store/resource-groups.store.js";
-import { requireResourceGroup } from "../services/resource-groups.service.js";
+  deleteResourceGroup, patchResourceGroup, putResourceGroup, requireResourceGroup, requireResourceGroupOperation,
+} from "../services/resource-groups.service.js";
 
 const RG_PATH = "/subscriptions/:subscriptionId/resourcegroups/:resourceGroupName";
 const tags = ["ResourceGroups"];
 const config = { apiVersions: RESOURCES_API_VERSIONS };
 
-/** Status-only answers (HEAD, 202 Accepted): no body, not even "null". */
-const bodiless = (reply: FastifyReply, code: number) => (reply as FastifyReply).code(code).send();
-
 
 export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = () => app.deps.db;
+  const deps = () => app.deps;
 
   app.put(
     RG_PATH,
@@ -44,19 +41,19 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
         params: ResourceGroupParams,
         querystring: ApiVersionQuery,
         body: ResourceGroupBodySchema,
-        response: { ...armErrors, 409: ErrorResponseSchema, 200: ResourceGroupSchema, 201: ResourceGroupSchema },
+        response: { ...armErrorsWithConflict, 200: ResourceGroupSchema, 201: ResourceGroupSchema },
       },
     },
     async (request, reply) => {
       const { subscriptionId, resourceGroupName } = request.params;
       checkResourceGroupName(resourceGroupName);
       const { location, tags: rgTags, managedBy } = request.body;
-      const { row, created } = await putResourceGroup(db(), subscriptionId, resourceGroupName, {
-        location: normalizeLocation(location),
-        tags: rgTags ?? {},
-        managedBy,
-      });
-      return created ? reply.code(201).send(toResourceGroupResource(row)) : reply.code(200).send(toResourceGroupResource(row));
+      const { row, created } = await putResourceGroup(
+        deps(),
+        { subscriptionId, name: resourceGroupName },
+        { location, tags: rgTags ?? {}, managedBy },
+      );
+      return reply.code(created ? 201 : 200).send(toResourceGroupResource(row));
     },
   );
 
@@ -78,7 +75,7 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     async (request, reply) => {
       const { subscriptionId, resourceGroupName } = request.params;
       const rg = await findResourceGroup(db(), subscriptionId, resourceGroupName);
-      return bodiless(reply, rg ? 204 : 404);
+      return sendStatusOnly(reply, rg ? 204 : 404);
     },
   );
 
@@ -119,7 +116,8 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     async (request) => {
       const { subscriptionId, resourceGroupName } = request.params;
       const { tags: rgTags, managedBy } = request.body;
-      return toResourceGroupResource(await patchResourceGroup(db(), subscriptionId, resourceGroupName, { tags: rgTags, managedBy }));
+      const row = await patchResourceGroup(deps(), { subscriptionId, name: resourceGroupName }, { tags: rgTags, managedBy });
+      return toResourceGroupResource(row);
     },
   );
 
@@ -139,19 +137,18 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
           { "api-version": Type.String(), forceDeletionTypes: Type.Optional(Type.String()) },
           { additionalProperties: true },
         ),
-        response: { ...armErrors, 409: ErrorResponseSchema, 202: Type.Null({ description: "Accepted; poll the Location header" }) },
+        response: { ...armErrorsWithConflict, 202: Type.Null({ description: "Accepted; poll the Location header" }) },
       },
     },
     async (request, reply) => {
       const { subscriptionId, resourceGroupName } = request.params;
-      const { operationId, changedLocations } = await deleteResourceGroup(db(), subscriptionId, resourceGroupName);
-      for (const location of changedLocations) app.deps.notifyChange?.(location);
+      const { operationId } = await deleteResourceGroup(deps(), { subscriptionId, name: resourceGroupName });
       reply.header(
         "location",
         `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${RESOURCES_API_VERSIONS[0]}`,
       );
       reply.header("retry-after", "0");
-      return bodiless(reply, 202);
+      return sendStatusOnly(reply, 202);
     },
   );
 
@@ -184,18 +181,17 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
         summary: "Result of an asynchronous resource-group operation (202 running, 200 done)",
         params: OperationResultParams,
         querystring: ApiVersionQuery,
-        response: { ...armErrors, 409: ErrorResponseSchema, 200: Type.Null(), 202: Type.Null() },
+        response: { ...armErrorsWithConflict, 200: Type.Null(), 202: Type.Null() },
       },
     },
     async (request, reply) => {
       const { subscriptionId, operationId } = request.params;
-      const op = await findResourceGroupOperation(db(), subscriptionId, operationId);
-      if (!op) throw Errors.resourceGroupOperationNotFound(operationId);
+      const op = await requireResourceGroupOperation(deps(), subscriptionId, operationId);
       if (op.status === "InProgress") {
         reply.header("retry-after", "1").header("location", `${baseUrl(request)}${request.url}`);
-        return bodiless(reply, 202);
+        return sendStatusOnly(reply, 202);
       }
-      if (op.status === "Succeeded") return bodiless(reply, 200);
+      if (op.status === "Succeeded") return sendStatusOnly(reply, 200);
       const error = op.error as { code?: string; message?: string } | null;
       throw withStatusAndCode(Errors.operationFailed(error, `Operation '${operationId}' failed.`), 409, error?.code);
     },

@@ -5,7 +5,6 @@ import { Type, type Static } from "typebox";
 import { LocationSchema, TagsSchema } from "./arm-common.js";
 import { Errors } from "../errors.js";
 import { isValidResourceName } from "../domain/ids.js";
-import { RESOURCE_GROUP_TYPE, resourceGroupId, type ResourceGroup } from "../store/resource-groups.store.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -61,18 +60,6 @@ export const ResourceGroupListSchema = Type.Object({
 });
 
 export const OperationResultParams = Type.Object({ subscriptionId: Type.String(), operationId: Type.String() });
-
-export function toResourceGroupResource(rg: ResourceGroup): ResourceGroupResource {
-  return {
-    id: resourceGroupId(rg.subscriptionId, rg.name),
-    name: rg.name,
-    type: RESOURCE_GROUP_TYPE,
-    location: rg.location,
-    tags: (rg.tags ?? {}) as Record<string, string>,
-    ...(rg.managedBy ? { managedBy: rg.managedBy } : {}),
-    properties: { provisioningState: "Succeeded" },
-  };
-}
 
 /** Azure's resource group naming rule, with Azure's code for a violation. */
 export function checkResourceGroupName(name: string): void {

@@ -4,7 +4,7 @@
 // bring-your-own address racing an allocation.
 
 import { parseCidr } from "../config.js";
-import type { Tx } from "./resource-groups.store.js";
+import type { Tx } from "./prisma.js";
 
 /** Advisory lock key for the pool ("lbplane.ip-pool" in spirit; any constant unique to lbplane). */
 const IP_POOL_LOCK = 0x6c62_6970; // "lbip"

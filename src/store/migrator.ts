@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import type { Db } from "./prisma.js";
 
 /** Prisma Migrate's own advisory lock key; sharing it serialises us with `prisma migrate`. */
 const PRISMA_MIGRATE_LOCK = 72707369;
@@ -89,11 +90,17 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   }
 }
 
-/** True when every migration on disk is recorded as applied (readiness). */
-export async function pendingMigrations(client: { query: pg.Client["query"] }, dir = MIGRATIONS_DIR): Promise<string[]> {
+/** The migrations on disk not recorded as applied; none = ready. */
+export async function pendingMigrations(client: Pick<pg.Client, "query">, dir = MIGRATIONS_DIR): Promise<string[]> {
   const res = await client.query<{ migration_name: string }>(
     `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
   );
   const applied = new Set(res.rows.map((r) => r.migration_name));
   return readMigrations(dir).map((m) => m.name).filter((n) => !applied.has(n));
+}
+
+/** The same readiness question asked through the application's Prisma client (throws when the database is unreachable). */
+export function pendingMigrationsOf(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const viaPrisma = { query: (sql: string) => db.$queryRawUnsafe(sql).then((rows) => ({ rows })) };
+  return pendingMigrations(viaPrisma as unknown as Pick<pg.Client, "query">, dir);
 }

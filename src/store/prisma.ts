@@ -7,6 +7,16 @@ import { PrismaClient } from "./generated/client.js";
 
 export type Db = InstanceType<typeof PrismaClient>;
 export type { Prisma } from "./generated/client.js";
+/** A Prisma transaction handle, or the client itself: store functions that need no transaction of their own take either. */
+export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0] | Db;
+
+/**
+ * Runs `fn` in one Prisma interactive transaction: the use cases compose store functions inside it,
+ * so a write's steps commit or roll back together while its decisions stay out of the store.
+ */
+export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.$transaction((tx) => fn(tx));
+}
 
 const pools = new WeakMap<Db, pg.Pool>();
 
