@@ -2,13 +2,14 @@
 // slow safety-net sweep that catches what notifications miss (an agent turning stale or live, a
 // lost NOTIFY, a retry whose backoff expired) and settles operations nobody is polling.
 
-import pg from "pg";
 import type { Config } from "../config.js";
+import { settleAll } from "../services/operations.service.js";
+import { announceChange, ChangeFeed } from "../store/change-feed.js";
+import { readDesiredSnapshot } from "../store/desired-state.store.js";
 import type { Db } from "../store/prisma.js";
+import { openPushPool, PushLockSession } from "../store/push-locks.store.js";
 import { AgentClient } from "./agent-client.js";
-import { announceChange, ChangeFeed } from "./change-feed.js";
-import { DesiredStateCache } from "./desired-state.js";
-import { settleAll } from "./operations.js";
+import { compileDesiredState, DesiredStateCache } from "./desired-state.js";
 import { Reconciler } from "./reconciler.js";
 
 export interface ControlLoops {
@@ -43,10 +44,9 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
   const livenessMs = config.agentLivenessMs;
   // Push locks are session advisory locks, all held by one connection of this pool (the reconciler's
   // lock session); the others carry NOTIFYs and desired-state reads.
-  const lockPool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4, application_name: "lbplane-push" });
   let stopping = false;
   // An idle connection that fails is simply replaced; the lock session reports its own loss.
-  lockPool.on("error", (err) => stopping || log.warn(`push-lock connection error: ${err.message}`));
+  const lockPool = openPushPool(opts.databaseUrl, (err) => stopping || log.warn(`push-lock connection error: ${err.message}`));
   const client = new AgentClient({ requestTimeoutMs: Math.max(2_000, livenessMs) });
 
   // Settling is coalesced per location: 100 ACKs in a burst cost a handful of settle passes.
@@ -67,10 +67,11 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
     settling.set(location, run);
   };
 
-  const reconciler = new Reconciler({
-    lockPool,
+  const locks = new PushLockSession(lockPool, (err) => reconciler.sessionLost(err));
+  const reconciler: Reconciler = new Reconciler({
+    locks,
     client,
-    desired: new DesiredStateCache(lockPool),
+    desired: new DesiredStateCache(async (location) => compileDesiredState(location, await readDesiredSnapshot(lockPool, location))),
     livenessMs,
     concurrency,
     onAcked: settleLocation,

@@ -2,12 +2,10 @@
 // location. Compiled once per (location, generation) and shared by every push of that generation,
 // so 100 agents cost one compile and one JSON serialisation.
 
-import type pg from "pg";
 import { AGENT_PROTOCOL_VERSION, type AgentConfig } from "../domain/agent-protocol.js";
 import { compileLoadBalancer } from "../domain/compile.js";
 import { normalizeLocation } from "../domain/ids.js";
-import { CHILDREN_JSON_SQL } from "../store/load-balancer-rows.js";
-import { toStored, type Row } from "../store/load-balancers.store.js";
+import type { DesiredSnapshot } from "../store/desired-state.store.js";
 
 export interface DesiredState {
   location: string;
@@ -19,41 +17,26 @@ export interface DesiredState {
   uidByArmId: Map<string, string>;
 }
 
-export type DesiredStateSource = (pool: pg.Pool, location: string) => Promise<DesiredState>;
-
-// The location's generation and every load balancer row of it (the documents the store's readers
-// parse with toStored), in ONE statement: one snapshot, one round trip, no transaction. Prepared
-// (named) once per connection: planning it costs more than running it.
-const DESIRED_SQL = `
-  SELECT (SELECT generation::text FROM location_generations WHERE location = $1) AS generation,
-         (SELECT coalesce(json_agg(d.doc ORDER BY d.id), '[]'::json)::text FROM (
-            SELECT lb.id, to_jsonb(lb) || jsonb_build_object('generation', lb.generation::text, 'rg_name', rg.name)
-                          || jsonb_build_object(${CHILDREN_JSON_SQL}) AS doc
-            FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id
-            WHERE lb.location = $1) d) AS docs`;
+/** Reads a location's desired state (the key is already normalised). */
+export type DesiredStateSource = (location: string) => Promise<DesiredState>;
 
 /**
- * Reads the generation and the load balancers in one statement, hence one snapshot: the content is
- * exactly what that generation committed, so an ACK of generation g proves the agent has every
- * write stamped <= g.
+ * Compiles a one-statement snapshot (src/store/desired-state.store.ts): its content is exactly what
+ * that generation committed, so an ACK of generation g proves the agent has every write stamped <= g.
  */
-export async function readDesiredState(pool: pg.Pool, location: string): Promise<DesiredState> {
-  const key = normalizeLocation(location);
-  const { rows } = await pool.query<{ generation: string | null; docs: string }>({ name: "lbplane-desired-state", text: DESIRED_SQL, values: [key] });
-  const generation = BigInt(rows[0].generation ?? 0);
+export function compileDesiredState(location: string, snapshot: DesiredSnapshot): DesiredState {
   const uidByArmId = new Map<string, string>();
-  const loadBalancers = (JSON.parse(rows[0].docs) as Row[]).map((row) => {
-    const lb = toStored(row);
+  const loadBalancers = snapshot.loadBalancers.map((lb) => {
     uidByArmId.set(lb.id.toLowerCase(), lb.uid);
     return compileLoadBalancer(lb.spec, { address: lb.address, publicIps: lb.publicIps });
   });
   const config: AgentConfig = {
     protocolVersion: AGENT_PROTOCOL_VERSION,
-    generation: Number(generation),
-    location: key,
+    generation: Number(snapshot.generation),
+    location,
     loadBalancers,
   };
-  return { location: key, generation, config, body: Buffer.from(JSON.stringify(config), "utf8"), uidByArmId };
+  return { location, generation: snapshot.generation, config, body: Buffer.from(JSON.stringify(config), "utf8"), uidByArmId };
 }
 
 /**
@@ -67,10 +50,7 @@ export class DesiredStateCache {
   /** Reads in flight, per location. */
   private readonly reading = new Map<string, Promise<DesiredState>>();
 
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly read: DesiredStateSource = readDesiredState,
-  ) {}
+  constructor(private readonly read: DesiredStateSource) {}
 
   async get(location: string, atLeast: bigint): Promise<DesiredState> {
     const key = normalizeLocation(location);
@@ -93,7 +73,7 @@ export class DesiredStateCache {
   }
 
   private refresh(key: string): Promise<DesiredState> {
-    const fresh = this.read(this.pool, key);
+    const fresh = this.read(key);
     this.entries.set(key, fresh);
     this.reading.set(key, fresh);
     const done = () => {

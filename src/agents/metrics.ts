@@ -4,6 +4,7 @@
 // time, so every replica reports the same, current picture.
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { readAgentGauges } from "../store/agent-gauges.store.js";
 import type { Db } from "../store/prisma.js";
 
 export const registry = new Registry();
@@ -59,11 +60,7 @@ const generationsBehind = new Gauge({
 
 /** Refreshes the database-backed gauges; call just before serialising the registry. */
 export async function refreshAgentGauges(db: Db, livenessMs: number): Promise<void> {
-  const rows = await db.$queryRaw<Array<{ name: string; location: string; live: boolean; behind: bigint }>>`
-    SELECT a.name, a.location,
-           a.last_heartbeat_at > now() - (${livenessMs}::int * interval '1 millisecond') AS live,
-           GREATEST(COALESCE(g.generation, 0) - a.acked_generation, 0) AS behind
-    FROM agents a LEFT JOIN location_generations g ON g.location = a.location`;
+  const rows = await readAgentGauges(db, livenessMs);
   liveAgents.reset();
   staleAgents.reset();
   generationsBehind.reset();

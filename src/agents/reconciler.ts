@@ -20,21 +20,13 @@
 // ended, never while it is still under way, so this replica never overlaps two pushes to one agent.
 
 import { setMaxListeners } from "node:events";
-import type pg from "pg";
 import type { ConfigAck } from "../domain/agent-protocol.js";
 import { normalizeLocation } from "../domain/ids.js";
+import type { AgentEpoch, ClaimRow, FailureToRecord, PushLockSession } from "../store/push-locks.store.js";
 import { AgentPushError, type AgentClient } from "./agent-client.js";
 import type { DesiredState, DesiredStateCache } from "./desired-state.js";
 import { nacks, pushedBytes, pushFailures, pushLatency } from "./metrics.js";
-import {
-  PUSH_LOCK_KEY,
-  recordAcks,
-  recordFailures,
-  releaseLocks,
-  type AckToRecord,
-  type AgentEpoch,
-  type FailureToRecord,
-} from "./push-results.js";
+import { foldAcks, type AckToRecord } from "./push-results.js";
 
 export interface ReconcilerLog {
   info: (msg: string) => void;
@@ -42,8 +34,8 @@ export interface ReconcilerLog {
 }
 
 export interface ReconcilerOptions {
-  /** The lock session is one connection of this pool, held for as long as it works. */
-  lockPool: pg.Pool;
+  /** The lock session (src/store/push-locks.store.ts); its losses must be reported to `sessionLost`. */
+  locks: PushLockSession;
   client: AgentClient;
   desired: DesiredStateCache;
   livenessMs: number;
@@ -55,21 +47,9 @@ export interface ReconcilerOptions {
   log: ReconcilerLog;
 }
 
-interface AgentRow {
-  id: string;
-  name: string;
-  url: string;
-  push_token: string;
-  location: string;
-  acked: string;
-  registered_at: string;
-  failures: number;
-  gen: string;
-}
-
 /** A claimed agent: its lock is held by the lock session of `epoch`. */
 interface Claimed {
-  row: AgentRow;
+  row: ClaimRow;
   epoch: number;
 }
 
@@ -77,29 +57,6 @@ type Outcome =
   | { kind: "ack"; c: Claimed; state: DesiredState; ack: ConfigAck }
   | { kind: "fail"; c: Claimed; error: string; waitMs: number; generation: bigint }
   | { kind: "skip"; c: Claimed };
-
-// $1 ids already held here (never lock twice: session locks are re-entrant), $2 liveness window
-// (ms), $3 how many locks to try. Agents not yet due only report when they will be. The rows of
-// the agents locked come from the statement's snapshot, taken just before the locks: in a rare race
-// it misses an ACK another replica committed a moment earlier, and the cost is one idempotent
-// re-push, never a wrong state (pushes are fenced by registration time and carry the generation).
-const CLAIM_SQL = `
-  WITH cand AS MATERIALIZED (
-    SELECT a.id::text AS id, a.name, a.url, a.push_token, a.location, a.acked_generation::text AS acked,
-           a.registered_at::text AS registered_at, a.consecutive_failures AS failures,
-           COALESCE(g.generation, 0)::text AS gen,
-           (a.next_attempt_at IS NULL OR a.next_attempt_at <= now()) AS due,
-           GREATEST(0, EXTRACT(EPOCH FROM (a.next_attempt_at - now())) * 1000)::float8 AS wait_ms
-    FROM agents a LEFT JOIN location_generations g ON g.location = a.location
-    WHERE a.last_heartbeat_at > now() - ($2::int * interval '1 millisecond')
-      AND a.acked_generation < COALESCE(g.generation, 0)
-      AND NOT (a.id = ANY($1::uuid[]))
-  ), ranked AS MATERIALIZED (
-    SELECT cand.*, CASE WHEN due THEN row_number() OVER (PARTITION BY due ORDER BY acked::bigint, id) END AS rn FROM cand
-  )
-  SELECT *, rn > $3::int AS deferred,
-         CASE WHEN rn <= $3::int THEN pg_try_advisory_lock(${PUSH_LOCK_KEY("id")}) ELSE false END AS locked
-  FROM ranked`;
 
 export class Reconciler {
   /** Agents whose push lock this replica holds (or is about to release). */
@@ -111,9 +68,6 @@ export class Reconciler {
   private stopped = false;
   private readonly concurrency: number;
 
-  private session?: pg.PoolClient;
-  private connecting?: Promise<pg.PoolClient>;
-  private epoch = 0;
   private readonly abort = new AbortController();
 
   private readonly outcomes: Outcome[] = [];
@@ -167,49 +121,13 @@ export class Reconciler {
 
   // ---- the lock session ------------------------------------------------------------------------
 
-  private async lockSession(): Promise<pg.PoolClient> {
-    if (this.session) return this.session;
-    this.connecting ??= this.o.lockPool.connect().then(
-      (conn) => {
-        this.connecting = undefined;
-        if (this.stopped) {
-          conn.release(true);
-          throw new Error("stopped");
-        }
-        const epoch = this.epoch;
-        conn.on("error", (err) => this.dropSession(epoch, err));
-        this.session = conn;
-        return conn;
-      },
-      (err) => {
-        this.connecting = undefined;
-        throw err;
-      },
-    );
-    return this.connecting;
+  /** The lock session of this epoch. */
+  private get epoch(): number {
+    return this.o.locks.epoch;
   }
 
-  /**
-   * Runs a statement on the lock session of `epoch`. Any failure ends that session: Postgres then
-   * releases all its locks, and the pushes that relied on them no longer count.
-   */
-  private async onSession<T>(epoch: number, run: (conn: pg.PoolClient) => Promise<T>): Promise<T> {
-    const conn = await this.lockSession();
-    if (epoch !== this.epoch) throw new Error("the lock session was reset");
-    try {
-      return await run(conn);
-    } catch (err) {
-      this.dropSession(epoch, err as Error);
-      throw err;
-    }
-  }
-
-  private dropSession(epoch: number, err: Error): void {
-    if (epoch !== this.epoch) return;
-    const conn = this.session;
-    this.session = undefined;
-    this.epoch++;
-    conn?.release(true); // destroyed, never reused: that ends the session and its locks
+  /** The lock session ended by failure: Postgres released its locks; the pushes under them are void. */
+  sessionLost(err: Error): void {
     if (!this.stopped) {
       this.o.log.warn(`push-lock session lost (${err.message}); its pushes' results are void and will be retried`);
       this.wakeIn(100);
@@ -222,13 +140,7 @@ export class Reconciler {
     const free = this.concurrency - this.inFlight.size;
     const epoch = this.epoch;
     const held = [...this.inFlight];
-    const { rows } = await this.onSession(epoch, (conn) =>
-      conn.query<AgentRow & { due: boolean; wait_ms: number; deferred: boolean | null; locked: boolean }>({
-        name: "lbplane-claim",
-        text: CLAIM_SQL,
-        values: [held, this.o.livenessMs, Math.max(0, free)],
-      }),
-    );
+    const rows = await this.o.locks.claim(epoch, held, this.o.livenessMs, free);
     let soonest = Infinity;
     let deferred = false;
     for (const row of rows) {
@@ -321,15 +233,16 @@ export class Reconciler {
       else if (o.kind === "fail") failures.push({ agent: epochOf(o.c), error: o.error, retryInMs: o.waitMs });
     }
     const ids = current.map((o) => o.c.row.id);
+    const folded = acks.length > 0 ? foldAcks(acks) : undefined;
     let released;
     let recorded;
     try {
-      recorded = await this.onSession(epoch, async (conn) => {
-        const r = acks.length > 0 ? await recordAcks(conn, acks, this.o.livenessMs) : undefined;
-        if (failures.length > 0) await recordFailures(conn, failures);
-        return r;
-      });
-      released = await this.onSession(epoch, (conn) => releaseLocks(conn, ids, this.o.livenessMs));
+      const record = await this.o.locks.record(epoch, folded?.columns, failures, this.o.livenessMs);
+      recorded = record && {
+        ...record,
+        refused: new Map([...folded!.refusedBy].filter(([id]) => record.updated.has(id))),
+      };
+      released = await this.o.locks.release(epoch, ids, this.o.livenessMs);
     } finally {
       for (const id of ids) this.inFlight.delete(id);
     }
@@ -388,10 +301,6 @@ export class Reconciler {
     this.abort.abort();
     await Promise.allSettled([...this.pushes]);
     await this.flushing;
-    await this.connecting?.catch(() => undefined);
-    const conn = this.session;
-    this.session = undefined;
-    // Destroying the session releases every lock it still holds.
-    conn?.release(true);
+    await this.o.locks.close();
   }
 }

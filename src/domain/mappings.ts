@@ -17,6 +17,16 @@ export interface EffectiveMapping {
 }
 
 /**
+ * What decides a backend's health in a rule, in precedence order: an adminState of Down wins; a
+ * rule without a probe has nobody reporting on it; otherwise the probe's reports decide. Shared
+ * by the mapping table and rule health (src/domain/rule-health.ts), so both always agree.
+ */
+export function healthSource(rule: ResolvedRule, t: ResolvedTarget): "adminDown" | "unprobed" | "probed" {
+  if (t.backend.adminState === "Down") return "adminDown";
+  return rule.probe ? "probed" : "unprobed";
+}
+
+/**
  * Rows in spec order (load-balancing rules, then inbound NAT rules); a pool-based NAT rule gives one
  * row per mapped frontend port. Health: adminState Down → Down; a probed rule → what `health`
  * reports (Unknown without it); a rule without a probe → Unknown, since nothing reports on it
@@ -29,9 +39,10 @@ export function effectiveMappings(
 ): EffectiveMapping[] {
   const lb = resolveLoadBalancer(spec, ctx);
   const healthOf = (rule: ResolvedRule, t: ResolvedTarget): Health => {
-    if (t.backend.adminState === "Down") return "Down";
-    if (!rule.probe || !health) return "Unknown";
-    return health(rule.probe, t.backend.ip);
+    const source = healthSource(rule, t);
+    if (source === "adminDown") return "Down";
+    if (source === "unprobed" || !health) return "Unknown";
+    return health(rule.probe!, t.backend.ip);
   };
   const row = (rule: ResolvedRule, frontendPort: number, targets: ResolvedTarget[]): EffectiveMapping => ({
     rule: rule.name,

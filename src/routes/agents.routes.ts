@@ -11,14 +11,12 @@ import { isUuid } from "../domain/ids.js";
 import {
   authenticateAgent,
   deregisterAgent,
-  isLive,
+  heartbeat,
   listAgents,
-  recordHeartbeat,
   registerAgent,
-  sameSecret,
+  reportHealth,
   type Agent,
-} from "../agents/agent-registry.js";
-import { storeHealthReport } from "../agents/health.js";
+} from "../services/agents.service.js";
 import { ErrorResponseSchema } from "./arm-common.js";
 import { bearerToken } from "./auth.js";
 import { handleError } from "./error-handler.js";
@@ -50,7 +48,7 @@ async function requireAgent(request: FastifyRequest): Promise<void> {
   if (!isUuid(agentId)) {
     throw Errors.agentCredentialInvalid();
   }
-  request.agent = await authenticateAgent(request.server.deps.db, agentId.toLowerCase(), bearerToken(request));
+  request.agent = await authenticateAgent(request.server.deps, agentId.toLowerCase(), bearerToken(request));
 }
 
 /** Oversized health reports are bad input like malformed ones: 400, and nothing is stored. */
@@ -64,8 +62,7 @@ function healthErrorHandler(error: FastifyError, request: FastifyRequest, reply:
 
 export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { config, db } = app.deps;
-  const notify = (location: string) => app.deps.notifyChange?.(location);
+  const { config } = app.deps;
 
   app.post(
     "/dataplane/v1/agents/register",
@@ -83,15 +80,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      if (!config.joinToken) {
-        throw Errors.agentRegistrationDisabled();
-      }
-      const token = bearerToken(request);
-      if (!token || !sameSecret(token, config.joinToken)) {
-        throw Errors.joinTokenInvalid();
-      }
-      const reg = await registerAgent(db, request.body);
-      notify(reg.agent.location);
+      const reg = await registerAgent(request.server.deps, bearerToken(request), request.body);
       return {
         agentId: reg.agent.id,
         credential: reg.credential,
@@ -118,9 +107,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const agent = request.agent!;
-      const beat = await recordHeartbeat(db, agent, request.body.appliedGeneration, config.agentLivenessMs);
-      if (beat.needsPush) notify(agent.location);
+      const beat = await heartbeat(request.server.deps, request.agent!, request.body.appliedGeneration);
       return { desiredGeneration: Number(beat.desiredGeneration) };
     },
   );
@@ -144,13 +131,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: HealthIntakeResponseSchema, ...errors },
       },
     },
-    async (request) => {
-      const agent = request.agent!;
-      if (!(await isLive(db, agent.id, config.agentLivenessMs))) {
-        throw Errors.agentNotLive(agent.name);
-      }
-      return storeHealthReport(db, agent, request.body);
-    },
+    async (request) => reportHealth(request.server.deps, request.agent!, request.body),
   );
 
   app.delete(
@@ -168,9 +149,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const agent = request.agent!;
-      await deregisterAgent(db, agent.id);
-      notify(agent.location);
+      await deregisterAgent(request.server.deps, request.agent!);
       return reply.code(204).send(null);
     },
   );
@@ -186,6 +165,6 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: AgentListSchema, ...errors },
       },
     },
-    async () => ({ value: await listAgents(db, config.agentLivenessMs) }),
+    async (request) => ({ value: await listAgents(request.server.deps) }),
   );
 }

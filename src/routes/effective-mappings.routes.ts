@@ -3,8 +3,7 @@
 
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import { healthLookup } from "../agents/health.js";
-import { effectiveMappings } from "../domain/mappings.js";
+import { listEffectiveMappings } from "../services/health.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors } from "./arm-common.js";
 import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancer.http.js";
@@ -42,7 +41,6 @@ export async function effectiveMappingRoutes(app: FastifyInstance): Promise<void
     },
   }, async (request) => {
     const lb = await requireLoadBalancer(request, request.params);
-    const health = await healthLookup(request.server.deps.db, lb.uid, lb.location, request.server.deps.config.agentLivenessMs);
-    return { value: effectiveMappings(lb.spec, { address: lb.address, publicIps: lb.publicIps }, health) };
+    return { value: await listEffectiveMappings(request.server.deps, lb) };
   });
 }

@@ -3,9 +3,9 @@
 
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { settleOperation } from "../agents/operations.js";
 import { Errors, withStatusAndCode } from "../errors.js";
-import { findOperation, type Operation } from "../store/operations.store.js";
+import { getOperation } from "../services/operations.service.js";
+import type { Operation } from "../store/operations.store.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors, baseUrl } from "./arm-common.js";
 
@@ -22,12 +22,8 @@ const OperationStatusSchema = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true })),
 });
 
-async function load(request: FastifyRequest<{ Params: ParamsT }>): Promise<Operation> {
-  const { subscriptionId, operationId } = request.params;
-  const op = await findOperation(request.server.deps.db, subscriptionId, operationId);
-  if (!op) throw Errors.operationNotFound(operationId);
-  if (op.status !== "InProgress") return op;
-  return settleOperation(request.server.deps.db, op, { livenessMs: request.server.deps.config.agentLivenessMs });
+function load(request: FastifyRequest<{ Params: ParamsT }>): Promise<Operation> {
+  return getOperation(request.server.deps, request.params.subscriptionId, request.params.operationId);
 }
 
 function render(request: FastifyRequest, op: Operation) {

@@ -2,14 +2,11 @@
 // long-running operation with final-state-via "location". As Azure does, the POST answers 202 with
 // a Location header; the Location URL answers 200 with LoadBalancerHealthPerRule. The result is
 // computed when it is read, from the reports of the location's live agents (majority rule, see
-// src/agents/health.ts), so polling late never returns stale health.
+// src/domain/rule-health.ts), so polling late never returns stale health.
 
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
-import { healthVerdicts } from "../agents/health.js";
-import { childId } from "../domain/ids.js";
-import { resolveLoadBalancer } from "../domain/resolve.js";
-import { Errors } from "../errors.js";
+import { getRuleHealth } from "../services/health.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import { ApiVersionQuery, armErrors, baseUrl } from "./arm-common.js";
 import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancer.http.js";
@@ -36,32 +33,8 @@ const HealthPerRuleSchema = Type.Object(
 type HealthPerRule = Static<typeof HealthPerRuleSchema>;
 
 async function ruleHealth(request: FastifyRequest, p: RuleParamsT): Promise<HealthPerRule> {
-  const { db, config } = request.server.deps;
   const lb = await requireLoadBalancer(request, p);
-  const resolved = resolveLoadBalancer(lb.spec, { address: lb.address, publicIps: lb.publicIps });
-  const wanted = p.loadBalancingRuleName.toLowerCase();
-  const rule = resolved.rules.find((r) => r.kind === "LoadBalancingRule" && r.name.toLowerCase() === wanted);
-  if (!rule) throw Errors.childNotFound(childId(lb.id, "loadBalancingRules", p.loadBalancingRuleName));
-  const verdictOf = await healthVerdicts(db, lb.uid, lb.location, config.agentLivenessMs);
-  const seen = new Set<string>();
-  const addresses: HealthPerRule["loadBalancerBackendAddresses"] = [];
-  for (const t of rule.targets) {
-    if (seen.has(t.backend.ip)) continue;
-    seen.add(t.backend.ip);
-    if (t.backend.adminState === "Down") {
-      addresses.push({ ipAddress: t.backend.ip, state: "Down", reason: "The backend address's adminState is Down" });
-    } else if (!rule.probe) {
-      addresses.push({ ipAddress: t.backend.ip, state: "Unknown", reason: "The rule has no health probe" });
-    } else {
-      const v = verdictOf(rule.probe, t.backend.ip);
-      addresses.push({ ipAddress: t.backend.ip, state: v.state, reason: v.reason });
-    }
-  }
-  return {
-    up: addresses.filter((a) => a.state === "Up").length,
-    down: addresses.filter((a) => a.state === "Down").length,
-    loadBalancerBackendAddresses: addresses,
-  };
+  return getRuleHealth(request.server.deps, lb, p.loadBalancingRuleName);
 }
 
 export async function ruleHealthRoutes(app: FastifyInstance): Promise<void> {

@@ -1,0 +1,193 @@
+// Agent use cases behind lbplane's agent API: register (join token), authenticate (credential),
+// heartbeat, report health (live agents only), deregister, list. The store keeps the rows; the
+// decisions — who may register, which generation a new instance is believed to have, when a
+// heartbeat means "push now", which report items count — are made here.
+
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { HealthReport, RegisterRequest } from "../domain/agent-protocol.js";
+import { loadBalancerId, normalizeLocation } from "../domain/ids.js";
+import { Errors } from "../errors.js";
+import {
+  deleteAgent,
+  findAgent,
+  isAgentLive,
+  listAgentRows,
+  locationGeneration,
+  recordHeartbeat,
+  upsertAgentRegistration,
+  type Agent,
+} from "../store/agents.store.js";
+import { readProbeTargets, saveHealthRows, type HealthRow } from "../store/probe-health.store.js";
+import type { ServiceDeps } from "./deps.js";
+
+export type { Agent };
+
+type Deps = Pick<ServiceDeps, "db" | "config" | "notifyChange">;
+
+const newSecret = (): string => randomBytes(32).toString("base64url");
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+function sameSecret(presented: string, expected: string): boolean {
+  return timingSafeEqual(Buffer.from(sha256(presented), "hex"), Buffer.from(sha256(expected), "hex"));
+}
+
+export interface Registration {
+  agent: Agent;
+  credential: string;
+  pushToken: string;
+}
+
+/**
+ * Upsert by name with fresh secrets, after the join token check. The acknowledged generation
+ * restarts at what the agent says it has applied (-1 when empty), so an agent that restarts empty
+ * gets the full config at once; a claim from the future (another database, or a lie) counts as empty.
+ */
+export async function registerAgent(deps: Deps, joinToken: string | undefined, req: RegisterRequest): Promise<Registration> {
+  if (!deps.config.joinToken) throw Errors.agentRegistrationDisabled();
+  if (!joinToken || !sameSecret(joinToken, deps.config.joinToken)) throw Errors.joinTokenInvalid();
+  const location = normalizeLocation(req.location);
+  const current = await locationGeneration(deps.db, location);
+  const claimed = req.appliedGeneration ?? -1;
+  const acked = claimed >= 0 && BigInt(claimed) <= current ? BigInt(claimed) : -1n;
+  const credential = newSecret();
+  const pushToken = newSecret();
+  const agent = await upsertAgentRegistration(deps.db, {
+    name: req.name,
+    location,
+    url: req.url,
+    capabilities: req.capabilities as unknown as object,
+    credentialHash: sha256(credential),
+    pushToken,
+    ackedGeneration: acked,
+    desiredGeneration: current,
+  });
+  deps.notifyChange?.(agent.location);
+  return { agent, credential, pushToken };
+}
+
+/**
+ * The agent a credential belongs to (`agentId` a lower-cased uuid), or 401: an unknown id and a
+ * wrong credential look alike, and cost the same work so timing does not reveal which ids exist.
+ */
+export async function authenticateAgent(deps: Pick<ServiceDeps, "db">, agentId: string, credential: string | undefined): Promise<Agent> {
+  if (!credential) throw Errors.agentCredentialInvalid();
+  const agent = await findAgent(deps.db, agentId);
+  if (!agent) {
+    sha256(credential);
+    throw Errors.agentCredentialInvalid();
+  }
+  const ok = timingSafeEqual(Buffer.from(sha256(credential), "hex"), Buffer.from(agent.credentialHash, "hex"));
+  if (!ok) throw Errors.agentCredentialInvalid();
+  return agent;
+}
+
+/**
+ * Marks the agent live and answers the generation it should have. An agent reporting less than
+ * lbplane believes it acknowledged has lost state (restart without re-registering): believing the
+ * lower number only costs an idempotent push, while a higher number is never believed — only an
+ * ACK of a push raises it. A stale agent, or one that lost state, needs a push now.
+ */
+export async function heartbeat(deps: Deps, agent: Agent, appliedGeneration: number): Promise<{ desiredGeneration: bigint }> {
+  const beat = await recordHeartbeat(deps.db, agent.id, appliedGeneration, deps.config.agentLivenessMs);
+  if (!beat) throw Errors.agentCredentialInvalid(); // deregistered meanwhile
+  if (beat.wasStale || beat.lowered) deps.notifyChange?.(agent.location);
+  return { desiredGeneration: beat.desiredGeneration };
+}
+
+export interface IntakeResult {
+  accepted: number;
+  ignored: number;
+}
+
+/**
+ * Stores a live agent's report (409 AgentNotLive otherwise). Items naming a load balancer outside
+ * the agent's location, an unknown load balancer or an unknown probe are ignored one by one (an
+ * agent only ever writes its own health rows). A full report also forgets targets no longer probed.
+ */
+export async function reportHealth(deps: Deps, agent: Agent, report: HealthReport): Promise<IntakeResult> {
+  if (!(await isAgentLive(deps.db, agent.id, deps.config.agentLivenessMs))) throw Errors.agentNotLive(agent.name);
+  const known = await readProbeTargets(deps.db, agent.location);
+  const { items, ignored } = healthRowsOf(report, known, Date.now());
+  await saveHealthRows(deps.db, agent.id, items, report.full);
+  return { accepted: items.length, ignored };
+}
+
+function healthRowsOf(
+  report: HealthReport,
+  known: Map<string, { uid: string; probes: Set<string> }>,
+  now: number,
+): { items: HealthRow[]; ignored: number } {
+  const latest = new Map<string, HealthRow>();
+  let ignored = 0;
+  for (const r of report.reports) {
+    const lb = known.get(r.loadBalancerId.toLowerCase());
+    if (!lb || !lb.probes.has(r.probe.toLowerCase())) {
+      ignored++;
+      continue;
+    }
+    const parsed = Date.parse(r.since);
+    // A transition time from the future (clock skew) is clamped to now.
+    const since = new Date(Number.isFinite(parsed) ? Math.min(parsed, now) : now);
+    // Duplicates in one report: the last one wins, as if sent in order.
+    latest.set(`${lb.uid}\u0000${r.probe.toLowerCase()}\u0000${r.backendAddress}`, {
+      lb: lb.uid,
+      probe: r.probe.toLowerCase(),
+      backend: r.backendAddress,
+      state: r.state,
+      reason: r.reason?.replace(/[\u0000-\u001f]/g, " ") ?? null,
+      since,
+    });
+  }
+  return { items: [...latest.values()], ignored };
+}
+
+export async function deregisterAgent(deps: Deps, agent: Agent): Promise<void> {
+  await deleteAgent(deps.db, agent.id);
+  deps.notifyChange?.(agent.location);
+}
+
+export interface AgentView {
+  id: string;
+  name: string;
+  location: string;
+  url: string;
+  capabilities: Record<string, unknown>;
+  state: "live" | "stale";
+  desiredGeneration: number;
+  ackedGeneration: number;
+  lastError?: string;
+  lastHeartbeatAt: string;
+  lastPushAt?: string;
+  registeredAt: string;
+  consecutiveFailures: number;
+  loadBalancers: Array<{ id: string; state: string; generation: number; detail?: string }>;
+}
+
+export async function listAgents(deps: Pick<ServiceDeps, "db" | "config">): Promise<AgentView[]> {
+  const { agents, live, generations } = await listAgentRows(deps.db, deps.config.agentLivenessMs);
+  return agents.map((a) => ({
+    id: a.id,
+    name: a.name,
+    location: a.location,
+    url: a.url,
+    capabilities: a.capabilities as Record<string, unknown>,
+    state: live.has(a.id) ? "live" : "stale",
+    desiredGeneration: Number(generations.get(a.location) ?? 0n),
+    ackedGeneration: Number(a.ackedGeneration),
+    ...(a.lastError ? { lastError: a.lastError } : {}),
+    lastHeartbeatAt: a.lastHeartbeatAt.toISOString(),
+    ...(a.lastPushAt ? { lastPushAt: a.lastPushAt.toISOString() } : {}),
+    registeredAt: a.registeredAt.toISOString(),
+    consecutiveFailures: a.consecutiveFailures,
+    loadBalancers: a.statuses.map((s) => ({
+      id: loadBalancerId({
+        subscriptionId: s.loadBalancer.subscriptionId,
+        resourceGroup: s.loadBalancer.resourceGroup.name,
+        name: s.loadBalancer.name,
+      }),
+      state: s.state,
+      generation: Number(s.generation),
+      ...(s.detail ? { detail: s.detail } : {}),
+    })),
+  }));
+}

@@ -1,0 +1,155 @@
+// Agent rows as the control plane stores them: registration (upsert by name), the credential read,
+// heartbeats, liveness, deregistration, listing. Every "is live" test is `agentIsLive` judged by the
+// database clock (now()), so replicas with skewed clocks agree on who is live. Heartbeat and the
+// credential read are the fleet's hot path: one plain statement each, no query builder.
+
+import type { Agent } from "./generated/client.js";
+import { agentIsLive } from "./fragments.js";
+import type { Db } from "./prisma.js";
+
+export type { Agent };
+
+export async function locationGeneration(db: Db, location: string): Promise<bigint> {
+  const row = await db.locationGeneration.findUnique({ where: { location } });
+  return row?.generation ?? 0n;
+}
+
+export interface AgentRegistrationFields {
+  name: string;
+  location: string;
+  url: string;
+  capabilities: object;
+  credentialHash: string;
+  pushToken: string;
+  ackedGeneration: bigint;
+  desiredGeneration: bigint;
+}
+
+/**
+ * Upsert by name, stamped with the database clock as registered and heartbeated. A new instance
+ * probes afresh (its health rows go); one that starts empty (acked < 0) also loses the
+ * per-load-balancer outcomes of its predecessor.
+ */
+export async function upsertAgentRegistration(db: Db, reg: AgentRegistrationFields): Promise<Agent> {
+  const { name, ...rest } = reg;
+  const fields = { ...rest, consecutiveFailures: 0, nextAttemptAt: null, lastError: null };
+  return db.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<Array<{ now: Date }>>`SELECT now() AS now`;
+    const saved = await tx.agent.upsert({
+      where: { name },
+      create: { name, ...fields, registeredAt: row.now, lastHeartbeatAt: row.now },
+      update: { ...fields, registeredAt: row.now, lastHeartbeatAt: row.now },
+    });
+    if (reg.ackedGeneration < 0n) await tx.agentLoadBalancerStatus.deleteMany({ where: { agentId: saved.id } });
+    await tx.probeHealth.deleteMany({ where: { agentId: saved.id } });
+    return saved;
+  });
+}
+
+interface AgentSqlRow {
+  id: string;
+  name: string;
+  location: string;
+  url: string;
+  capabilities: unknown;
+  credential_hash: string;
+  push_token: string;
+  registered_at: Date;
+  last_heartbeat_at: Date;
+  desired_generation: bigint;
+  acked_generation: bigint;
+  last_push_at: Date | null;
+  last_error: string | null;
+  consecutive_failures: number;
+  next_attempt_at: Date | null;
+}
+
+/** The agent row of `agentId` (a uuid), or undefined. */
+export async function findAgent(db: Db, agentId: string): Promise<Agent | undefined> {
+  const [row] = await db.$queryRaw<AgentSqlRow[]>`
+    SELECT id::text AS id, name, location, url, capabilities, credential_hash, push_token, registered_at,
+           last_heartbeat_at, desired_generation, acked_generation, last_push_at, last_error,
+           consecutive_failures, next_attempt_at
+    FROM agents WHERE id = ${agentId}::uuid`;
+  return (
+    row && {
+      id: row.id,
+      name: row.name,
+      location: row.location,
+      url: row.url,
+      capabilities: row.capabilities as Agent["capabilities"],
+      credentialHash: row.credential_hash,
+      pushToken: row.push_token,
+      registeredAt: row.registered_at,
+      lastHeartbeatAt: row.last_heartbeat_at,
+      desiredGeneration: row.desired_generation,
+      ackedGeneration: row.acked_generation,
+      lastPushAt: row.last_push_at,
+      lastError: row.last_error,
+      consecutiveFailures: row.consecutive_failures,
+      nextAttemptAt: row.next_attempt_at,
+    }
+  );
+}
+
+export interface HeartbeatRecord {
+  desiredGeneration: bigint;
+  /** The agent was not live before this heartbeat. */
+  wasStale: boolean;
+  /** The acknowledged generation went down (the agent reported less than recorded). */
+  lowered: boolean;
+}
+
+const HEARTBEAT_SQL = `
+  WITH prev AS (SELECT last_heartbeat_at, acked_generation FROM agents WHERE id = $1::uuid FOR UPDATE)
+  UPDATE agents a SET last_heartbeat_at = now(),
+    acked_generation = LEAST(a.acked_generation, $2::bigint)
+  FROM prev WHERE a.id = $1::uuid
+  RETURNING NOT (${agentIsLive("prev", "$3")}) AS was_stale,
+            a.acked_generation < prev.acked_generation AS lowered,
+            (SELECT generation FROM location_generations g WHERE g.location = a.location) AS desired`;
+
+/**
+ * Marks the agent live and lowers its acknowledged generation to `appliedGeneration` if that is
+ * less (never raises it); undefined when the agent is gone (deregistered meanwhile).
+ */
+export async function recordHeartbeat(db: Db, agentId: string, appliedGeneration: number, livenessMs: number): Promise<HeartbeatRecord | undefined> {
+  const rows = await db.$queryRawUnsafe<Array<{ was_stale: boolean; lowered: boolean; desired: bigint | null }>>(
+    HEARTBEAT_SQL,
+    agentId,
+    BigInt(appliedGeneration),
+    livenessMs,
+  );
+  if (rows.length === 0) return undefined;
+  return { desiredGeneration: rows[0].desired ?? 0n, wasStale: rows[0].was_stale, lowered: rows[0].lowered };
+}
+
+const IS_LIVE_SQL = `SELECT ${agentIsLive("a", "$2")} AS live FROM agents a WHERE a.id = $1::uuid`;
+
+export async function isAgentLive(db: Db, agentId: string, livenessMs: number): Promise<boolean> {
+  const rows = await db.$queryRawUnsafe<Array<{ live: boolean }>>(IS_LIVE_SQL, agentId, livenessMs);
+  return rows[0]?.live ?? false;
+}
+
+export async function deleteAgent(db: Db, agentId: string): Promise<void> {
+  await db.agent.deleteMany({ where: { id: agentId } });
+}
+
+const LIVE_IDS_SQL = `SELECT a.id::text AS id FROM agents a WHERE ${agentIsLive("a", "$1")}`;
+
+/** Every agent with its per-load-balancer outcomes, the location generations, and who is live. */
+export async function listAgentRows(db: Db, livenessMs: number) {
+  const [live, agents, generations] = await Promise.all([
+    db.$queryRawUnsafe<Array<{ id: string }>>(LIVE_IDS_SQL, livenessMs),
+    db.agent.findMany({
+      orderBy: [{ location: "asc" }, { name: "asc" }],
+      include: { statuses: { include: { loadBalancer: { include: { resourceGroup: true } } } } },
+    }),
+    db.locationGeneration.findMany(),
+  ]);
+  return {
+    agents,
+    live: new Set(live.map((r) => r.id)),
+    generations: new Map(generations.map((g) => [g.location, g.generation])),
+  };
+}
