@@ -3,7 +3,14 @@
 // a slow or dead agent can neither hang a reconciler slot nor leak sockets.
 
 import { Agent as UndiciAgent } from "undici";
-import type { AgentConfig, ConfigAck, LoadBalancerOutcome } from "../domain/agent-protocol.js";
+import { Compile } from "typebox/compile";
+import {
+  ConfigAckEnvelopeSchema,
+  LoadBalancerOutcomeSchema,
+  MAX_REFUSAL_DETAIL,
+  type ConfigAck,
+  type LoadBalancerOutcome,
+} from "../domain/agent-protocol.js";
 
 export class AgentPushError extends Error {
   override name = "AgentPushError";
@@ -93,7 +100,14 @@ async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void 
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** An ACK from an agent is untrusted input: check its shape before anything reads it. */
+const ackEnvelope = Compile(ConfigAckEnvelopeSchema);
+const outcomeShape = Compile(LoadBalancerOutcomeSchema);
+
+/**
+ * An ACK from an agent is untrusted input: check its shape (src/domain/agent-protocol.ts) before
+ * anything reads it. A malformed envelope refuses the whole ACK; a malformed outcome is dropped on
+ * its own, so one bad item cannot hide the agent's answer about the other load balancers.
+ */
 export function parseAck(text: string): ConfigAck {
   let raw: unknown;
   try {
@@ -101,19 +115,31 @@ export function parseAck(text: string): ConfigAck {
   } catch {
     throw new AgentPushError("the ACK is not JSON", 200);
   }
-  const ack = raw as { generation?: unknown; loadBalancers?: unknown };
-  if (!ack || typeof ack !== "object" || !Number.isSafeInteger(ack.generation) || !Array.isArray(ack.loadBalancers)) {
+  if (!ackEnvelope.Check(raw)) {
     throw new AgentPushError("the ACK needs an integer generation and a loadBalancers array", 200);
   }
   const outcomes: LoadBalancerOutcome[] = [];
-  for (const o of ack.loadBalancers as Array<Record<string, unknown>>) {
-    if (!o || typeof o.id !== "string" || typeof o.version !== "string") continue;
-    if (o.state === "Applied") outcomes.push({ id: o.id, version: o.version, state: "Applied" });
-    else if (o.state === "Refused") {
-      // Control characters (NUL above all) cannot be stored in Postgres text; the detail is for humans.
-      const detail = typeof o.detail === "string" ? o.detail.replace(/[\u0000-\u001f]/g, " ").slice(0, 2000) : "refused without a detail";
-      outcomes.push({ id: o.id, version: o.version, state: "Refused", detail });
-    }
+  for (const item of raw.loadBalancers) {
+    const outcome = readOutcome(item);
+    if (outcome) outcomes.push(outcome);
   }
-  return { generation: ack.generation as number, loadBalancers: outcomes };
+  return { generation: raw.generation, loadBalancers: outcomes };
+}
+
+/** The outcome in `item` with only the members lbplane stores, or undefined when it is malformed. */
+function readOutcome(item: unknown): LoadBalancerOutcome | undefined {
+  if (!item || typeof item !== "object") return undefined;
+  const o = item as Record<string, unknown>;
+  if (o.state === "Refused") {
+    const candidate = { id: o.id, version: o.version, state: o.state, detail: cleanDetail(o.detail) };
+    return outcomeShape.Check(candidate) ? candidate : undefined;
+  }
+  const candidate = { id: o.id, version: o.version, state: o.state };
+  return outcomeShape.Check(candidate) ? candidate : undefined;
+}
+
+/** Control characters (NUL above all) cannot be stored in Postgres text; the detail is for humans. */
+function cleanDetail(detail: unknown): string {
+  if (typeof detail !== "string") return "refused without a detail";
+  return detail.replace(/[\u0000-\u001f]/g, " ").slice(0, MAX_REFUSAL_DETAIL);
 }

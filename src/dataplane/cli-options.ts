@@ -2,7 +2,7 @@
 // units set env; people type flags); a flag wins over its env var.
 
 import { parseArgs } from "node:util";
-import type { DriverName } from "../domain/agent-protocol.js";
+import { DEFAULT_DRIVER, DRIVERS, isRegisteredDriver, registeredDriverNames, type RegisteredDriverName } from "./drivers.js";
 import type { LogLevel } from "./log.js";
 
 export interface CliOptions {
@@ -13,7 +13,7 @@ export interface CliOptions {
   listenHost: string;
   listenPort: number;
   advertiseUrl?: string;
-  driver: DriverName;
+  driver: RegisteredDriverName;
   probeIntervalMs?: number;
   maxConnections: number;
   drainTimeoutMs: number;
@@ -28,7 +28,7 @@ const FLAGS = {
   "join-token": { env: "LBPLANE_JOIN_TOKEN", help: "token lbplane accepts for registration (required)" },
   listen: { env: "LBPLANE_AGENT_LISTEN", help: "host:port of the config endpoint (default 127.0.0.1:0 = free port)" },
   "advertise-url": { env: "LBPLANE_AGENT_URL", help: "URL lbplane pushes to (default http://<listen address>)" },
-  driver: { env: "LBPLANE_DRIVER", help: "userspace (default) or nftables" },
+  driver: { env: "LBPLANE_DRIVER", help: oneOf(registeredDriverNames().map((n) => (n === DEFAULT_DRIVER ? `${n} (default)` : n))) },
   "probe-interval-ms": { env: "LBPLANE_PROBE_INTERVAL_MS", help: "override every probe's interval (labs, tests)" },
   "max-connections": { env: "LBPLANE_MAX_CONNECTIONS", help: "concurrent flows before new ones are refused (default 10000)" },
   "drain-timeout-ms": { env: "LBPLANE_DRAIN_TIMEOUT_MS", help: "how long SIGTERM/SIGINT lets flows drain (default 10000)" },
@@ -40,7 +40,13 @@ type Flag = keyof typeof FLAGS;
 
 export function usage(): string {
   const lines = Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(18)} ${f.env.padEnd(26)} ${f.help}`);
-  return `usage: lbplane-agent --control-plane URL --name N --location L --join-token T [options]\n\n  flag                 env var\n${lines.join("\n")}\n`;
+  const drivers = Object.entries(DRIVERS).map(([name, d]) => `  ${name.padEnd(20)} ${d.description}`);
+  return `usage: lbplane-agent --control-plane URL --name N --location L --join-token T [options]\n\n  flag                 env var\n${lines.join("\n")}\n\n  drivers (--driver)\n${drivers.join("\n")}\n`;
+}
+
+/** "a", "a or b", "a, b or c". */
+function oneOf(names: string[]): string {
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
 }
 
 export class CliError extends Error {
@@ -79,8 +85,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliOptions | "
   } catch {
     throw new CliError(`--control-plane is not a URL: '${controlPlane}'`);
   }
-  const driver = get("driver") ?? "userspace";
-  if (driver !== "userspace" && driver !== "nftables") throw new CliError(`--driver must be userspace or nftables, got '${driver}'`);
+  const driver = get("driver") ?? DEFAULT_DRIVER;
+  if (!isRegisteredDriver(driver)) throw new CliError(`--driver must be ${oneOf(registeredDriverNames())}, got '${driver}'`);
   const logLevel = get("log-level") ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new CliError(`--log-level must be debug, info, warn or error`);
 

@@ -3,27 +3,9 @@
 
 import type { ForwardingDriver } from "./driver.js";
 import { Agent } from "./agent.js";
-import { CliError, parseCli, usage, type CliOptions } from "./cli-options.js";
-import { createLogger, errorText, type Logger } from "./log.js";
-import { createUserspaceDriver } from "./userspace/driver.js";
-
-async function createDriver(opts: CliOptions, log: Logger): Promise<ForwardingDriver> {
-  if (opts.driver === "userspace") return createUserspaceDriver({ log, maxConnections: opts.maxConnections });
-  // Loaded lazily: the nftables driver is Linux-only and needs root; userspace users never load it.
-  const specifier = "./nftables/driver.js";
-  let mod: { createNftablesDriver?: (o: unknown) => ForwardingDriver | Promise<ForwardingDriver> };
-  try {
-    mod = await import(specifier);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ERR_MODULE_NOT_FOUND") {
-      throw new CliError("the nftables driver is not available in this build (src/dataplane/nftables/driver.ts is missing); use --driver userspace");
-    }
-    throw err;
-  }
-  if (typeof mod.createNftablesDriver !== "function") throw new CliError("src/dataplane/nftables/driver.ts does not export createNftablesDriver");
-  return mod.createNftablesDriver({ log, maxConnections: opts.maxConnections });
-}
+import { parseCli, usage, type CliOptions } from "./cli-options.js";
+import { createDriver } from "./drivers.js";
+import { createLogger, errorText } from "./log.js";
 
 async function main(): Promise<void> {
   let opts: CliOptions | "help";
@@ -40,7 +22,7 @@ async function main(): Promise<void> {
   const log = createLogger(opts.logLevel);
   let driver: ForwardingDriver;
   try {
-    driver = await createDriver(opts, log);
+    driver = await createDriver(opts.driver, { log, maxConnections: opts.maxConnections });
   } catch (err) {
     process.stderr.write(`lbplane-agent: ${errorText(err)}\n`);
     process.exit(2);

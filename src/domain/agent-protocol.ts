@@ -1,5 +1,7 @@
-// The contract between lbplane and its data-plane agents (HTTP + JSON). Shared by src/agents (the
-// control-plane side) and src/dataplane (lbplane-agent); nothing else crosses that boundary.
+// The contract between lbplane and its data-plane agents (HTTP + JSON), defined once as TypeBox
+// schemas: lbplane's routes validate agent requests with them and publish them in OpenAPI, lbplane
+// checks an agent's ACK with them, and the agent checks pushed config with them. The TypeScript types
+// are derived (`type X = Static<typeof XSchema>`), so the wire format and the types cannot drift.
 //
 //   agent → lbplane  POST   /dataplane/v1/agents/register        Bearer <join token>
 //   agent → lbplane  POST   /dataplane/v1/agents/{id}/heartbeat  Bearer <agent credential>
@@ -7,129 +9,201 @@
 //   agent → lbplane  DELETE /dataplane/v1/agents/{id}            Bearer <agent credential>
 //   lbplane → agent  PUT    {agent url}/v1/config                Bearer <push token>
 //   operator         GET    /dataplane/v1/agents                 Bearer <admin token>
+//
+// What an agent sends lbplane is untrusted: strings are bounded, arrays capped, unknown members refused
+// — except inside `capabilities`, which newer agents may extend. What lbplane pushes is checked by the
+// agent for shape, but unknown members are tolerated so an older agent keeps accepting a newer lbplane's
+// config. TypeBox is plain data (JSON Schema objects), which is why the pure domain may import it.
 
-import type { LoadDistribution, ProbeProtocol } from "./model.js";
+import { Type, type Static } from "typebox";
 
 export const AGENT_PROTOCOL_VERSION = 1;
 
-export type DriverName = "userspace" | "nftables";
+/** Per-push cap on health items: a full report of 10k targets is ~2 MB at most. */
+export const MAX_HEALTH_REPORTS = 10_000;
 
-export interface AgentCapabilities {
-  driver: DriverName;
-  floatingIP: boolean;
-  haPorts: boolean;
-  protocols: Array<"Tcp" | "Udp">;
-}
+const Strict = { additionalProperties: false } as const;
+/** A config generation as agents report it: -1 = the agent starts empty. */
+const Generation = Type.Integer({ minimum: -1, maximum: Number.MAX_SAFE_INTEGER });
+const SafeInteger = Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER });
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Name = Type.String({ minLength: 1 });
+const TcpOrUdp = Type.Union([Type.Literal("Tcp"), Type.Literal("Udp")]);
 
-export interface RegisterRequest {
-  name: string;
-  location: string;
-  /** Base URL of the agent's config endpoint, e.g. http://127.0.0.1:7070 */
-  url: string;
-  capabilities: AgentCapabilities;
-  /** Generation the agent currently has applied (-1 when it starts empty). */
-  appliedGeneration?: number;
-}
+// ---- registration and heartbeats (agent → lbplane)
 
-export interface RegisterResponse {
-  agentId: string;
-  /** The agent's own credential for every later call to lbplane. */
-  credential: string;
-  /** lbplane presents this on every push; the agent refuses config without it. */
-  pushToken: string;
-  heartbeatIntervalMs: number;
-  livenessWindowMs: number;
-}
+/**
+ * Any well-formed driver name: lbplane only records and shows it, so an agent with a driver this
+ * lbplane has never heard of can still register. The agent's own registry (src/dataplane/drivers.ts)
+ * holds the closed set it can actually run.
+ */
+export const DriverNameSchema = Type.String({
+  pattern: "^[a-z][a-z0-9-]{0,31}$",
+  description: "Forwarding driver of the agent, e.g. userspace or nftables",
+});
+export type DriverName = Static<typeof DriverNameSchema>;
 
-export interface HeartbeatRequest {
-  appliedGeneration: number;
-}
+export const CapabilitiesSchema = Type.Object(
+  {
+    driver: DriverNameSchema,
+    floatingIP: Type.Boolean(),
+    haPorts: Type.Boolean(),
+    protocols: Type.Array(TcpOrUdp, { maxItems: 2 }),
+  },
+  { additionalProperties: true },
+);
+export type AgentCapabilities = Static<typeof CapabilitiesSchema>;
 
-export interface HeartbeatResponse {
-  desiredGeneration: number;
-}
+export const RegisterRequestSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }),
+    location: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9 _-]*$" }),
+    /** Base URL of the agent's config endpoint, e.g. http://127.0.0.1:7070 */
+    url: Type.String({ minLength: 8, maxLength: 2048, pattern: "^https?://[A-Za-z0-9.:\\[\\]_-]+(/[\\x21-\\x7e]*)?$" }),
+    capabilities: CapabilitiesSchema,
+    /** Generation the agent currently has applied (-1 when it starts empty). */
+    appliedGeneration: Type.Optional(Generation),
+  },
+  Strict,
+);
+export type RegisterRequest = Static<typeof RegisterRequestSchema>;
+
+export const RegisterResponseSchema = Type.Object({
+  agentId: Type.String(),
+  credential: Type.String({ description: "The agent's credential for every later call; shown once." }),
+  pushToken: Type.String({ description: "lbplane presents this on every config push." }),
+  heartbeatIntervalMs: Type.Integer(),
+  livenessWindowMs: Type.Integer(),
+});
+export type RegisterResponse = Static<typeof RegisterResponseSchema>;
+
+export const HeartbeatRequestSchema = Type.Object({ appliedGeneration: Generation }, Strict);
+export type HeartbeatRequest = Static<typeof HeartbeatRequestSchema>;
+
+export const HeartbeatResponseSchema = Type.Object({ desiredGeneration: Type.Integer() });
+export type HeartbeatResponse = Static<typeof HeartbeatResponseSchema>;
+
+// ---- health (agent → lbplane)
+
+export const HealthStateSchema = Type.Union([Type.Literal("Up"), Type.Literal("Down")]);
+export type HealthState = Static<typeof HealthStateSchema>;
+
+export const ProbeReportSchema = Type.Object(
+  {
+    loadBalancerId: Type.String({ minLength: 1, maxLength: 1024, pattern: "^[\\x21-\\x7e]+$" }),
+    probe: Type.String({ minLength: 1, maxLength: 80, pattern: "^[A-Za-z0-9_.-]+$" }),
+    backendAddress: Type.String({ minLength: 2, maxLength: 45, pattern: "^[0-9A-Fa-f.:]+$", description: "the DIP" }),
+    state: HealthStateSchema,
+    reason: Type.Optional(Type.String({ maxLength: 512 })),
+    since: Type.String({ minLength: 1, maxLength: 40, pattern: "^[0-9A-Za-z:.+-]+$", description: "ISO time of the last transition" }),
+  },
+  Strict,
+);
+export type ProbeReport = Static<typeof ProbeReportSchema>;
+
+/** `full`: true = periodic summary of every probed target; false = transitions only. */
+export const HealthReportSchema = Type.Object(
+  { full: Type.Boolean(), reports: Type.Array(ProbeReportSchema, { maxItems: MAX_HEALTH_REPORTS }) },
+  Strict,
+);
+export type HealthReport = Static<typeof HealthReportSchema>;
+
+// ---- config push (lbplane → agent): the compiled model (src/domain/compile.ts builds it)
+
+export const CompiledBackendSchema = Type.Object({
+  /** The DIP: identifies the backend VM, and is where probes go. */
+  address: Type.String(),
+  /** DIP for a default rule, the VIP for a floating IP rule. */
+  destinationIPAddress: Type.String(),
+  destinationPort: Port,
+});
+export type CompiledBackend = Static<typeof CompiledBackendSchema>;
 
 /** One frontend tuple and where its flows go: a load-balancing rule or an inbound NAT rule. */
-export interface CompiledListener {
-  kind: "LoadBalancingRule" | "InboundNatRule";
-  name: string;
-  frontendIPAddress: string;
+export const CompiledListenerSchema = Type.Object({
+  kind: Type.Union([Type.Literal("LoadBalancingRule"), Type.Literal("InboundNatRule")]),
+  name: Name,
+  frontendIPAddress: Type.String(),
   /** "All" with port 0 = HA ports (every port of Tcp and Udp). */
-  protocol: "Tcp" | "Udp" | "All";
-  frontendPort: number;
+  protocol: Type.Union([Type.Literal("Tcp"), Type.Literal("Udp"), Type.Literal("All")]),
+  frontendPort: Port,
   /** Backend port; equal to frontendPort for HA ports (0 = keep the packet's port). */
-  backendPort: number;
-  enableFloatingIP: boolean;
-  loadDistribution: LoadDistribution;
-  idleTimeoutInMinutes: number;
-  enableTcpReset: boolean;
+  backendPort: Port,
+  enableFloatingIP: Type.Boolean(),
+  loadDistribution: Type.Union([Type.Literal("Default"), Type.Literal("SourceIP"), Type.Literal("SourceIPProtocol")]),
+  idleTimeoutInMinutes: Type.Number({ exclusiveMinimum: 0 }),
+  enableTcpReset: Type.Boolean(),
   /** Probe name within the load balancer; absent = backends always considered up. */
-  probe?: string;
-  backends: CompiledBackend[];
-}
+  probe: Type.Optional(Type.String()),
+  backends: Type.Array(CompiledBackendSchema),
+});
+export type CompiledListener = Static<typeof CompiledListenerSchema>;
 
-export interface CompiledBackend {
-  /** The DIP: identifies the backend VM, and is where probes go. */
-  address: string;
-  /** DIP for a default rule, the VIP for a floating IP rule. */
-  destinationIPAddress: string;
-  destinationPort: number;
-}
-
-export interface CompiledProbe {
-  name: string;
-  protocol: ProbeProtocol;
-  port: number;
-  requestPath?: string;
-  intervalInSeconds: number;
+export const CompiledProbeSchema = Type.Object({
+  name: Name,
+  protocol: Type.Union([Type.Literal("Tcp"), Type.Literal("Http"), Type.Literal("Https")]),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  /** Required (starting with /) for Http and Https probes. */
+  requestPath: Type.Optional(Type.String()),
+  intervalInSeconds: Type.Number({ minimum: 1 }),
   /** Consecutive failures to mark down (Azure's probeThreshold, else numberOfProbes). */
-  probeThreshold: number;
-  noHealthyBackendsBehavior: "AllProbedDown" | "AllProbedUp";
+  probeThreshold: Type.Integer({ minimum: 1, maximum: 1000 }),
+  noHealthyBackendsBehavior: Type.Union([Type.Literal("AllProbedDown"), Type.Literal("AllProbedUp")]),
   /** DIPs to probe. */
-  targets: string[];
-}
+  targets: Type.Array(Type.String()),
+});
+export type CompiledProbe = Static<typeof CompiledProbeSchema>;
 
-export interface CompiledLoadBalancer {
+/** What identifies one load balancer's entry in a push and its ACK. */
+const LoadBalancerKey = {
   /** ARM id. */
-  id: string;
-  name: string;
+  id: Name,
   /** Changes whenever anything in this entry changes (content hash), for cheap diffing. */
-  version: string;
-  type: "Public" | "Internal";
-  listeners: CompiledListener[];
-  probes: CompiledProbe[];
-}
+  version: Name,
+};
 
-export interface AgentConfig {
-  protocolVersion: number;
-  generation: number;
-  location: string;
-  loadBalancers: CompiledLoadBalancer[];
-}
+export const CompiledLoadBalancerSchema = Type.Object({
+  ...LoadBalancerKey,
+  name: Name,
+  type: Type.Union([Type.Literal("Public"), Type.Literal("Internal")]),
+  listeners: Type.Array(CompiledListenerSchema),
+  probes: Type.Array(CompiledProbeSchema),
+});
+export type CompiledLoadBalancer = Static<typeof CompiledLoadBalancerSchema>;
 
-export type LoadBalancerOutcome =
-  | { id: string; version: string; state: "Applied" }
-  | { id: string; version: string; state: "Refused"; detail: string };
+const ConfigEnvelope = {
+  /** The sender's AGENT_PROTOCOL_VERSION; an agent refuses any version it does not speak. */
+  protocolVersion: Type.Integer(),
+  generation: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  location: Type.String(),
+};
 
-export interface ConfigAck {
-  generation: number;
-  loadBalancers: LoadBalancerOutcome[];
-}
+export const AgentConfigSchema = Type.Object({ ...ConfigEnvelope, loadBalancers: Type.Array(CompiledLoadBalancerSchema) });
+export type AgentConfig = Static<typeof AgentConfigSchema>;
 
-export type HealthState = "Up" | "Down";
+/**
+ * The part of a push that must be sound for the agent to acknowledge anything (else the push is a
+ * 400). Each load balancer's body is checked on its own against CompiledLoadBalancerSchema, so bad
+ * data in one is refused with a detail while the others apply (per-resource semantics, as in Envoy xDS).
+ */
+export const AgentConfigEnvelopeSchema = Type.Object({ ...ConfigEnvelope, loadBalancers: Type.Array(Type.Object(LoadBalancerKey)) });
 
-export interface ProbeReport {
-  loadBalancerId: string;
-  probe: string;
-  backendAddress: string;
-  state: HealthState;
-  reason?: string;
-  /** ISO time of the last transition. */
-  since: string;
-}
+// ---- the ACK (agent → lbplane, as the answer to a push)
 
-export interface HealthReport {
-  /** true = periodic summary of every probed target; false = transitions only. */
-  full: boolean;
-  reports: ProbeReport[];
-}
+/** Longest refusal detail lbplane keeps: the detail is for humans and is stored with the outcome. */
+export const MAX_REFUSAL_DETAIL = 2000;
+
+/** An ACK's ids and versions only have to be strings: lbplane matches them against what it pushed. */
+const OutcomeKey = { id: Type.String(), version: Type.String() };
+
+export const LoadBalancerOutcomeSchema = Type.Union([
+  Type.Object({ ...OutcomeKey, state: Type.Literal("Applied") }),
+  Type.Object({ ...OutcomeKey, state: Type.Literal("Refused"), detail: Type.String({ maxLength: MAX_REFUSAL_DETAIL }) }),
+]);
+export type LoadBalancerOutcome = Static<typeof LoadBalancerOutcomeSchema>;
+
+export const ConfigAckSchema = Type.Object({ generation: SafeInteger, loadBalancers: Type.Array(LoadBalancerOutcomeSchema) });
+export type ConfigAck = Static<typeof ConfigAckSchema>;
+
+/** The part of an ACK that must be sound for lbplane to read it; outcomes are then read one by one. */
+export const ConfigAckEnvelopeSchema = Type.Object({ generation: SafeInteger, loadBalancers: Type.Array(Type.Unknown()) });
