@@ -1,8 +1,8 @@
 // An lbplane with its control loops running and its API listening on loopback, so fake agents can
 // reach it over real HTTP, plus helpers to write load balancers and follow their operations.
 
-import { startControlLoops, type ControlLoops } from "../../src/agents/control-loops.js";
-import { AUTH, createTestApp, type TestApp } from "../helpers/app.js";
+import type { ControlLoops } from "../../src/agents/control-loops.js";
+import { AUTH, startTestLbplane, type TestApp } from "../helpers/app.js";
 import { createPublicIp, createResourceGroup, putLb, seedLoadBalancer } from "../helpers/seed.js";
 import { FakeAgent } from "./fake-agent.js";
 
@@ -16,17 +16,11 @@ export interface Plane extends TestApp {
 }
 
 export async function startPlane(env: NodeJS.ProcessEnv = {}): Promise<Plane> {
-  let loops: ControlLoops | undefined;
-  const t = await createTestApp(
-    { notifyChange: (location) => loops?.notifyChange(location) },
-    { LBPLANE_JOIN_TOKEN: JOIN_TOKEN, LBPLANE_AGENT_LIVENESS_MS: "1500", ...env },
-  );
-  loops = await startControlLoops({
-    config: t.app.deps.config,
-    db: t.db,
-    databaseUrl: t.database.url,
-    log: { info: () => {}, warn: () => {} },
+  const { lbplane, ...t } = await startTestLbplane({
+    env: { LBPLANE_JOIN_TOKEN: JOIN_TOKEN, LBPLANE_AGENT_LIVENESS_MS: "1500", ...env },
+    controlLoops: true,
   });
+  const loops = lbplane.loops!;
   const url = await t.app.listen({ host: "127.0.0.1", port: 0 });
   const agents: FakeAgent[] = [];
   const plane: Plane = {
@@ -44,7 +38,6 @@ export async function startPlane(env: NodeJS.ProcessEnv = {}): Promise<Plane> {
     },
     close: async () => {
       await Promise.all(agents.map((a) => a.kill()));
-      await loops!.stop();
       await t.close();
     },
   };
