@@ -4,7 +4,10 @@
 import type { ControlLoops } from "../../src/agents/control-loops.js";
 import { AUTH, startTestLbplane, type TestApp } from "../helpers/app.js";
 import { createPublicIp, createResourceGroup, putLb, seedLoadBalancer } from "../helpers/seed.js";
+import { until } from "../kit/wait.js";
 import { FakeAgent } from "./fake-agent.js";
+
+export { until };
 
 export const JOIN_TOKEN = "join-token-for-tests-0123456789";
 
@@ -73,22 +76,12 @@ export async function operationStatus(plane: TestApp, operationUrl: string) {
   return res.json() as { status: string; error?: { code: string; message: string } };
 }
 
-/** Polls the operation until it leaves InProgress (or the timeout passes). */
+/** Polls the operation until it leaves InProgress; after the timeout, answers its last status. */
 export async function waitForOperation(plane: TestApp, operationUrl: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const op = await operationStatus(plane, operationUrl);
-    if (op.status !== "InProgress" || Date.now() > deadline) return op;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let last: Awaited<ReturnType<typeof operationStatus>> | undefined;
+  await until(`operation ${operationUrl}`, async () => {
+    last = await operationStatus(plane, operationUrl);
+    return last.status !== "InProgress";
+  }, timeoutMs).catch(() => undefined);
+  return last!;
 }

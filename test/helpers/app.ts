@@ -9,7 +9,7 @@ import { TokenStore } from "../../src/store/tokens.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
-export const SUB = "00000000-0000-0000-0000-000000000001";
+export { SUB } from "../kit/bodies.js";
 export const NET = "api-version=2026-01-01";
 export const RGV = "api-version=2025-04-01";
 export const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
