@@ -9,17 +9,13 @@
 // Uses DATABASE_URL when set, else an embedded PostgreSQL in a temporary folder.
 
 import { fork } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startControlLoops } from "../src/agents/control-loops.js";
-import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
-import { migrate } from "../src/store/migrator.js";
-import { createPrisma } from "../src/store/prisma.js";
+import { composeLbplane } from "../src/lbplane.js";
 import { TokenStore } from "../src/store/tokens.js";
+import { benchDatabase } from "./database.js";
 
 const TOKEN = "bench-admin-token-0123456789";
 const JOIN = "bench-join-token-0123456789";
@@ -30,24 +26,18 @@ const CHANGES = Number(process.argv[2] ?? 200);
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
-async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
-  const dir = mkdtempSync(join(tmpdir(), "lbplane-bench-pg-"));
-  const pg = await startEmbeddedPostgres(dir);
-  const name = `bench_${Date.now()}`;
-  await pg.createDatabase(name);
-  return { url: pg.url(name), stop: async () => (await pg.stop(), rmSync(dir, { recursive: true, force: true })) };
-}
-
 async function main() {
-  const db0 = await database();
-  await migrate(db0.url);
+  const db0 = await benchDatabase();
   const config = loadConfig({ LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_DATA_DIR: "/tmp/lbplane-bench-unused" });
-  const db = createPrisma(db0.url, 20);
-  const loops = await startControlLoops({ config, db, databaseUrl: db0.url, concurrency: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined, log: { info: () => {}, warn: (m) => console.error(m) } });
   const tokens = new TokenStore();
   tokens.add(TOKEN, { name: "bench" });
-  const app = await buildApp({ config, db, tokens, notifyChange: loops.notifyChange });
+  // Warnings of the control loops (failed pushes) reach stderr; the figures go to stdout.
+  const lbplane = await composeLbplane({
+    config, databaseUrl: db0.url, tokens, poolSize: 20,
+    logger: { level: "warn", stream: process.stderr },
+    controlLoops: { concurrency: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined },
+  });
+  const { app, db } = lbplane;
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   const call = async (method: string, path: string, body: unknown) => {
     const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -124,9 +114,7 @@ async function main() {
     );
   }
   fleet.send({ cmd: "stop" });
-  await app.close();
-  await loops.stop();
-  await db.$disconnect();
+  await lbplane.close();
   await db0.stop();
 }
 

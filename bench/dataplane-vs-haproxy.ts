@@ -11,7 +11,8 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FakeControlPlane, waitUntil } from "../test/dataplane/fake-control-plane.js";
+import { FakeControlPlane } from "../test/dataplane/fake-control-plane.js";
+import { waitUntil } from "../test/kit/wait.js";
 import { config, dips, freePort, listener, loadBalancer, tcpProbe } from "../test/dataplane/lab.js";
 
 const DIPS = ["127.0.5.11", "127.0.5.12"];

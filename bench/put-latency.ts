@@ -10,16 +10,12 @@
 // CPU is the whole process's (the client's fetch included); compare PUT with GET rather than
 // reading either as the server's alone. Uses DATABASE_URL when set, else an embedded PostgreSQL.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus } from "node:os";
 import pg from "pg";
-import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
-import { migrate } from "../src/store/migrator.js";
-import { createPrisma } from "../src/store/prisma.js";
+import { composeLbplane } from "../src/lbplane.js";
 import { TokenStore } from "../src/store/tokens.js";
+import { benchDatabase } from "./database.js";
 
 const TOKEN = "bench-admin-token-0123456789";
 const SUB = "00000000-0000-0000-0000-0000000000b2";
@@ -40,23 +36,14 @@ if (process.env.BENCH_TRACE) {
   } as typeof query;
 }
 
-async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
-  const dir = mkdtempSync(join(tmpdir(), "lbplane-bench-pg-"));
-  const pgServer = await startEmbeddedPostgres(dir);
-  const name = `bench_${Date.now()}`;
-  await pgServer.createDatabase(name);
-  return { url: pgServer.url(name), stop: async () => (await pgServer.stop(), rmSync(dir, { recursive: true, force: true })) };
-}
-
 async function main() {
-  const db0 = await database();
-  await migrate(db0.url);
+  const db0 = await benchDatabase();
   const config = loadConfig({ LBPLANE_DATA_DIR: "/tmp/lbplane-bench-unused" });
-  const db = createPrisma(db0.url, 20);
   const tokens = new TokenStore();
   tokens.add(TOKEN, { name: "bench" });
-  const app = await buildApp({ config, db, tokens, notifyChange: () => {} });
+  // No control loops: this measures the write path, not the push fan-out.
+  const lbplane = await composeLbplane({ config, databaseUrl: db0.url, tokens, logger: false, poolSize: 20, controlLoops: false });
+  const { app } = lbplane;
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
   const call = async (method: string, path: string, body?: unknown) => {
@@ -127,8 +114,7 @@ async function main() {
     const trips = process.env.BENCH_TRACE ? ` | ${(r.trips / N).toFixed(1)}` : "";
     console.log(`${kind.padEnd(7)} | ${ms(pct(r.lat, 50))} | ${ms(pct(r.lat, 99))} | ${ms(r.lat[r.lat.length - 1])} | ${ms(r.cpu / N)}${trips}`);
   }
-  await app.close();
-  await db.$disconnect();
+  await lbplane.close();
   await db0.stop();
 }
 

@@ -5,21 +5,16 @@
 //   npx tsx bench/uniqueness-scale.ts
 // Uses DATABASE_URL when set, else a throwaway embedded PostgreSQL.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { request } from "undici";
-import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { applyDefaults } from "../src/domain/defaults.js";
 import { compileLoadBalancer } from "../src/domain/compile.js";
 import { deriveClaims } from "../src/domain/claims.js";
 import { validateLoadBalancer } from "../src/domain/validate.js";
 import type { LoadBalancerSpec } from "../src/domain/model.js";
-import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
-import { migrate } from "../src/store/migrator.js";
-import { createPrisma } from "../src/store/prisma.js";
+import { composeLbplane } from "../src/lbplane.js";
 import { TokenStore } from "../src/store/tokens.js";
+import { benchDatabase } from "./database.js";
 
 const SUB = "00000000-0000-0000-0000-00000000be00";
 const TOKEN = "bench-token-0123456789abcdef";
@@ -79,23 +74,11 @@ async function measure<T>(fn: () => Promise<T> | T): Promise<{ ms: number; peakM
 }
 
 async function main() {
-  let url = process.env.DATABASE_URL;
-  let cleanup = async () => {};
-  if (!url) {
-    const dir = mkdtempSync(join(tmpdir(), "lbplane-bench-"));
-    const pg = await startEmbeddedPostgres(dir);
-    await pg.createDatabase("bench");
-    url = pg.url("bench");
-    cleanup = async () => {
-      await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
-  await migrate(url);
-  const db = createPrisma(url);
+  const database = await benchDatabase();
   const tokens = new TokenStore();
   tokens.add(TOKEN, { name: "bench" });
-  const app = await buildApp({ config: loadConfig({}), db, tokens });
+  const lbplane = await composeLbplane({ config: loadConfig({}), databaseUrl: database.url, tokens, logger: false, controlLoops: false });
+  const { app } = lbplane;
   const base = await app.listen({ host: "127.0.0.1", port: 0 });
   const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
   await request(`${base}/subscriptions/${SUB}/resourcegroups/bench?api-version=2025-04-01`, {
@@ -166,9 +149,8 @@ async function main() {
   const [small, big] = results;
   const ratio = (k: string) => ((big[k] as number) / (small[k] as number)).toFixed(1);
   console.log(`size ratio 10x: domain time ${ratio("domainMs")}x, create PUT ${ratio("createPutMs")}x, update PUT ${ratio("updatePutMs")}x, one-rule change ${ratio("changeOneRulePutMs")}x (linear ≈ 10x, quadratic ≈ 100x)`);
-  await app.close();
-  await db.$disconnect();
-  await cleanup();
+  await lbplane.close();
+  await database.stop();
 }
 
 main().catch((err) => {

@@ -6,6 +6,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { randomUUID } from "node:crypto";
+import type { ServerTimeouts } from "./config.js";
 import type { ServiceDeps } from "./services/deps.js";
 import type { TokenStore } from "./store/tokens.js";
 import { checkApiVersion } from "./routes/api-versions.js";
@@ -20,6 +21,8 @@ export interface AppDeps extends ServiceDeps {
   logger?: FastifyServerOptions["logger"];
   /** TLS for the API (the Azure SDKs refuse bearer tokens over plain http). */
   https?: { key: string | Buffer; cert: string | Buffer };
+  /** HTTP server limits (composeLbplane passes config.timeouts); unset = Node's and fastify's defaults. */
+  timeouts?: ServerTimeouts;
 }
 
 declare module "fastify" {
@@ -41,7 +44,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     genReqId: () => randomUUID(),
     ...(deps.https ? { https: deps.https } : {}),
+    ...(deps.timeouts
+      ? {
+          requestTimeout: deps.timeouts.requestMs,
+          keepAliveTimeout: deps.timeouts.keepAliveMs,
+          connectionTimeout: deps.timeouts.connectionMs,
+        }
+      : {}),
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>();
+  // fastify has no option for it; Node reads it from the server when a request starts.
+  if (deps.timeouts) app.server.headersTimeout = deps.timeouts.headersMs;
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.decorate("deps", deps);
 

@@ -21,6 +21,20 @@ export interface Config {
   agentLivenessMs: number;
   /** Public base URL used in Azure-AsyncOperation / Location / nextLink headers. */
   publicUrl?: string;
+  /** HTTP server limits; a slow or stuck client must not hold a socket forever. */
+  timeouts: ServerTimeouts;
+}
+
+/** Milliseconds; 0 turns a limit off (Node's and fastify's meaning). */
+export interface ServerTimeouts {
+  /** Whole request, headers and body, from the first byte (Node's requestTimeout). */
+  requestMs: number;
+  /** Request headers must arrive within this (Node's headersTimeout); at most requestMs. */
+  headersMs: number;
+  /** An idle keep-alive connection is closed after this; above common proxies' 60 s idle timeout. */
+  keepAliveMs: number;
+  /** Socket inactivity limit (fastify's connectionTimeout); off by default, keep-alive bounds idling. */
+  connectionMs: number;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +60,24 @@ export function parseCidr(cidr: string): { base: number; bits: number } | undefi
   if (bits < 8 || bits > 32) return undefined;
   const base = m[1].split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
   return { base, bits };
+}
+
+const HOUR_MS = 3_600_000;
+
+function loadTimeouts(env: NodeJS.ProcessEnv): ServerTimeouts {
+  const timeouts = {
+    requestMs: intVar(env, "LBPLANE_REQUEST_TIMEOUT_MS", 60_000, 1_000, HOUR_MS),
+    headersMs: intVar(env, "LBPLANE_HEADERS_TIMEOUT_MS", 10_000, 1_000, HOUR_MS),
+    keepAliveMs: intVar(env, "LBPLANE_KEEP_ALIVE_TIMEOUT_MS", 72_000, 1_000, HOUR_MS),
+    connectionMs: intVar(env, "LBPLANE_CONNECTION_TIMEOUT_MS", 0, 0, HOUR_MS),
+  };
+  // Node refuses a headers limit above the request limit (the request limit would never fire first).
+  if (timeouts.headersMs > timeouts.requestMs) {
+    throw new ConfigError(
+      `LBPLANE_HEADERS_TIMEOUT_MS must not exceed LBPLANE_REQUEST_TIMEOUT_MS (${timeouts.requestMs}), got "${timeouts.headersMs}"`,
+    );
+  }
+  return timeouts;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -80,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     joinToken: env.LBPLANE_JOIN_TOKEN || undefined,
     agentLivenessMs: intVar(env, "LBPLANE_AGENT_LIVENESS_MS", 5000, 500, 600_000),
     publicUrl,
+    timeouts: loadTimeouts(env),
   };
 }

@@ -1,16 +1,15 @@
-// `npm start`: configuration, database (embedded PostgreSQL unless DATABASE_URL), migrations, the
-// API, the agent reconciler; graceful shutdown on SIGINT/SIGTERM.
+// `npm start`: configuration, TLS files, database (embedded PostgreSQL unless DATABASE_URL),
+// migrations, then lbplane as composeLbplane wires it (API, logger, timeouts, control loops);
+// graceful shutdown on SIGINT/SIGTERM.
 
 import closeWithGrace from "close-with-grace";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
+import { composeLbplane } from "./lbplane.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./store/embedded-postgres.js";
 import { migrate } from "./store/migrator.js";
-import { createPrisma } from "./store/prisma.js";
 import { loadTokens } from "./store/tokens.js";
-import { startControlLoops } from "./agents/control-loops.js";
 
 function fail(message: string): never {
   process.stderr.write(`lbplane: ${message}\n`);
@@ -49,16 +48,8 @@ async function main() {
   }
   const database = await openDatabase(config);
   await migrate(database.url);
-  const db = createPrisma(database.url);
-  const loops = await startControlLoops({ config, db, databaseUrl: database.url });
-  const app = await buildApp({
-    config,
-    db,
-    tokens: tokens.store,
-    https,
-    notifyChange: loops.notifyChange,
-    logger: { level: config.logLevel },
-  });
+  const lbplane = await composeLbplane({ config, databaseUrl: database.url, tokens: tokens.store, https });
+  const { app } = lbplane;
   const address = await app.listen({ host: config.host, port: config.port });
 
   const log = app.log;
@@ -82,9 +73,7 @@ async function main() {
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, "shutting down after an error");
     else log.info(`${signal}: shutting down`);
-    await app.close();
-    await loops.stop();
-    await db.$disconnect();
+    await lbplane.close();
     await database.embedded?.stop();
   });
 }

@@ -1,10 +1,13 @@
 // An lbplane with its control loops running and its API listening on loopback, so fake agents can
 // reach it over real HTTP, plus helpers to write load balancers and follow their operations.
 
-import { startControlLoops, type ControlLoops } from "../../src/agents/control-loops.js";
-import { AUTH, createTestApp, type TestApp } from "../helpers/app.js";
+import type { ControlLoops } from "../../src/agents/control-loops.js";
+import { AUTH, startTestLbplane, type TestApp } from "../helpers/app.js";
 import { createPublicIp, createResourceGroup, putLb, seedLoadBalancer } from "../helpers/seed.js";
+import { until } from "../kit/wait.js";
 import { FakeAgent } from "./fake-agent.js";
+
+export { until };
 
 export const JOIN_TOKEN = "join-token-for-tests-0123456789";
 
@@ -16,17 +19,11 @@ export interface Plane extends TestApp {
 }
 
 export async function startPlane(env: NodeJS.ProcessEnv = {}): Promise<Plane> {
-  let loops: ControlLoops | undefined;
-  const t = await createTestApp(
-    { notifyChange: (location) => loops?.notifyChange(location) },
-    { LBPLANE_JOIN_TOKEN: JOIN_TOKEN, LBPLANE_AGENT_LIVENESS_MS: "1500", ...env },
-  );
-  loops = await startControlLoops({
-    config: t.app.deps.config,
-    db: t.db,
-    databaseUrl: t.database.url,
-    log: { info: () => {}, warn: () => {} },
+  const { lbplane, ...t } = await startTestLbplane({
+    env: { LBPLANE_JOIN_TOKEN: JOIN_TOKEN, LBPLANE_AGENT_LIVENESS_MS: "1500", ...env },
+    controlLoops: true,
   });
+  const loops = lbplane.loops!;
   const url = await t.app.listen({ host: "127.0.0.1", port: 0 });
   const agents: FakeAgent[] = [];
   const plane: Plane = {
@@ -44,7 +41,6 @@ export async function startPlane(env: NodeJS.ProcessEnv = {}): Promise<Plane> {
     },
     close: async () => {
       await Promise.all(agents.map((a) => a.kill()));
-      await loops!.stop();
       await t.close();
     },
   };
@@ -80,22 +76,12 @@ export async function operationStatus(plane: TestApp, operationUrl: string) {
   return res.json() as { status: string; error?: { code: string; message: string } };
 }
 
-/** Polls the operation until it leaves InProgress (or the timeout passes). */
+/** Polls the operation until it leaves InProgress; after the timeout, answers its last status. */
 export async function waitForOperation(plane: TestApp, operationUrl: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const op = await operationStatus(plane, operationUrl);
-    if (op.status !== "InProgress" || Date.now() > deadline) return op;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let last: Awaited<ReturnType<typeof operationStatus>> | undefined;
+  await until(`operation ${operationUrl}`, async () => {
+    last = await operationStatus(plane, operationUrl);
+    return last.status !== "InProgress";
+  }, timeoutMs).catch(() => undefined);
+  return last!;
 }

@@ -21,8 +21,29 @@ describe("configuration from the environment", () => {
     ["LOG_LEVEL", "chatty"],
     ["LBPLANE_AGENT_LIVENESS_MS", "10"],
     ["LBPLANE_PUBLIC_URL", "https://example.test/with/path"],
+    ["LBPLANE_REQUEST_TIMEOUT_MS", "soon"],
+    ["LBPLANE_REQUEST_TIMEOUT_MS", "0"],
+    ["LBPLANE_HEADERS_TIMEOUT_MS", "-1"],
+    ["LBPLANE_HEADERS_TIMEOUT_MS", "70000"],
+    ["LBPLANE_KEEP_ALIVE_TIMEOUT_MS", "1.5"],
+    ["LBPLANE_CONNECTION_TIMEOUT_MS", "99999999"],
   ])("%s=%s stops the start with a message naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it("server timeouts default to request 60 s, headers 10 s, keep-alive 72 s, no socket idle limit", () => {
+    expect(loadConfig({}).timeouts).toEqual({ requestMs: 60_000, headersMs: 10_000, keepAliveMs: 72_000, connectionMs: 0 });
+  });
+
+  it("server timeouts come from the environment; the headers limit may not exceed the request limit", () => {
+    const c = loadConfig({
+      LBPLANE_REQUEST_TIMEOUT_MS: "30000",
+      LBPLANE_HEADERS_TIMEOUT_MS: "5000",
+      LBPLANE_KEEP_ALIVE_TIMEOUT_MS: "65000",
+      LBPLANE_CONNECTION_TIMEOUT_MS: "120000",
+    });
+    expect(c.timeouts).toEqual({ requestMs: 30_000, headersMs: 5_000, keepAliveMs: 65_000, connectionMs: 120_000 });
+    expect(() => loadConfig({ LBPLANE_REQUEST_TIMEOUT_MS: "5000" })).toThrow("LBPLANE_HEADERS_TIMEOUT_MS");
   });
 });

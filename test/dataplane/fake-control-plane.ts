@@ -6,6 +6,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { request } from "undici";
 import type { AgentConfig, ConfigAck, HealthReport, RegisterRequest } from "../../src/domain/agent-protocol.js";
+import { waitUntil } from "../kit/wait.js";
 
 export interface FakeAgentRecord extends RegisterRequest {
   agentId: string;
@@ -120,10 +121,4 @@ export class FakeControlPlane {
   }
 }
 
-export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitUntil };

@@ -8,7 +8,8 @@ import { SUB } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { JOIN_TOKEN } from "../agents/harness.js";
 import { api, startServer, type ServerProcess } from "../agents/processes.js";
-import { waitUntil } from "../dataplane/fake-control-plane.js";
+import { armLoadBalancer, loadBalancerPath, publicIpId, resourceGroupId } from "../kit/bodies.js";
+import { waitUntil } from "../kit/wait.js";
 
 const agentBin = fileURLToPath(new URL("../../bin/lbplane-agent.js", import.meta.url));
 
@@ -108,9 +109,9 @@ export async function findAgent(base: string, name: string): Promise<AgentView |
 // ---- ARM over HTTP ----
 
 export const NET = "api-version=2026-01-01";
-export const rgPath = (rg: string) => `/subscriptions/${SUB}/resourceGroups/${rg}`;
-export const pipPath = (rg: string, name: string) => `${rgPath(rg)}/providers/Microsoft.Network/publicIPAddresses/${name}`;
-export const lbPath = (rg: string, name: string) => `${rgPath(rg)}/providers/Microsoft.Network/loadBalancers/${name}`;
+export const rgPath = resourceGroupId;
+export const pipPath = publicIpId;
+export const lbPath = loadBalancerPath;
 
 async function ok(base: string, method: string, path: string, body?: unknown) {
   const res = await api(base, method, path, body);
@@ -203,40 +204,10 @@ export function loadBalancerBody(
   name: string,
   opts: { frontends: Record<string, string>; vms: Record<string, string>; probes: Record<string, number>; rules: RuleSpec[] },
 ) {
-  const id = lbPath(rg, name);
-  return {
-    location: "westeurope",
-    sku: { name: "Standard" },
-    properties: {
-      frontendIPConfigurations: Object.entries(opts.frontends).map(([fe, pip]) => ({
-        name: fe,
-        properties: { publicIPAddress: { id: pipPath(rg, pip) } },
-      })),
-      backendAddressPools: [
-        {
-          name: "pool",
-          properties: {
-            loadBalancerBackendAddresses: Object.entries(opts.vms).map(([vm, ip]) => ({ name: vm, properties: { ipAddress: ip } })),
-          },
-        },
-      ],
-      probes: Object.entries(opts.probes).map(([probe, port]) => ({
-        name: probe,
-        properties: { protocol: "Tcp", port, intervalInSeconds: 5, probeThreshold: 2 },
-      })),
-      loadBalancingRules: opts.rules.map((r) => ({
-        name: r.name,
-        properties: {
-          frontendIPConfiguration: { id: `${id}/frontendIPConfigurations/${r.frontend}` },
-          backendAddressPool: { id: `${id}/backendAddressPools/pool` },
-          probe: { id: `${id}/probes/${r.probe}` },
-          protocol: r.protocol ?? "Tcp",
-          frontendPort: r.frontendPort,
-          backendPort: r.backendPort,
-          enableFloatingIP: r.enableFloatingIP ?? false,
-          loadDistribution: r.loadDistribution ?? "Default",
-        },
-      })),
-    },
-  };
+  return armLoadBalancer(rg, name, {
+    frontends: opts.frontends,
+    backends: opts.vms,
+    probes: Object.fromEntries(Object.entries(opts.probes).map(([probe, port]) => [probe, { port, intervalInSeconds: 5, probeThreshold: 2 }])),
+    rules: opts.rules.map((r) => ({ ...r, loadDistribution: r.loadDistribution ?? "Default" })),
+  });
 }

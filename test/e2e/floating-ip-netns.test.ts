@@ -17,16 +17,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADDR, netnsUnavailable } from "../helpers/netns.js";
 import type { MappingRow } from "./cluster.js";
 import { NetnsStack } from "./netns-stack.js";
+import { armLoadBalancer, loadBalancerPath, publicIpId, SUB } from "../kit/bodies.js";
+import { until } from "../kit/wait.js";
 
 const skipReason = netnsUnavailable();
 if (skipReason) console.warn(`[floating IP end-to-end in network namespaces] SKIPPED: ${skipReason}`);
 
-const SUB = "00000000-0000-0000-0000-000000000001";
 const NET = "api-version=2026-01-01";
 const RG = "floating";
-const RG_PATH = `/subscriptions/${SUB}/resourceGroups/${RG}`;
-const PIP = (n: string) => `${RG_PATH}/providers/Microsoft.Network/publicIPAddresses/${n}`;
-const LB = `${RG_PATH}/providers/Microsoft.Network/loadBalancers/seed2`;
+const PIP = (n: string) => publicIpId(RG, n);
+const LB = loadBalancerPath(RG, "seed2");
 const VMS = { vm1: ADDR.vm1, vm2: ADDR.vm2 } as const;
 const PROBE_PORT = 9000;
 const PROBE_INTERVAL_MS = 200; // the agent's --probe-interval-ms; probeThreshold 2 → Down after 2 failures
@@ -45,44 +45,16 @@ const FLOATING_RULES: Rule[] = [
 const DEFAULT_RULE: Rule = { name: "rule3", frontend: "fe1", frontendPort: 8080, backendPort: 81, floating: false };
 
 function lbBody(rules: Rule[]) {
-  return {
-    location: "westeurope",
-    sku: { name: "Standard" },
-    properties: {
-      frontendIPConfigurations: [
-        { name: "fe1", properties: { publicIPAddress: { id: PIP("vip1") } } },
-        { name: "fe2", properties: { publicIPAddress: { id: PIP("vip2") } } },
-      ],
-      backendAddressPools: [{
-        name: "pool",
-        properties: { loadBalancerBackendAddresses: Object.entries(VMS).map(([name, ipAddress]) => ({ name, properties: { ipAddress } })) },
-      }],
-      probes: [{ name: "tcp", properties: { protocol: "Tcp", port: PROBE_PORT, intervalInSeconds: 5, probeThreshold: 2 } }],
-      loadBalancingRules: rules.map((r) => ({
-        name: r.name,
-        properties: {
-          frontendIPConfiguration: { id: `${LB}/frontendIPConfigurations/${r.frontend}` },
-          backendAddressPool: { id: `${LB}/backendAddressPools/pool` },
-          probe: { id: `${LB}/probes/tcp` },
-          protocol: "Tcp",
-          frontendPort: r.frontendPort,
-          backendPort: r.backendPort,
-          enableFloatingIP: r.floating,
-        },
-      })),
-    },
-  };
+  return armLoadBalancer(RG, "seed2", {
+    frontends: { fe1: "vip1", fe2: "vip2" },
+    backends: VMS,
+    probes: { tcp: { port: PROBE_PORT, intervalInSeconds: 5, probeThreshold: 2 } },
+    rules: rules.map((r) => ({ ...r, probe: "tcp", enableFloatingIP: r.floating })),
+  });
 }
 
-async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The kit's poll, at this suite's pace (probes run commands in namespaces). */
+const waitUntil = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>) => until(what, probe, timeoutMs, 100);
 
 const vmsOf = (bodies: string[]) => [...new Set(bodies.map((b) => b.split(" ")[0]))].sort();
 const destsOf = (bodies: string[]) => [...new Set(bodies.map((b) => b.split(" ")[1]))].sort();

@@ -1,13 +1,15 @@
-// Builds the real app on a fresh database for a test file, with a known admin token.
+// Builds the real app on a fresh database for a test file, with a known admin token — through
+// composeLbplane, the same wiring the server uses (control loops off unless a test asks for them).
 
-import { buildApp, type App, type AppDeps } from "../../src/app.js";
+import type { App, AppDeps } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
-import { createPrisma, type Db } from "../../src/store/prisma.js";
+import { composeLbplane, type Lbplane } from "../../src/lbplane.js";
+import type { Db } from "../../src/store/prisma.js";
 import { TokenStore } from "../../src/store/tokens.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
-export const SUB = "00000000-0000-0000-0000-000000000001";
+export { SUB } from "../kit/bodies.js";
 export const NET = "api-version=2026-01-01";
 export const RGV = "api-version=2025-04-01";
 export const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -19,34 +21,44 @@ export interface TestApp {
   close: () => Promise<void>;
 }
 
-export async function createTestApp(overrides: Partial<AppDeps> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
+export interface TestLbplane extends TestApp {
+  lbplane: Lbplane;
+}
+
+/** lbplane on a fresh template database, silent, five connections per pool; loops on request. */
+export async function startTestLbplane(opts: {
+  overrides?: Partial<AppDeps>;
+  env?: NodeJS.ProcessEnv;
+  controlLoops?: boolean;
+}): Promise<TestLbplane> {
   const database = await createTestDatabase();
-  const db = createPrisma(database.url, 5);
   const tokens = new TokenStore();
   tokens.add(ADMIN_TOKEN, { name: "admin" });
-  const config = loadConfig({ LBPLANE_DATA_DIR: "/tmp/lbplane-test-unused", ...env });
-  const app = await buildApp({ config, db, tokens, ...overrides });
-  await app.ready();
+  const config = loadConfig({ LBPLANE_DATA_DIR: "/tmp/lbplane-test-unused", ...opts.env });
+  const lbplane = await composeLbplane({
+    config,
+    databaseUrl: database.url,
+    tokens,
+    logger: false,
+    poolSize: 5,
+    controlLoops: opts.controlLoops ? {} : false,
+    appOverrides: opts.overrides,
+  });
+  await lbplane.app.ready();
   return {
-    app,
-    db,
+    lbplane,
+    app: lbplane.app,
+    db: lbplane.db,
     database,
     close: async () => {
       // Peers that were killed mid-request must not hold the suite: drop their connections, then
       // end every database session (FORCE) before disconnecting, and never wait on it forever.
-      app.server.closeAllConnections?.();
-      await withDeadline(app.close(), 10_000);
-      await database.drop();
-      await withDeadline(db.$disconnect(), 5_000);
+      lbplane.app.server.closeAllConnections?.();
+      await lbplane.close({ beforeDisconnect: () => database.drop(), graceMs: 10_000 });
     },
   };
 }
 
-/** Waits for `work`, but at most `ms` (teardown must not hang the suite). */
-function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work.then(() => undefined),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
+export async function createTestApp(overrides: Partial<AppDeps> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
+  return startTestLbplane({ overrides, env });
 }

@@ -1,13 +1,14 @@
-// The seed document's load balancers (multiple-vips.md) as ARM request bodies.
+// The seed document's load balancers (multiple-vips.md) as ARM request bodies (built by
+// test/kit/bodies.ts), and in-process requests that create them.
 
 import { AUTH, NET, RGV, SUB } from "./app.js";
 import type { App } from "../../src/app.js";
+import { armLoadBalancer, loadBalancerPath, publicIpId } from "../kit/bodies.js";
 
+// Lower-case "resourcegroups", as arm-resources sends it.
 export const rgPath = (rg: string) => `/subscriptions/${SUB}/resourcegroups/${rg}`;
-export const pipId = (rg: string, name: string) =>
-  `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Network/publicIPAddresses/${name}`;
-export const lbPath = (rg: string, name: string) =>
-  `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Network/loadBalancers/${name}`;
+export const pipId = publicIpId;
+export const lbPath = loadBalancerPath;
 
 export async function createResourceGroup(app: App, rg: string, location = "westeurope") {
   const res = await app.inject({ method: "PUT", url: `${rgPath(rg)}?${RGV}`, headers: AUTH, payload: { location } });
@@ -17,7 +18,7 @@ export async function createResourceGroup(app: App, rg: string, location = "west
 export async function createPublicIp(app: App, rg: string, name: string, ipAddress: string, location = "westeurope") {
   const res = await app.inject({
     method: "PUT",
-    url: `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Network/publicIPAddresses/${name}?${NET}`,
+    url: `${publicIpId(rg, name)}?${NET}`,
     headers: AUTH,
     payload: { location, sku: { name: "Standard" }, properties: { publicIPAllocationMethod: "Static", ipAddress } },
   });
@@ -49,36 +50,20 @@ export function seedLoadBalancer(
   name: string,
   opts: { frontends: Record<string, string>; dips: string[]; rules: RuleSpec[]; location?: string },
 ) {
-  const id = lbPath(rg, name);
-  return {
-    location: opts.location ?? "westeurope",
-    sku: { name: "Standard" },
-    properties: {
-      frontendIPConfigurations: Object.entries(opts.frontends).map(([fe, pip]) => ({
-        name: fe,
-        properties: { publicIPAddress: { id: pipId(rg, pip) } },
-      })),
-      backendAddressPools: [
-        {
-          name: "pool",
-          properties: {
-            loadBalancerBackendAddresses: opts.dips.map((ip, i) => ({ name: `vm${i + 1}`, properties: { ipAddress: ip } })),
-          },
-        },
-      ],
-      probes: [{ name: "probe", properties: { protocol: "Tcp", port: 9000 } }],
-      loadBalancingRules: opts.rules.map((r) => ({
-        name: r.name,
-        properties: {
-          frontendIPConfiguration: { id: `${id}/frontendIPConfigurations/${r.frontend}` },
-          backendAddressPool: { id: `${id}/backendAddressPools/${r.pool ?? "pool"}` },
-          probe: { id: `${id}/probes/probe` },
-          protocol: r.protocol ?? "Tcp",
-          frontendPort: r.frontendPort,
-          backendPort: r.backendPort,
-          enableFloatingIP: r.floating ?? false,
-        },
-      })),
-    },
-  };
+  return armLoadBalancer(rg, name, {
+    location: opts.location,
+    frontends: opts.frontends,
+    backends: Object.fromEntries(opts.dips.map((ip, i) => [`vm${i + 1}`, ip])),
+    probes: { probe: { port: 9000 } },
+    rules: opts.rules.map((r) => ({
+      name: r.name,
+      frontend: r.frontend,
+      frontendPort: r.frontendPort,
+      backendPort: r.backendPort,
+      probe: "probe",
+      pool: r.pool,
+      protocol: r.protocol,
+      enableFloatingIP: r.floating,
+    })),
+  });
 }
