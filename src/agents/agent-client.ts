@@ -2,7 +2,7 @@
 // origin). Every request has connect/header/body timeouts and always consumes the response body, so
 // a slow or dead agent can neither hang a reconciler slot nor leak sockets.
 
-import { Agent as UndiciAgent } from "undici";
+import { Agent as UndiciAgent, type Dispatcher } from "undici";
 import { Compile } from "typebox/compile";
 import {
   ConfigAckEnvelopeSchema,
@@ -56,7 +56,7 @@ export class AgentClient {
     } catch {
       throw new AgentPushError(`agent url '${url}' is not a valid URL`);
     }
-    let res;
+    let res: Dispatcher.ResponseData;
     try {
       res = await this.dispatcher.request({
         origin: target.origin,

@@ -22,7 +22,7 @@
 import { setMaxListeners } from "node:events";
 import type { ConfigAck } from "../domain/agent-protocol.js";
 import { normalizeLocation } from "../domain/ids.js";
-import type { AgentEpoch, ClaimRow, FailureToRecord, PushLockSession } from "../store/push-locks.store.js";
+import type { AckRecord, AgentEpoch, ClaimRow, FailureToRecord, PushLockSession, Released } from "../store/push-locks.store.js";
 import { AgentPushError, type AgentClient } from "./agent-client.js";
 import type { DesiredState, DesiredStateCache } from "./desired-state.js";
 import { nacks, pushedBytes, pushFailures, pushLatency } from "./metrics.js";
@@ -234,8 +234,8 @@ export class Reconciler {
     }
     const ids = current.map((o) => o.c.row.id);
     const folded = acks.length > 0 ? foldAcks(acks) : undefined;
-    let released;
-    let recorded;
+    let released: Released[];
+    let recorded: (AckRecord & { refused: Map<string, number> }) | undefined;
     try {
       const record = await this.o.locks.record(epoch, folded?.columns, failures, this.o.livenessMs);
       recorded = record && {

@@ -3,7 +3,7 @@
 // HTTP-specific: path parameters, the body limit of health reports and the operator's agent listing.
 
 import { Type, type Static } from "typebox";
-import { HealthReportSchema, RegisterRequestSchema } from "../domain/agent-protocol.js";
+import type { HealthReportSchema, RegisterRequestSchema } from "../domain/agent-protocol.js";
 
 export {
   CapabilitiesSchema,

@@ -121,7 +121,7 @@ function healthRowsOf(
   let ignored = 0;
   for (const r of report.reports) {
     const lb = known.get(r.loadBalancerId.toLowerCase());
-    if (!lb || !lb.probes.has(r.probe.toLowerCase())) {
+    if (!lb?.probes.has(r.probe.toLowerCase())) {
       ignored++;
       continue;
     }

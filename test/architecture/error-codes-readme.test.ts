@@ -16,9 +16,8 @@ function readmeCodes(): string[] {
   const codes: string[] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith("|")) break;
-    // The cell's first code; a note after it (e.g. "(+ `details`)") is not a code.
-    const m = /`([A-Za-z0-9.]+)`/.exec(line.split("|")[1] ?? "");
-    if (m) codes.push(m[1]!);
+    // Every code in the first cell (a row may group related codes); "…" and notes are not codes.
+    for (const m of (line.split("|")[1] ?? "").matchAll(/`([A-Z][A-Za-z0-9]+)`/g)) codes.push(m[1]!);
   }
   return codes;
 }
