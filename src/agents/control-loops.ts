@@ -26,20 +26,16 @@ export interface ControlLoopOptions {
   config: Config;
   db: Db;
   databaseUrl: string;
-  log?: ControlLoopLog;
+  /** The app's pino logger (a child per component), so agent work logs where requests do. */
+  log: ControlLoopLog;
   /** Safety-net period (default 1 s). */
   sweepMs?: number;
   concurrency?: number;
 }
 
-const consoleLog: ControlLoopLog = {
-  info: (msg) => process.stdout.write(`lbplane agents: ${msg}\n`),
-  warn: (msg) => process.stderr.write(`lbplane agents: ${msg}\n`),
-};
-
 export async function startControlLoops(opts: ControlLoopOptions): Promise<ControlLoops> {
   const { config, db } = opts;
-  const log = opts.log ?? consoleLog;
+  const { log } = opts;
   const concurrency = opts.concurrency ?? 128;
   const livenessMs = config.agentLivenessMs;
   // Push locks are session advisory locks, all held by one connection of this pool (the reconciler's
