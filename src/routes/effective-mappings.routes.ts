@@ -2,6 +2,7 @@
 // and inbound NAT rule, each destination with the health the location's agents report.
 
 import type { FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { listEffectiveMappings } from "../services/health.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
@@ -26,8 +27,9 @@ const MappingSchema = Type.Object({
   ),
 });
 
-export async function effectiveMappingRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Params: { subscriptionId: string; resourceGroupName: string; loadBalancerName: string } }>(`${LB_PATH}/effectiveMappings`, {
+export async function effectiveMappingRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(`${LB_PATH}/effectiveMappings`, {
     config: { apiVersions: NETWORK_API_VERSIONS },
     schema: {
       operationId: "LoadBalancers_ListEffectiveMappings",

@@ -3,7 +3,7 @@
 // balancer, and how a write is answered (Azure-AsyncOperation / Location headers).
 
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { Type } from "typebox";
+import { Type, type Static } from "typebox";
 import { requireLoadBalancer as requireLoadBalancerByName, type WriteTarget } from "../services/load-balancers.service.js";
 import type { StoredLoadBalancer } from "../store/load-balancers.store.js";
 import type { Operation } from "../store/operations.store.js";
@@ -11,7 +11,7 @@ import { ResourceGroupParams, baseUrl, checkPreconditions } from "./arm-common.j
 
 export const LB_PATH = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/loadBalancers/:loadBalancerName";
 export const LbParams = Type.Object({ ...ResourceGroupParams.properties, loadBalancerName: Type.String() });
-export type LbParamsT = { subscriptionId: string; resourceGroupName: string; loadBalancerName: string };
+export type LbParamsT = Static<typeof LbParams>;
 
 /**
  * What a write addresses, with the If-Match / If-None-Match check; a 412 names `resourceId`

@@ -2,42 +2,55 @@
 // PATCH tags, and lists by resource group and subscription with nextLink paging.
 
 import type { FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import type { LoadBalancerSpec } from "../domain/model.js";
+import type { LoadBalancerProperties, LoadBalancerSpec } from "../domain/model.js";
 import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags } from "../services/load-balancers.service.js";
 import { listLoadBalancers } from "../store/load-balancers.store.js";
 import { requireResourceGroup } from "../services/resource-groups.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, checkName, pageOf, resourcePath, setEtagHeader } from "./arm-common.js";
-import { LB_PATH, LbParams, answerDelete, answerWrite, requireLoadBalancer, writeTarget, type LbParamsT } from "./load-balancer.http.js";
+import {
+  ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, armErrorsWithConflict,
+  checkName, pageOf, resourcePath, sendStatusOnly, setEtagHeader,
+} from "./arm-common.js";
+import { LB_PATH, LbParams, answerDelete, answerWrite, requireLoadBalancer, writeTarget } from "./load-balancer.http.js";
 import { renderLoadBalancer } from "./load-balancer.view.js";
-import { LoadBalancerBodySchema, ResourceListSchema, ResourceSchema } from "./schemas/load-balancer.schema.js";
+import { LoadBalancerBodySchema, ResourceListSchema, ResourceSchema, type LoadBalancerBody } from "./schemas/load-balancer.schema.js";
 
 const config = { apiVersions: NETWORK_API_VERSIONS };
 const tags = ["LoadBalancers"];
 
-export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
-  app.put<{ Params: LbParamsT; Body: LoadBalancerSpec }>(LB_PATH, {
+/**
+ * The validated PUT body as the domain's spec. The schema is looser than LoadBalancerSpec where
+ * Azure clients are (a pool may come without `properties`, read-only members are accepted); the
+ * domain validates and defaults the rest, so the properties are passed on as they came, only typed
+ * as the spec here. Absent properties are an empty load balancer.
+ */
+function toLoadBalancerSpec({ location, tags: t, sku, properties }: LoadBalancerBody): LoadBalancerSpec {
+  return { location, tags: t, sku, properties: (properties ?? {}) as LoadBalancerProperties };
+}
+
+export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.put(LB_PATH, {
     config,
     schema: {
       operationId: "LoadBalancers_CreateOrUpdate", tags, summary: "Create or replace a load balancer",
       description: "Validates the whole load balancer (structure, references, limits and the uniqueness law against every load balancer of the location), stores it in one transaction and starts pushing it to the location's agents. 201 on create, 200 on update; poll Azure-AsyncOperation for agent acknowledgement.",
       params: LbParams, querystring: ApiVersionQuery, body: LoadBalancerBodySchema,
-      response: { ...armErrors, 200: ResourceSchema, 201: ResourceSchema, 409: armErrors[400] },
+      response: { ...armErrorsWithConflict, 200: ResourceSchema, 201: ResourceSchema },
     },
   }, async (request, reply) => {
     const p = request.params;
     checkName(p.loadBalancerName, "loadBalancer");
-    const { location, tags: t, sku, properties } = request.body;
-    const outcome = await saveLoadBalancer(request.server.deps, writeTarget(request, p, resourcePath(request)), {
-      location, tags: t, sku, properties: properties ?? {},
-    });
+    const outcome = await saveLoadBalancer(request.server.deps, writeTarget(request, p, resourcePath(request)), toLoadBalancerSpec(request.body));
     answerWrite(request, reply, outcome.operation);
     setEtagHeader(reply, outcome.stored.etag);
     return reply.code(outcome.created ? 201 : 200).send(renderLoadBalancer(outcome.stored));
   });
 
-  app.get<{ Params: LbParamsT }>(LB_PATH, {
+  app.get(LB_PATH, {
     config,
     schema: {
       operationId: "LoadBalancers_Get", tags, summary: "Get a load balancer",
@@ -49,7 +62,7 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
     return renderLoadBalancer(lb);
   });
 
-  app.delete<{ Params: LbParamsT }>(LB_PATH, {
+  app.delete(LB_PATH, {
     config,
     schema: {
       operationId: "LoadBalancers_Delete", tags, summary: "Delete a load balancer",
@@ -60,11 +73,11 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
   }, async (request, reply) => {
     const p = request.params;
     const result = await deleteLoadBalancer(request.server.deps, writeTarget(request, p, resourcePath(request)));
-    if (!result) return reply.code(204).send();
+    if (!result) return sendStatusOnly(reply, 204);
     return answerDelete(request, reply, result.operation);
   });
 
-  app.patch<{ Params: LbParamsT; Body: { tags?: Record<string, string> } }>(LB_PATH, {
+  app.patch(LB_PATH, {
     config,
     schema: {
       operationId: "LoadBalancers_UpdateTags", tags, summary: "Replace a load balancer's tags",
@@ -79,7 +92,7 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
     return renderLoadBalancer(updated);
   });
 
-  app.get<{ Params: { subscriptionId: string; resourceGroupName: string } }>(
+  app.get(
     "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/loadBalancers",
     {
       config,
@@ -96,7 +109,7 @@ export async function loadBalancerRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get<{ Params: { subscriptionId: string } }>("/subscriptions/:subscriptionId/providers/Microsoft.Network/loadBalancers", {
+  app.get("/subscriptions/:subscriptionId/providers/Microsoft.Network/loadBalancers", {
     config,
     schema: {
       operationId: "LoadBalancers_ListAll", tags, summary: "List the load balancers of a subscription",

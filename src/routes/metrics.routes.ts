@@ -3,9 +3,11 @@
 // on each scrape.
 
 import type { FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { refreshAgentGauges, registry } from "../agents/metrics.js";
 
-export async function metricsRoutes(app: FastifyInstance): Promise<void> {
+export async function metricsRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     "/metrics",
     {

@@ -2,17 +2,18 @@
 // 200) and Location (202 while running, then the final status code) headers.
 
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { Type } from "typebox";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type, type Static } from "typebox";
 import { Errors, withStatusAndCode } from "../errors.js";
 import { getOperation } from "../services/operations.service.js";
 import type { Operation } from "../store/operations.store.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, armErrors, baseUrl } from "./arm-common.js";
+import { ApiVersionQuery, armErrors, baseUrl, resourcePath, sendStatusOnly } from "./arm-common.js";
 
 const config = { apiVersions: NETWORK_API_VERSIONS };
 const tags = ["Operations"];
 const Params = Type.Object({ subscriptionId: Type.String(), location: Type.String(), operationId: Type.String() });
-type ParamsT = { subscriptionId: string; location: string; operationId: string };
+type ParamsT = Static<typeof Params>;
 const OperationStatusSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -22,14 +23,14 @@ const OperationStatusSchema = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true })),
 });
 
-function load(request: FastifyRequest<{ Params: ParamsT }>): Promise<Operation> {
-  return getOperation(request.server.deps, request.params.subscriptionId, request.params.operationId);
+function load(request: FastifyRequest, p: ParamsT): Promise<Operation> {
+  return getOperation(request.server.deps, p.subscriptionId, p.operationId);
 }
 
 function render(request: FastifyRequest, op: Operation) {
   const error = op.error as { code: string; message: string } | null;
   return {
-    id: request.url.split("?")[0],
+    id: resourcePath(request),
     name: op.id,
     status: op.status,
     startTime: op.startTime.toISOString(),
@@ -38,21 +39,22 @@ function render(request: FastifyRequest, op: Operation) {
   };
 }
 
-export async function operationRoutes(app: FastifyInstance): Promise<void> {
+export async function operationRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const base = "/subscriptions/:subscriptionId/providers/Microsoft.Network/locations/:location";
-  app.get<{ Params: ParamsT }>(`${base}/operations/:operationId`, {
+  app.get(`${base}/operations/:operationId`, {
     config,
     schema: {
       operationId: "Operations_GetStatus", tags, summary: "Status of an asynchronous operation (Azure-AsyncOperation)",
       params: Params, querystring: ApiVersionQuery, response: { ...armErrors, 200: OperationStatusSchema },
     },
   }, async (request, reply) => {
-    const op = await load(request);
+    const op = await load(request, request.params);
     if (op.status === "InProgress") reply.header("retry-after", "1");
     return render(request, op);
   });
 
-  app.get<{ Params: ParamsT }>(`${base}/operationResults/:operationId`, {
+  app.get(`${base}/operationResults/:operationId`, {
     config,
     schema: {
       operationId: "Operations_GetResult", tags, summary: "Result of an asynchronous operation (Location)",
@@ -61,12 +63,12 @@ export async function operationRoutes(app: FastifyInstance): Promise<void> {
       response: { ...armErrors, 202: Type.Null(), 204: Type.Null() },
     },
   }, async (request, reply) => {
-    const op = await load(request);
+    const op = await load(request, request.params);
     if (op.status === "InProgress") {
       reply.header("location", `${baseUrl(request)}${request.url}`).header("retry-after", "1");
-      return reply.code(202).send();
+      return sendStatusOnly(reply, 202);
     }
-    if (op.status === "Succeeded") return reply.code(204).send();
+    if (op.status === "Succeeded") return sendStatusOnly(reply, 204);
     const error = op.error as { code?: string; message?: string } | null;
     throw withStatusAndCode(Errors.operationFailed(error, "The operation failed."), 400, error?.code);
   });

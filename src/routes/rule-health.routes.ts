@@ -5,10 +5,11 @@
 // src/domain/rule-health.ts), so polling late never returns stale health.
 
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type, type Static } from "typebox";
 import { getRuleHealth } from "../services/health.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, armErrors, baseUrl } from "./arm-common.js";
+import { ApiVersionQuery, armErrors, baseUrl, resourcePath, sendStatusOnly } from "./arm-common.js";
 import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancer.http.js";
 
 const RULE_HEALTH_PATH = `${LB_PATH}/loadBalancingRules/:loadBalancingRuleName/health`;
@@ -37,11 +38,12 @@ async function ruleHealth(request: FastifyRequest, p: RuleParamsT): Promise<Heal
   return getRuleHealth(request.server.deps, lb, p.loadBalancingRuleName);
 }
 
-export async function ruleHealthRoutes(app: FastifyInstance): Promise<void> {
+export async function ruleHealthRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const config = { apiVersions: NETWORK_API_VERSIONS };
   const tags = ["LoadBalancers"];
 
-  app.post<{ Params: RuleParamsT; Querystring: Static<typeof ApiVersionQuery> }>(
+  app.post(
     RULE_HEALTH_PATH,
     {
       config,
@@ -59,14 +61,13 @@ export async function ruleHealthRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const p = request.params;
       await ruleHealth(request, p); // 404s now rather than at the Location URL
-      const path = request.url.split("?")[0];
-      reply.header("location", `${baseUrl(request)}${path}?api-version=${encodeURIComponent(request.query["api-version"])}`);
+      reply.header("location", `${baseUrl(request)}${resourcePath(request)}?api-version=${encodeURIComponent(request.query["api-version"])}`);
       reply.header("retry-after", "0");
-      return reply.code(202).send();
+      return sendStatusOnly(reply, 202);
     },
   );
 
-  app.get<{ Params: RuleParamsT }>(
+  app.get(
     RULE_HEALTH_PATH,
     {
       config,
