@@ -2,7 +2,7 @@
 // 5,000 backend addresses in 10 pools of 500. Rule i sits on frontend i % 600, port 1000 + i, and
 // delivers to pool i % 10 on backend port 2000 + i (non-floating) — distinct flows everywhere.
 
-import type { LbInput } from "./builders.js";
+import type { LbInput } from "../kit/specs.js";
 
 export function bigLb(opts: { rules?: number; poolSize?: number; pools?: number } = {}): LbInput {
   const nRules = opts.rules ?? 1500, poolSize = opts.poolSize ?? 500, nPools = opts.pools ?? 10;

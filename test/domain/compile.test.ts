@@ -5,7 +5,7 @@ import {
   applyDefaults, compileLoadBalancer, effectiveMappings, loadBalancerId, validateLoadBalancer, withBackReferences,
 } from "../../src/domain/index.js";
 import { bigLb } from "./big-lb.js";
-import { addr, buildLb, noClaims, publicIps, type LbInput } from "./builders.js";
+import { addr, buildLb, noClaims, publicIps, type LbInput } from "../kit/specs.js";
 
 const pips = publicIps({ vip1: "65.52.0.1", vip2: "65.52.0.2" });
 const ctx = { address: addr(), publicIps: pips };

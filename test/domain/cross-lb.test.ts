@@ -5,7 +5,7 @@ import {
   applyDefaults, conflictIssues, deriveClaims, loadBalancerId, loadBalancerType,
   type ClaimOwner, type LoadBalancerAddress, type OwnedClaims,
 } from "../../src/domain/index.js";
-import { addr, buildLb, check, codes, publicIps, type LbInput } from "./builders.js";
+import { addr, buildLb, check, codes, publicIps, type LbInput } from "../kit/specs.js";
 
 const OTHER_SUB = "99999999-0000-0000-0000-000000000009";
 const pips = publicIps({ vip1: "65.52.0.1", vip2: "65.52.0.2" });

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { applyDefaults, deriveClaims } from "../../src/domain/index.js";
-import { addr, buildLb, check, codes, publicIps, type LbInput } from "./builders.js";
+import { addr, buildLb, check, codes, publicIps, type LbInput } from "../kit/specs.js";
 
 const ilb = (rules: LbInput["rules"], extra: Partial<LbInput> = {}): LbInput => ({
   frontends: { fe1: "10.1.0.10", fe2: "10.1.0.11" },

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { applyDefaults, effectiveMappings } from "../../src/domain/index.js";
-import { addr, buildLb, check, codes, publicIps, type LbInput } from "./builders.js";
+import { addr, buildLb, check, codes, publicIps, type LbInput } from "../kit/specs.js";
 
 const pips = publicIps({ vip1: "65.52.0.1", vip2: "65.52.0.2" });
 const VIPS = { fe1: { pip: "vip1" }, fe2: { pip: "vip2" } } as const;

@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyDefaults, deriveClaims, type DomainIssue } from "../../src/domain/index.js";
-import { addr, buildLb, check, type LbInput, type NatInput, type RuleInput } from "./builders.js";
+import { addr, buildLb, check, type LbInput, type NatInput, type RuleInput } from "../kit/specs.js";
 
 const FRONTENDS: Record<string, string> = { fe0: "10.9.0.1", fe1: "10.9.0.2", fe2: "10.9.0.3" };
 const DIPS = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"];

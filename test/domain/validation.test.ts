@@ -5,7 +5,7 @@ import {
   applyDefaults, canonicalIp, childId, isValidResourceName, loadBalancerId, refName, validateLoadBalancer,
   type LoadBalancerSpec,
 } from "../../src/domain/index.js";
-import { addr, buildLb, check, codes, noClaims, pipId, publicIps, type LbInput } from "./builders.js";
+import { addr, buildLb, check, codes, noClaims, pipId, publicIps, type LbInput } from "../kit/specs.js";
 
 const base: LbInput = {
   frontends: { fe: "10.0.0.10" }, pools: { pool: ["10.0.0.4"] },

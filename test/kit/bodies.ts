@@ -1,7 +1,7 @@
 // ARM request bodies and resource paths for tests that speak the API (in-process, over HTTP, or to
 // real processes): one builder of a public load balancer, from which the seed's shorthand
 // (helpers/seed.ts), the e2e cluster's (e2e/cluster.ts) and the agents harness's simpleLb derive.
-// Pure domain tests build LoadBalancerSpecs with test/domain/builders.ts instead (private frontends,
+// Pure domain tests build LoadBalancerSpecs with kit/specs.ts instead (private frontends,
 // terse rules, no HTTP).
 
 export const SUB = "00000000-0000-0000-0000-000000000001";

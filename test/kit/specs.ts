@@ -1,4 +1,5 @@
-// Terse builders for load balancers in tests, so each test reads like the seed's tables.
+// Terse builders of domain LoadBalancerSpecs (no HTTP) for the pure domain tests, so each test reads like
+// the seed's tables. Tests that speak the API build ARM bodies with kit/bodies.ts.
 
 import {
   applyDefaults, childId, loadBalancerId, validateLoadBalancer,
@@ -6,7 +7,9 @@ import {
   type PublicIpView,
 } from "../../src/domain/index.js";
 
-export const SUB = "00000000-0000-0000-0000-000000000001";
+import { SUB } from "./bodies.js";
+
+export { SUB };
 export const addr = (name = "lb1", subscriptionId = SUB, resourceGroup = "rg1"): LoadBalancerAddress =>
   ({ subscriptionId, resourceGroup, name });
 
