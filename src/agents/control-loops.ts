@@ -10,17 +10,15 @@ import type { Db } from "../store/prisma.js";
 import { openPushPool, PushLockSession } from "../store/push-locks.store.js";
 import { AgentClient } from "./agent-client.js";
 import { compileDesiredState, DesiredStateCache } from "./desired-state.js";
-import { Reconciler } from "./reconciler.js";
+import { Reconciler, type ReconcilerLog } from "./reconciler.js";
 
 export interface ControlLoops {
   notifyChange: (location: string) => void;
   stop: () => Promise<void>;
 }
 
-export interface ControlLoopLog {
-  info: (msg: string) => void;
-  warn: (msg: string) => void;
-}
+/** What the loops log through (the app's pino logger fits). */
+export type ControlLoopLog = ReconcilerLog;
 
 export interface ControlLoopOptions {
   config: Config;

@@ -12,7 +12,7 @@ import { inTransaction, type Tx } from "../store/prisma.js";
 import {
   createPublicIpRow, deletePublicIpRow, findAddressHolder, findPublicIp, isAddressTakenViolation,
   isPublicIpInUseViolation, listPublicIpsOfGroup, listPublicIpsOfSubscription, lockPublicIp, replacePublicIpRow,
-  updatePublicIpTagsRow, type PublicIpRow,
+  updatePublicIpTagsRow, type PublicIpData, type PublicIpRow,
 } from "../store/public-ips.store.js";
 import type { ServiceDeps } from "./deps.js";
 import { requireResourceGroup } from "./resource-groups.service.js";
@@ -26,19 +26,10 @@ export interface PublicIpKey {
 }
 
 /** What a PUT asks for, already defaulted and checked for shape by the route (location normalised). */
-export interface PublicIpWrite {
-  location: string;
-  tags: Record<string, string>;
-  skuName: string;
-  skuTier: string;
-  allocationMethod: string;
-  ipVersion: "IPv4" | "IPv6";
+export type PublicIpWrite = Omit<PublicIpData, "ipAddress"> & {
   /** Canonical bring-your-own address; undefined = keep the current one or allocate. */
   ipAddress?: string;
-  /** The remaining properties (idleTimeoutInMinutes, dnsSettings...), echoed back. */
-  properties: Record<string, unknown>;
-  zones?: string[];
-}
+};
 
 /** Checks If-Match/If-None-Match against the current etag (undefined = absent); throws 412. */
 export type EtagCheck = (current: string | undefined, id: string) => void;
