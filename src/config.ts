@@ -23,6 +23,8 @@ export interface Config {
   publicUrl?: string;
   /** HTTP server limits; a slow or stuck client must not hold a socket forever. */
   timeouts: ServerTimeouts;
+  /** Finished (Succeeded/Failed) operations are deleted this long after they ended. */
+  operationRetentionHours: number;
 }
 
 /** Milliseconds; 0 turns a limit off (Node's and fastify's meaning). */
@@ -97,6 +99,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (host !== "localhost" && !isIP(host)) throw new ConfigError(`HOST must be an IP address, got "${host}"`);
   const token = env.LBPLANE_TOKEN || undefined;
   if (token !== undefined && token.length < 16) throw new ConfigError("LBPLANE_TOKEN must be at least 16 characters");
+  // The join token lets anyone register an agent and receive a location's configuration: as strong
+  // as the admin token.
+  const joinToken = env.LBPLANE_JOIN_TOKEN || undefined;
+  if (joinToken !== undefined && joinToken.length < 16) throw new ConfigError("LBPLANE_JOIN_TOKEN must be at least 16 characters");
   const publicUrl = env.LBPLANE_PUBLIC_URL || undefined;
   if (publicUrl && !/^https?:\/\/[^/]+$/.test(publicUrl)) {
     throw new ConfigError(`LBPLANE_PUBLIC_URL must be a scheme://host[:port] without a path, got "${publicUrl}"`);
@@ -109,9 +115,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: token,
     publicIpPool,
     logLevel,
-    joinToken: env.LBPLANE_JOIN_TOKEN || undefined,
+    joinToken,
     agentLivenessMs: intVar(env, "LBPLANE_AGENT_LIVENESS_MS", 5000, 500, 600_000),
     publicUrl,
     timeouts: loadTimeouts(env),
+    // Clients poll an operation until it is done, within minutes; a day leaves room for one that comes
+    // back later (a re-run pipeline, an operator reading a failure) while the table holds at most a
+    // day of writes. Azure, too, keeps an operation's status only for a limited time.
+    operationRetentionHours: intVar(env, "LBPLANE_OPERATION_RETENTION_HOURS", 24, 1, 8_760),
   };
 }

@@ -1,11 +1,14 @@
 // Background work of the control plane: the agent reconciler, the cross-replica change feed, and a
 // slow safety-net sweep that catches what notifications miss (an agent turning stale or live, a
-// lost NOTIFY, a retry whose backoff expired) and settles operations nobody is polling.
+// lost NOTIFY, a retry whose backoff expired), settles operations nobody is polling and, every few
+// minutes, deletes operations finished longer ago than LBPLANE_OPERATION_RETENTION_HOURS (so the
+// table cannot grow forever; a pruned operation's URL answers 404 like any unknown one).
 
 import type { Config } from "../config.js";
 import { settleAll } from "../services/operations.service.js";
 import { announceChange, ChangeFeed } from "../store/change-feed.js";
 import { readDesiredSnapshot } from "../store/desired-state.store.js";
+import { pruneFinishedOperations } from "../store/operations.store.js";
 import type { Db } from "../store/prisma.js";
 import { openPushPool, PushLockSession } from "../store/push-locks.store.js";
 import { AgentClient } from "./agent-client.js";
@@ -28,6 +31,8 @@ export interface ControlLoopOptions {
   log: ControlLoopLog;
   /** Safety-net period (default 1 s). */
   sweepMs?: number;
+  /** Least time between two retention prunes (default 5 min); a full batch prunes again next sweep. */
+  pruneEveryMs?: number;
   concurrency?: number;
 }
 
@@ -85,6 +90,20 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
   );
   await feed.start();
 
+  // Retention: the first sweep prunes (a restart catches up at once), then every pruneEveryMs; a
+  // full batch means more are due, so the next sweep continues. Every replica may prune: the
+  // DELETEs are idempotent and bounded.
+  const pruneEveryMs = opts.pruneEveryMs ?? 300_000;
+  let nextPruneAt = 0;
+  const prune = async () => {
+    if (performance.now() < nextPruneAt) return;
+    const batch = 1000;
+    nextPruneAt = performance.now() + pruneEveryMs; // a failing prune waits its period too
+    const deleted = await pruneFinishedOperations(db, config.operationRetentionHours, batch);
+    if (deleted >= batch) nextPruneAt = 0;
+    if (deleted > 0) log.info(`pruned ${deleted} operations finished more than ${config.operationRetentionHours} h ago`);
+  };
+
   // The running sweep, if any: one at a time, and stop() waits for it before the pools close.
   let sweeping: Promise<void> | undefined;
   const sweep = () => {
@@ -93,6 +112,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
       try {
         reconciler.wake();
         await settleAll(db, { livenessMs });
+        await prune();
       } catch (err) {
         log.warn(`sweep failed: ${(err as Error).message}`);
       } finally {

@@ -74,3 +74,18 @@ export function findOperation(tx: Tx, subscriptionId: string, id: string): Promi
   if (!isUuid(id)) return Promise.resolve(null);
   return tx.operation.findFirst({ where: { id, subscriptionId: subscriptionId.toLowerCase() } });
 }
+
+// Finished operations whose end is older than the retention, a bounded batch at a time so one pass
+// never holds a long lock or a huge transaction; in-progress operations (no end yet) are never
+// touched. The index on end_time keeps the search cheap however many recent rows there are.
+const PRUNE_FINISHED = `
+  DELETE FROM operations WHERE id IN (
+    SELECT id FROM operations
+    WHERE end_time < now() - make_interval(hours => $1::int) AND status IN ('Succeeded', 'Failed')
+    ORDER BY end_time
+    LIMIT $2::int)`;
+
+/** Deletes up to `batch` operations that finished more than `retentionHours` ago; returns how many. */
+export function pruneFinishedOperations(tx: Tx, retentionHours: number, batch = 1000): Promise<number> {
+  return tx.$executeRawUnsafe(PRUNE_FINISHED, retentionHours, batch);
+}

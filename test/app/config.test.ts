@@ -18,6 +18,9 @@ describe("configuration from the environment", () => {
     ["DATABASE_URL", "mysql://x"],
     ["LBPLANE_PUBLIC_IP_POOL", "10.0.0.0/40"],
     ["LBPLANE_TOKEN", "short"],
+    ["LBPLANE_JOIN_TOKEN", "join-secret"],
+    ["LBPLANE_OPERATION_RETENTION_HOURS", "0"],
+    ["LBPLANE_OPERATION_RETENTION_HOURS", "a day"],
     ["LOG_LEVEL", "chatty"],
     ["LBPLANE_AGENT_LIVENESS_MS", "10"],
     ["LBPLANE_PUBLIC_URL", "https://example.test/with/path"],
@@ -30,6 +33,12 @@ describe("configuration from the environment", () => {
   ])("%s=%s stops the start with a message naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it("a join token of 16 characters or more is accepted; finished operations are kept 24 h unless configured", () => {
+    expect(loadConfig({ LBPLANE_JOIN_TOKEN: "join-secret-0123456789" }).joinToken).toBe("join-secret-0123456789");
+    expect(loadConfig({}).operationRetentionHours).toBe(24);
+    expect(loadConfig({ LBPLANE_OPERATION_RETENTION_HOURS: "168" }).operationRetentionHours).toBe(168);
   });
 
   it("server timeouts default to request 60 s, headers 10 s, keep-alive 72 s, no socket idle limit", () => {
