@@ -37,7 +37,7 @@ export function readTokenFile(file: string, envToken: string | undefined): Token
   const fd = openSync(file, "r");
   let text: string;
   try {
-    checkPrivate(fstatSync(fd), file, fail);
+    checkPrivate(fstatSync(fd), file);
     text = readFileSync(fd, "utf8");
   } finally {
     closeSync(fd);
@@ -55,22 +55,22 @@ export function readTokenFile(file: string, envToken: string | undefined): Token
   if (!Array.isArray(parsed.tokens)) return fail(`"tokens" must be an array of {name, token, subscriptions}`);
   const entries = parsed.tokens.map((raw, i) => readEntry(raw, i, fail));
   if (entries.length === 0 && !envToken) {
-    fail("lists no tokens; add one, or delete the file to let lbplane create an admin token");
+    throw new Error(`${file} lists no tokens; add one, or delete the file to let lbplane create an admin token`);
   }
   checkUnique(entries, envToken, fail);
   return entries;
 }
 
-function checkPrivate(st: { mode: number; uid: number }, file: string, fail: (m: string) => never): void {
+function checkPrivate(st: { mode: number; uid: number }, file: string): void {
   // Windows has no POSIX modes to check (Node reports a fixed 0666/0444).
   if (process.platform === "win32") return;
   const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
   if ((st.mode & 0o077) !== 0) {
-    fail(`is accessible by group or others (mode ${mode}); tokens must be private: run chmod 600 ${file}`);
+    throw new Error(`${file} is accessible by group or others (mode ${mode}); tokens must be private: run chmod 600 ${file}`);
   }
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
-    fail(`is owned by uid ${st.uid}, not by the user running lbplane (uid ${uid}) or root: run chown ${uid} ${file}`);
+    throw new Error(`${file} is owned by uid ${st.uid}, not by the user running lbplane (uid ${uid}) or root: run chown ${uid} ${file}`);
   }
 }
 

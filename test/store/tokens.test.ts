@@ -45,4 +45,12 @@ describe("management tokens", () => {
     writeTokens(d, { tokens: [{ token: "short" }] });
     expect(() => loadTokens(d, undefined)).toThrow(/at least 16/);
   });
+
+  it("a token file that lists no tokens is refused rather than overwritten, unless LBPLANE_TOKEN is set", () => {
+    const d = dir();
+    writeTokens(d, { tokens: [] });
+    expect(() => loadTokens(d, undefined)).toThrow(/lists no tokens/);
+    expect(readFileSync(join(d, "tokens.json"), "utf8")).toBe(JSON.stringify({ tokens: [] }));
+    expect(loadTokens(d, "env-admin-token-0123456789").created).toBeUndefined();
+  });
 });
