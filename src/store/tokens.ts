@@ -60,8 +60,13 @@ export function loadTokens(dataDir: string, envToken: string | undefined): Loade
   if (store.size > 0) return { store, file };
   const token = `lbp_${randomBytes(24).toString("base64url")}`;
   mkdirSync(dataDir, { recursive: true });
-  // "wx": never write through a file (or symlink) that appeared since the check above.
-  writeFileSync(file, JSON.stringify({ tokens: [{ name: "admin", token }] }, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  try {
+    // "wx": never write through a file (or symlink) that appeared since the check above.
+    writeFileSync(file, JSON.stringify({ tokens: [{ name: "admin", token }] }, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    throw new Error(`${file} appeared while lbplane was creating it (another lbplane on this data folder?); start again`);
+  }
   store.add(token, { name: "admin" });
   return { store, created: { token, file }, file };
 }

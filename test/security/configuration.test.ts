@@ -39,7 +39,7 @@ function dataDir(content: unknown, mode = 0o600): string {
   return d;
 }
 
-/** `npm start` on `dir`: resolves with its exit code and stderr (killed after 45 s if it keeps running). */
+/** `npm start` on `dir`: resolves with its exit code and stderr (killed after 90 s if it keeps running). */
 function startServer(dir: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LBPLANE_") && k !== "DATABASE_URL"));
   const child = spawn(join(process.cwd(), "node_modules/.bin/tsx"), ["src/server.ts"], {
@@ -56,7 +56,7 @@ function startServer(dir: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: 
   });
   let stderr = "";
   child.stderr!.on("data", (c) => (stderr += c));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
   return new Promise((resolve) =>
     child.on("exit", (code) => {
       clearTimeout(timer);
@@ -180,7 +180,7 @@ describe("tokens.json: a mistake stops the start, it never widens a grant", () =
     expect(weakJoin.code).toBe(1);
     expect(weakJoin.stderr).toContain("LBPLANE_JOIN_TOKEN must be at least 16 characters");
     for (const r of [typo, readable, weakJoin]) expect(r.stderr).not.toContain(TENANT_A);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("operation retention: a client writing in a loop cannot grow the operations table forever", () => {
