@@ -5,7 +5,7 @@
 // the answer is ARM's error shape with an x-ms-request-id, and the victim's resource is unchanged.
 
 import { request as httpRequest } from "node:http";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUTH, RGV, SUB, startTestLbplane, type TestLbplane } from "../helpers/app.js";
 
