@@ -177,8 +177,8 @@ export const Errors = {
 
   // ---- hostile requests (S3): what the HTTP edge answers before any route runs ----------------------
   /** Node's requestTimeout/headersTimeout cut a request that did not arrive in time. */
-  requestTimeout: entry(408, "RequestTimeout", (limitMs: number) =>
-    `The request was not received within ${limitMs} ms; the connection is closed.`),
+  requestTimeout: entry(408, "RequestTimeout", () =>
+    "The request (headers or body) was not received in time; the connection is closed."),
   /** A path parameter longer than any Azure name (fastify's maxParamLength). */
   requestUriTooLong: entry(414, "RequestUriTooLong", () => "The request URI is too long."),
   /** The request line and headers exceed Node's maxHeaderSize. */

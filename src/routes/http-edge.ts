@@ -24,8 +24,8 @@ function armResponseHead(err: ArmError): { body: string; headers: Record<string,
 }
 
 /** The ARM error for a socket-level failure Node reports as `clientError`. */
-function clientErrorOf(err: NodeJS.ErrnoException, server: Server): ArmError {
-  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") return Errors.requestTimeout(server.requestTimeout);
+function clientErrorOf(err: NodeJS.ErrnoException): ArmError {
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") return Errors.requestTimeout();
   if (err.code === "HPE_HEADER_OVERFLOW") return Errors.requestHeaderFieldsTooLarge();
   return Errors.malformedHttpRequest();
 }
@@ -34,11 +34,11 @@ function clientErrorOf(err: NodeJS.ErrnoException, server: Server): ArmError {
  * fastify's clientErrorHandler: writes the answer on the raw socket (no request object exists) and
  * destroys it, unless a response has already started on it (then there is nothing valid to add).
  */
-export function clientErrorHandler(this: { server: Server }, err: NodeJS.ErrnoException, socket: Duplex): void {
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === "ECONNRESET" || socket.destroyed) return;
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
-    const arm = clientErrorOf(err, this.server);
+    const arm = clientErrorOf(err);
     const { body, headers } = armResponseHead(arm);
     const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
     socket.write(`HTTP/1.1 ${arm.statusCode} ${arm.code}\r\n${lines.join("\r\n")}\r\n\r\n${body}`);
