@@ -12,6 +12,8 @@ import type { TokenStore } from "./store/tokens.js";
 import { checkApiVersion } from "./routes/api-versions.js";
 import { authenticate } from "./routes/auth.js";
 import { handleError } from "./routes/error-handler.js";
+import { answerExpectContinue, clientErrorHandler, frameworkErrors } from "./routes/http-edge.js";
+import { registerJsonParser } from "./routes/json-body.js";
 import { Errors } from "./errors.js";
 import { registerRoutes } from "./routes/index.js";
 import { rejectUnstorableText } from "./routes/storable-text.js";
@@ -36,6 +38,9 @@ export type App = FastifyInstance;
 /** Largest accepted request body: a load balancer at Standard limits is ~3 MB of JSON. */
 export const BODY_LIMIT = 8 * 1024 * 1024;
 
+/** How often Node looks for requests past their request/headers deadline. */
+const CONNECTIONS_CHECK_MS = 1000;
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? false,
@@ -43,7 +48,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // ARM compares path segments case-insensitively (arm-resources even sends "resourcegroups").
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     genReqId: () => randomUUID(),
-    ...(deps.https ? { https: deps.https } : {}),
+    // Node checks request and header deadlines only this often (30 s by default): a slow body must
+    // be cut within seconds of its limit, not up to half a minute later.
+    http: { connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
+    ...(deps.https ? { https: { ...deps.https, connectionsCheckingInterval: CONNECTIONS_CHECK_MS } } : {}),
+    // Errors no route sees (Node's parser, the router) leave in ARM's shape too.
+    clientErrorHandler,
+    frameworkErrors,
     ...(deps.timeouts
       ? {
           requestTimeout: deps.timeouts.requestMs,
@@ -54,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>();
   // fastify has no option for it; Node reads it from the server when a request starts.
   if (deps.timeouts) app.server.headersTimeout = deps.timeouts.headersMs;
+  answerExpectContinue(app.server, BODY_LIMIT);
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.decorate("deps", deps);
 
@@ -72,13 +84,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     checkApiVersion(request);
     rejectUnstorableText(request);
   });
-  // ARM accepts a POST action (e.g. rule health) with no body even when the client, like most curl
-  // invocations, sends Content-Type: application/json; fastify's parser would refuse the empty body.
-  const parseJson = app.getDefaultJsonParser("error", "error");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    if (body === "" || (typeof body === "string" && body.trim() === "")) return done(null, undefined);
-    return parseJson(request, body as string, done);
-  });
+  // Runs after the onRequest hooks: an anonymous caller's body is never read past the limit check.
+  registerJsonParser(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const err = Errors.noRoute(request.method, request.url.split("?")[0]);

@@ -19,7 +19,7 @@ export interface Config {
   joinToken?: string;
   /** An agent is live while heartbeats arrive within this window. */
   agentLivenessMs: number;
-  /** Public base URL used in Azure-AsyncOperation / Location / nextLink headers. */
+  /** Public base URL used in Azure-AsyncOperation / Location / nextLink headers; unset = the address a request arrived at (never its Host header). */
   publicUrl?: string;
   /** HTTP server limits; a slow or stuck client must not hold a socket forever. */
   timeouts: ServerTimeouts;
@@ -29,7 +29,7 @@ export interface Config {
 
 /** Milliseconds; 0 turns a limit off (Node's and fastify's meaning). */
 export interface ServerTimeouts {
-  /** Whole request, headers and body, from the first byte (Node's requestTimeout). */
+  /** Whole request, headers and body, from the first byte (Node's requestTimeout): a slow body is cut after this. */
   requestMs: number;
   /** Request headers must arrive within this (Node's headersTimeout); at most requestMs. */
   headersMs: number;
@@ -68,7 +68,7 @@ const HOUR_MS = 3_600_000;
 
 function loadTimeouts(env: NodeJS.ProcessEnv): ServerTimeouts {
   const timeouts = {
-    requestMs: intVar(env, "LBPLANE_REQUEST_TIMEOUT_MS", 60_000, 1_000, HOUR_MS),
+    requestMs: intVar(env, "LBPLANE_REQUEST_TIMEOUT_MS", 30_000, 1_000, HOUR_MS),
     headersMs: intVar(env, "LBPLANE_HEADERS_TIMEOUT_MS", 10_000, 1_000, HOUR_MS),
     keepAliveMs: intVar(env, "LBPLANE_KEEP_ALIVE_TIMEOUT_MS", 72_000, 1_000, HOUR_MS),
     connectionMs: intVar(env, "LBPLANE_CONNECTION_TIMEOUT_MS", 0, 0, HOUR_MS),

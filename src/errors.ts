@@ -174,6 +174,20 @@ export const Errors = {
   /** A framework 4xx with no better translation: its own status and code. */
   clientError: entry(400, "BadRequest", (message: string) => message),
   internalServerError: entry(500, "InternalServerError", () => "An internal error occurred; the request was not applied."),
+
+  // ---- hostile requests (S3): what the HTTP edge answers before any route runs ----------------------
+  /** Node's requestTimeout/headersTimeout cut a request that did not arrive in time. */
+  requestTimeout: entry(408, "RequestTimeout", () =>
+    "The request (headers or body) was not received in time; the connection is closed."),
+  /** A path parameter longer than any Azure name (fastify's maxParamLength). */
+  requestUriTooLong: entry(414, "RequestUriTooLong", () => "The request URI is too long."),
+  /** The request line and headers exceed Node's maxHeaderSize. */
+  requestHeaderFieldsTooLarge: entry(431, "RequestHeaderFieldsTooLarge", () =>
+    "The request line and headers are larger than the allowed limit."),
+  /** A request Node's HTTP parser cannot read (bad request line, bad header, smuggling attempt). */
+  malformedHttpRequest: entry(400, "BadRequest", () => "The HTTP request is malformed; the connection is closed."),
+  /** readyz: not ready, nothing about why (the log has the detail). */
+  serviceNotReady: entry(503, "ServiceUnavailable", () => "lbplane is not ready to serve requests."),
 } as const;
 
 /**

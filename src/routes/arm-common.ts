@@ -100,11 +100,24 @@ function etagMatches(header: string, current: string): boolean {
   return header.split(",").some((t) => strip(t) === strip(current));
 }
 
-/** Absolute base URL for Location / Azure-AsyncOperation / nextLink (ARM requires absolute URIs). */
+/**
+ * Absolute base URL for Location / Azure-AsyncOperation / nextLink (ARM requires absolute URIs):
+ * LBPLANE_PUBLIC_URL, else the local address the connection arrived at. Never the Host header: a
+ * client could forge it and have lbplane hand its URLs (and a polling client's token) elsewhere.
+ */
 export function baseUrl(request: FastifyRequest): string {
   const configured = request.server.deps.config.publicUrl;
   if (configured) return configured;
-  return `${request.protocol}://${request.host}`;
+  let address = request.raw.socket?.localAddress;
+  let port = request.raw.socket?.localPort;
+  if (!address || !port) {
+    const listening = request.server.server.address();
+    if (listening && typeof listening === "object") ({ address, port } = listening);
+  }
+  if (!address || !port) return `${request.protocol}://localhost`;
+  address = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+  if (address.includes(":")) address = `[${address}]`;
+  return `${request.protocol}://${address}:${port}`;
 }
 
 /** Page a list by offset: `$skipToken` is the offset of the next page. */

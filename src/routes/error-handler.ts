@@ -1,5 +1,5 @@
 // Every failure leaves as an ARM error body; nothing the client sends can produce a 500. Framework
-// errors (bad JSON, schema violations, oversized bodies) are translated to ARM's codes here.
+// errors (bad JSON, schema violations, oversized bodies, refused URLs) are translated to ARM's codes here.
 
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ArmError, Errors, withStatusAndCode } from "../errors.js";
@@ -60,6 +60,10 @@ function translate(error: FastifyError): ArmError {
       return Errors.requestEntityTooLarge();
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return Errors.unsupportedMediaType();
+    case "FST_ERR_BAD_URL":
+      return Errors.invalidParameter("The request URL contains an invalid percent-encoded component.", "url");
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return Errors.requestUriTooLong();
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
     return Errors.invalidRequestFormat(error.message);
@@ -69,9 +73,42 @@ function translate(error: FastifyError): ArmError {
   return Errors.internalServerError();
 }
 
-export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+/** How much of a refused body is read (and dropped) so the client, still writing, can read the 413. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
+/**
+ * Reads and drops the rest of a request body, up to a bound. A client that writes its whole body
+ * before reading (Python's http.client, curl) gets a reset instead of the answer if the server
+ * closes while body bytes are still arriving; past the bound it is cut anyway.
+ */
+function drainBody(raw: FastifyRequest["raw"]): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    let seen = 0;
+    const finish = () => {
+      clearTimeout(timer);
+      raw.off("data", onData).off("end", finish).off("error", finish).off("close", finish);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > DRAIN_MAX_BYTES) finish();
+    };
+    const timer = setTimeout(finish, DRAIN_MAX_MS);
+    raw.on("data", onData).on("end", finish).on("error", finish).on("close", finish);
+    raw.resume();
+  });
+}
+
+export async function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const arm = translate(error);
   if (arm.statusCode >= 500) request.log.error({ err: error }, "request failed");
   else request.log.info({ code: arm.code, status: arm.statusCode }, arm.message);
+  if (arm.statusCode === 413) {
+    // The body is not wanted: read what is in flight, then answer and close the connection.
+    await drainBody(request.raw);
+    reply.header("connection", "close");
+  }
   return reply.code(arm.statusCode).type("application/json; charset=utf-8").send(arm.toBody());
 }

@@ -1,11 +1,15 @@
-// Liveness and readiness for orchestrators; no authentication, no api-version.
+// Liveness and readiness for orchestrators; no authentication, no api-version, so nothing in an
+// answer may describe the deployment.
 
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { Errors } from "../errors.js";
 import { pendingMigrationsOf } from "../store/migrator.js";
+import { ErrorResponseSchema } from "./arm-common.js";
 
-const StatusSchema = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
+const StatusSchema = Type.Object({ status: Type.String() });
+const NotReadySchema = Type.Object({ status: Type.String(), error: ErrorResponseSchema.properties.error });
 
 export async function operationalRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -31,16 +35,23 @@ export async function operationalRoutes(fastify: FastifyInstance): Promise<void>
         tags: ["Operations"],
         summary: "Readiness: database reachable and every migration applied",
         security: [],
-        response: { 200: StatusSchema, 503: StatusSchema },
+        response: { 200: StatusSchema, 503: NotReadySchema },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      // Anonymous callers learn ready or not; why (the database's address, the driver's error text,
+      // migration names) goes to the log only.
+      const notReady = () => reply.code(503).send({ status: "not ready", ...Errors.serviceNotReady().toBody() });
       try {
         const pending = await pendingMigrationsOf(app.deps.db);
-        if (pending.length) return reply.code(503).send({ status: "not ready", detail: `pending migrations: ${pending.join(", ")}` });
+        if (pending.length) {
+          request.log.warn({ pending }, "readyz: pending migrations");
+          return notReady();
+        }
         return { status: "ready" };
       } catch (err) {
-        return reply.code(503).send({ status: "not ready", detail: `database unreachable: ${(err as Error).message}` });
+        request.log.error({ err }, "readyz: database unreachable");
+        return notReady();
       }
     },
   );

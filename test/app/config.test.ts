@@ -41,8 +41,8 @@ describe("configuration from the environment", () => {
     expect(loadConfig({ LBPLANE_OPERATION_RETENTION_HOURS: "168" }).operationRetentionHours).toBe(168);
   });
 
-  it("server timeouts default to request 60 s, headers 10 s, keep-alive 72 s, no socket idle limit", () => {
-    expect(loadConfig({}).timeouts).toEqual({ requestMs: 60_000, headersMs: 10_000, keepAliveMs: 72_000, connectionMs: 0 });
+  it("server timeouts default to request 30 s, headers 10 s, keep-alive 72 s, no socket idle limit", () => {
+    expect(loadConfig({}).timeouts).toEqual({ requestMs: 30_000, headersMs: 10_000, keepAliveMs: 72_000, connectionMs: 0 });
   });
 
   it("server timeouts come from the environment; the headers limit may not exceed the request limit", () => {
