@@ -174,6 +174,14 @@ export const Errors = {
   /** A framework 4xx with no better translation: its own status and code. */
   clientError: entry(400, "BadRequest", (message: string) => message),
   internalServerError: entry(500, "InternalServerError", () => "An internal error occurred; the request was not applied."),
+
+  // ---- s1: linked authorization -------------------------------------------------------------------
+  /** A body references a resource in a subscription the token does not cover (ARM's code and message shape). */
+  linkedAuthorizationFailed: entry(403, "LinkedAuthorizationFailed",
+    (client: string, action: string, scope: string, linkedActions: string[], linkedScopes: string[]) =>
+      `The client '${client}' has permission to perform action '${action}' on scope '${scope}'; however, it does not ` +
+      `have permission to perform action '${linkedActions.join("', '")}' on the linked scope(s) '${linkedScopes.join(",")}' ` +
+      `or the linked scope(s) are invalid.`),
 } as const;
 
 /**
