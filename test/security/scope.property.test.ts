@@ -68,7 +68,7 @@ function referencedSubs(body: unknown): string[] {
  * your load balancer frees the other tenant's IP it used, as in Azure).
  */
 function stateOutside(state: any, s: Scope): unknown {
-  const inScope = (id: string) => s !== undefined && s.some((x) => id.includes(x));
+  const inScope = (id: string) => s?.some((x) => id.includes(x)) === true;
   const pips = (state.pips?.value ?? []).map((p: any) => {
     const cfg = p.properties?.ipConfiguration?.id;
     if (cfg && inScope(cfg)) {

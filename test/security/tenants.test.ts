@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ADMIN_TOKEN, SUB_A, SUB_B, lbBody, lbPath, pipBody, pipPath, rgPath, seedTenant, snapshot, startPlane, vnetPath, type Plane,
+  ADMIN_TOKEN, SUB_A, SUB_B, lbBody, lbPath, pipBody, pipPath, rgPath, seedTenant, snapshot, startPlane, vnetPath, type Answer, type Plane,
 } from "./tenants-kit.js";
 
 const TOKEN_A = "tenant-a-token-0123456789";
@@ -28,7 +28,7 @@ describe("tenants cannot reach each other through references", () => {
   afterAll(() => plane?.close());
 
   /** The refusal every foreign reference must get, with B's ids in its message only as A sent them. */
-  function expectLinkedRefusal(res: { status: number; json: any }, ...sentIds: string[]) {
+  function expectLinkedRefusal(res: Answer, ...sentIds: string[]) {
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe("LinkedAuthorizationFailed");
     expect(res.json.error.message).toContain("The client 'tenant-a' has permission to perform action");
