@@ -14,7 +14,7 @@ import {
   isPublicIpInUseViolation, listPublicIpsOfGroup, listPublicIpsOfSubscription, lockPublicIp, replacePublicIpRow,
   updatePublicIpTagsRow, type PublicIpData, type PublicIpRow,
 } from "../store/public-ips.store.js";
-import { visibleId, type CallerScope } from "./caller-scope.js";
+import { requireLinkedAccess, visibleId, type CallerScope } from "./caller-scope.js";
 import type { ServiceDeps } from "./deps.js";
 import { requireResourceGroup } from "./resource-groups.service.js";
 
@@ -80,6 +80,8 @@ export async function putPublicIp(
   checkEtag: EtagCheck,
   caller: CallerScope,
 ): Promise<{ row: PublicIpRow; created: boolean }> {
+  // Linked authorization (a prefix, a DDoS plan) before any lookup; read-only members were dropped by the route.
+  requireLinkedAccess(caller, `${PUBLIC_IP_TYPE}/write`, publicIpId(key.subscriptionId, key.resourceGroupName, key.name), write.properties);
   for (let attempt = 0; ; attempt++) {
     try {
       return await inTransaction(deps.db, (tx) => putOnce(tx, key, write, deps.config.publicIpPool, checkEtag, caller));

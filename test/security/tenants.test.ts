@@ -113,6 +113,19 @@ describe("tenants cannot reach each other through references", () => {
     expect(await snapshot(plane, SUB_B)).toEqual(before);
   });
 
+  it("a public IP cannot be carved from B's public IP prefix or protected by B's DDoS plan", async () => {
+    const before = { a: await snapshot(plane, SUB_A), b: await snapshot(plane, SUB_B) };
+    const prefix = `${rgPath(SUB_B, "rgb")}/providers/Microsoft.Network/publicIPPrefixes/prefix`;
+    const plan = `${rgPath(SUB_B, "rgb")}/providers/Microsoft.Network/ddosProtectionPlans/plan`;
+    const body = pipBody();
+    const res = await plane.call(TOKEN_A, "PUT", pipPath(SUB_A, "rga", "carved"), {
+      ...body, properties: { ...body.properties, publicIPPrefix: { id: prefix }, ddosSettings: { protectionMode: "Enabled", ddosProtectionPlan: { id: plan } } },
+    });
+    expectLinkedRefusal(res, prefix, plan);
+    expect(res.json.error.message).toContain("'Microsoft.Network/publicIPPrefixes/join/action'");
+    expect({ a: await snapshot(plane, SUB_A), b: await snapshot(plane, SUB_B) }).toEqual(before);
+  });
+
   it("an admin can still link across subscriptions, and then neither tenant's answers name the other's load balancer", async () => {
     await seedTenant(plane, SUB_B, "rgshared", ["shared"]);
     const shared = pipPath(SUB_B, "rgshared", "shared");
