@@ -188,6 +188,13 @@ export const Errors = {
   malformedHttpRequest: entry(400, "BadRequest", () => "The HTTP request is malformed; the connection is closed."),
   /** readyz: not ready, nothing about why (the log has the detail). */
   serviceNotReady: entry(503, "ServiceUnavailable", () => "lbplane is not ready to serve requests."),
+  // ---- s1: linked authorization -------------------------------------------------------------------
+  /** A body references a resource in a subscription the token does not cover (ARM's code and message shape). */
+  linkedAuthorizationFailed: entry(403, "LinkedAuthorizationFailed",
+    (client: string, action: string, scope: string, linkedActions: string[], linkedScopes: string[]) =>
+      `The client '${client}' has permission to perform action '${action}' on scope '${scope}'; however, it does not ` +
+      `have permission to perform action '${linkedActions.join("', '")}' on the linked scope(s) '${linkedScopes.join(",")}' ` +
+      `or the linked scope(s) are invalid.`),
 } as const;
 
 /**

@@ -2,6 +2,7 @@
 // some subscriptions gets 403 AuthorizationFailed outside them, as ARM's RBAC would.
 
 import type { FastifyRequest } from "fastify";
+import type { CallerScope } from "../services/caller-scope.js";
 import type { TokenGrant, TokenStore } from "../store/tokens.js";
 import { Errors } from "../errors.js";
 
@@ -41,4 +42,12 @@ export function authenticate(request: FastifyRequest, tokens: TokenStore): void 
     throw Errors.subscriptionNotAuthorized(grant.name, subscription);
   }
   request.grant = grant;
+}
+
+/**
+ * The caller's scope for a use case (services never see fastify): the token's grant. A request
+ * without one (a route that needs no token) reaches no subscription: fail closed.
+ */
+export function callerScope(request: FastifyRequest): CallerScope {
+  return request.grant ?? { name: "anonymous", subscriptions: [] };
 }

@@ -8,6 +8,7 @@ import { requireLoadBalancer as requireLoadBalancerByName, type WriteTarget } fr
 import type { StoredLoadBalancer } from "../store/load-balancers.store.js";
 import type { Operation } from "../store/operations.store.js";
 import { ResourceGroupParams, baseUrl, checkPreconditions } from "./arm-common.js";
+import { callerScope } from "./auth.js";
 
 export const LB_PATH = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/loadBalancers/:loadBalancerName";
 export const LbParams = Type.Object({ ...ResourceGroupParams.properties, loadBalancerName: Type.String() });
@@ -23,6 +24,7 @@ export function writeTarget(request: FastifyRequest, p: LbParamsT, resourceId?: 
     resourceGroup: p.resourceGroupName,
     name: p.loadBalancerName,
     precondition: (etag, loadBalancerId) => checkPreconditions(request, etag, resourceId ?? loadBalancerId),
+    caller: callerScope(request),
   };
 }
 

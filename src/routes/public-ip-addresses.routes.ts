@@ -12,9 +12,10 @@ import {
 import {
   PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpWrite,
 } from "./public-ip-addresses.schemas.js";
+import { callerScope } from "./auth.js";
 import { toPublicIpResource } from "./public-ip-addresses.view.js";
 import {
-  deletePublicIp, getPublicIp, listPublicIps, putPublicIp, updatePublicIpTags, type EtagCheck, type PublicIpKey,
+  deletePublicIp, getPublicIp, listPublicIps, putPublicIp, updatePublicIpTags, type EtagCheck, type PublicIpKey, type PublicIpRow,
 } from "../services/public-ips.service.js";
 
 const PIP_COLLECTION = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/publicIPAddresses";
@@ -26,6 +27,7 @@ function keyOf(params: { subscriptionId: string; resourceGroupName: string; publ
   return { subscriptionId: params.subscriptionId, resourceGroupName: params.resourceGroupName, name: params.publicIpAddressName };
 }
 
+const render = (request: FastifyRequest) => (row: PublicIpRow) => toPublicIpResource(row, callerScope(request));
 const etagCheck = (request: FastifyRequest): EtagCheck => (current, id) => checkPreconditions(request, current, id);
 
 export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<void> {
@@ -53,9 +55,9 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     async (request, reply) => {
       checkName(request.params.publicIpAddressName, "publicIPAddress");
       const write = toPublicIpWrite(request.body);
-      const { row, created } = await putPublicIp(deps(), keyOf(request.params), write, etagCheck(request));
+      const { row, created } = await putPublicIp(deps(), keyOf(request.params), write, etagCheck(request), callerScope(request));
       setEtagHeader(reply, row.etag);
-      return reply.code(created ? 201 : 200).send(toPublicIpResource(row));
+      return reply.code(created ? 201 : 200).send(render(request)(row));
     },
   );
 
@@ -75,7 +77,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     async (request, reply) => {
       const row = await getPublicIp(deps(), keyOf(request.params));
       setEtagHeader(reply, row.etag);
-      return toPublicIpResource(row);
+      return render(request)(row);
     },
   );
 
@@ -94,7 +96,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request, reply) => {
-      const deleted = await deletePublicIp(deps(), keyOf(request.params), etagCheck(request));
+      const deleted = await deletePublicIp(deps(), keyOf(request.params), etagCheck(request), callerScope(request));
       // ARM's DELETE answers carry no body.
       return sendStatusOnly(reply, deleted ? 200 : 204);
     },
@@ -117,7 +119,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     async (request, reply) => {
       const row = await updatePublicIpTags(deps(), keyOf(request.params), request.body.tags ?? {}, etagCheck(request));
       setEtagHeader(reply, row.etag);
-      return toPublicIpResource(row);
+      return render(request)(row);
     },
   );
 
@@ -136,7 +138,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     },
     async (request) => {
       const { subscriptionId, resourceGroupName } = request.params;
-      return pageOf(request, (await listPublicIps(deps(), subscriptionId, resourceGroupName)).map(toPublicIpResource));
+      return pageOf(request, (await listPublicIps(deps(), subscriptionId, resourceGroupName)).map(render(request)));
     },
   );
 
@@ -154,7 +156,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request) => {
-      return pageOf(request, (await listPublicIps(deps(), request.params.subscriptionId)).map(toPublicIpResource));
+      return pageOf(request, (await listPublicIps(deps(), request.params.subscriptionId)).map(render(request)));
     },
   );
 }

@@ -2,13 +2,19 @@
 // the read-only ones (provisioningState, resourceGuid, the address, the frontend using it).
 
 import { PUBLIC_IP_TYPE, publicIpId } from "../domain/ids.js";
+import { canReach, subscriptionOf, type CallerScope } from "../services/caller-scope.js";
 import { frontendUsing, type PublicIpRow } from "../services/public-ips.service.js";
 import type { PublicIpResource } from "./public-ip-addresses.schemas.js";
 
-export function toPublicIpResource(row: PublicIpRow): PublicIpResource {
+/**
+ * `reader` decides the back-reference: a frontend of a load balancer in a subscription the reader
+ * cannot read is left out (its id would name another tenant's resource).
+ */
+export function toPublicIpResource(row: PublicIpRow, reader: CallerScope): PublicIpResource {
   const stored = (row.properties ?? {}) as Record<string, unknown>;
   const dns = stored.dnsSettings as { domainNameLabel?: string; fqdn?: string } | undefined;
-  const usedBy = frontendUsing(row);
+  const user = frontendUsing(row);
+  const usedBy = user !== undefined && canReach(reader, subscriptionOf(user) ?? "") ? user : undefined;
   return {
     id: publicIpId(row.subscriptionId, row.resourceGroup.name, row.name),
     name: row.name,

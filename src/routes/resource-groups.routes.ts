@@ -14,6 +14,7 @@ import {
   OperationResultParams, ResourceGroupBodySchema, ResourceGroupListSchema, ResourceGroupPatchSchema,
   ResourceGroupSchema, checkResourceGroupName,
 } from "./resource-groups.schemas.js";
+import { callerScope } from "./auth.js";
 import { toResourceGroupResource } from "./resource-groups.view.js";
 import { findResourceGroup, listResourceGroups } from "../store/resource-groups.store.js";
 import {
@@ -142,7 +143,7 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     },
     async (request, reply) => {
       const { subscriptionId, resourceGroupName } = request.params;
-      const { operationId } = await deleteResourceGroup(deps(), { subscriptionId, name: resourceGroupName });
+      const { operationId } = await deleteResourceGroup(deps(), { subscriptionId, name: resourceGroupName }, callerScope(request));
       reply.header(
         "location",
         `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${RESOURCES_API_VERSIONS[0]}`,

@@ -5,6 +5,7 @@
 import type { WritableChildCollection } from "../domain/collections.js";
 import type { LoadBalancerSpec } from "../domain/model.js";
 import { Errors } from "../errors.js";
+import { requireLinkedAccess } from "./caller-scope.js";
 import type { ServiceDeps } from "./deps.js";
 import { requireLoadBalancer, saveLoadBalancer, type WriteOutcome, type WriteTarget } from "./load-balancers.service.js";
 
@@ -35,6 +36,9 @@ export async function putLoadBalancerChild(
   target: WriteTarget,
   child: ChildAddress & { properties: Record<string, unknown>; parentId: string },
 ): Promise<WriteOutcome & { childCreated: boolean }> {
+  // Linked authorization on the child's body as sent, before any lookup (the rest of the load
+  // balancer was authorised when it was written).
+  requireLinkedAccess(target.caller, `Microsoft.Network/loadBalancers/${child.collection}/write`, childScope(child), child.properties);
   let created = false;
   const outcome = await saveLoadBalancer(deps, target, (current) => {
     if (!current) throw Errors.childNotFound(child.parentId);
@@ -48,6 +52,10 @@ export async function putLoadBalancerChild(
     return withCollection(current.spec, child.collection, list);
   });
   return { ...outcome, childCreated: created };
+}
+
+function childScope(child: ChildAddress & { parentId: string }): string {
+  return `${child.parentId}/${child.collection}/${child.childName}`;
 }
 
 /** Deletes one child; undefined when it does not exist (ARM answers 204). 404s when the load balancer does not. */

@@ -26,6 +26,7 @@ import { findLoadBalancerByName, type StoredLoadBalancer } from "../store/load-b
 import { countLiveAgents, createOperation, type Operation } from "../store/operations.store.js";
 import { isLostRace } from "../store/pg-errors.js";
 import { publicIpRefs } from "../store/public-ip-resolver.js";
+import { requireLinkedAccess, visibleId, type CallerScope } from "./caller-scope.js";
 import type { ServiceDeps } from "./deps.js";
 import { requireResourceGroup } from "./resource-groups.service.js";
 
@@ -35,6 +36,8 @@ export interface WriteTarget extends LoadBalancerKey {
    * `loadBalancerId` is the ARM id of the load balancer written.
    */
   precondition: (currentEtag: string | undefined, loadBalancerId: string) => void;
+  /** Who writes: what the body may reference and what the answers may name (linked authorization). */
+  caller: CallerScope;
 }
 
 export interface WriteOutcome {
@@ -82,6 +85,11 @@ export async function saveLoadBalancer(
   target: WriteTarget,
   desired: LoadBalancerSpec | ((current: StoredLoadBalancer | undefined) => LoadBalancerSpec),
 ): Promise<WriteOutcome> {
+  // Linked authorization first, before any lookup: a foreign reference answers 403 whether or not
+  // it exists. A function (a child write) checked its own body before calling us.
+  if (typeof desired !== "function") {
+    requireLinkedAccess(target.caller, `${LB_TYPE}/write`, loadBalancerId(target), desired);
+  }
   const early = typeof desired === "function" ? undefined : publicIpRefs(desired);
   const outcome = await withOneRetry(() => inLoadBalancerWrite(deps.db, async (tx) => {
     // Load.
@@ -102,7 +110,9 @@ export async function saveLoadBalancer(
     const spec = applyDefaults({ ...wanted, location }, address);
     const refs = publicIpRefs(spec);
     const sameRefs = early !== undefined && JSON.stringify(refs) === JSON.stringify(early);
-    const { views: publicIps, uids: publicIpUids } = sameRefs ? locked.publicIps! : await resolvePublicIps(tx, refs);
+    const resolved = sameRefs ? locked.publicIps! : await resolvePublicIps(tx, refs);
+    const publicIps = visibleUsers(resolved.views, target.caller);
+    const publicIpUids = resolved.uids;
     const ctx = { address, publicIps };
     const claims = deriveClaims(spec, ctx);
 
@@ -139,6 +149,15 @@ export async function saveLoadBalancer(
   }));
   deps.notifyChange?.(outcome.stored.location);
   return outcome;
+}
+
+/**
+ * The public IPs with each user the caller cannot read replaced by a phrase: a "PublicIPAddressInUse"
+ * must not name another tenant's load balancer. (Only a frontend's own id is compared with usedBy,
+ * and that one is always readable: it is in the path's subscription.)
+ */
+function visibleUsers(views: Map<string, PublicIpView>, caller: CallerScope): Map<string, PublicIpView> {
+  return new Map([...views].map(([ref, view]) => [ref, view.usedBy ? { ...view, usedBy: visibleId(caller, view.usedBy) } : view]));
 }
 
 /** The claims a stored load balancer holds (what its last write derived). */

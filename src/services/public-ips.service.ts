@@ -14,6 +14,7 @@ import {
   isPublicIpInUseViolation, listPublicIpsOfGroup, listPublicIpsOfSubscription, lockPublicIp, replacePublicIpRow,
   updatePublicIpTagsRow, type PublicIpData, type PublicIpRow,
 } from "../store/public-ips.store.js";
+import { requireLinkedAccess, visibleId, type CallerScope } from "./caller-scope.js";
 import type { ServiceDeps } from "./deps.js";
 import { requireResourceGroup } from "./resource-groups.service.js";
 
@@ -46,6 +47,15 @@ export function frontendUsing(row: PublicIpRow): string | undefined {
   return childId(lbId, "frontendIPConfigurations", fe.name);
 }
 
+/**
+ * The frontend using this public IP as the caller may see it: its id, or a phrase when the load
+ * balancer is in a subscription the caller cannot read (an admin linked it across tenants).
+ */
+export function frontendVisibleTo(row: PublicIpRow, caller: CallerScope): string | undefined {
+  const usedBy = frontendUsing(row);
+  return usedBy === undefined ? undefined : visibleId(caller, usedBy);
+}
+
 /** The public IP, or 404 (its resource group's, or its own). */
 export async function getPublicIp(deps: Pick<ServiceDeps, "db">, key: PublicIpKey): Promise<PublicIpRow> {
   return requirePublicIp(deps.db, key);
@@ -68,10 +78,13 @@ export async function putPublicIp(
   key: PublicIpKey,
   write: PublicIpWrite,
   checkEtag: EtagCheck,
+  caller: CallerScope,
 ): Promise<{ row: PublicIpRow; created: boolean }> {
+  // Linked authorization (a prefix, a DDoS plan) before any lookup; read-only members were dropped by the route.
+  requireLinkedAccess(caller, `${PUBLIC_IP_TYPE}/write`, publicIpId(key.subscriptionId, key.resourceGroupName, key.name), write.properties);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await inTransaction(deps.db, (tx) => putOnce(tx, key, write, deps.config.publicIpPool, checkEtag));
+      return await inTransaction(deps.db, (tx) => putOnce(tx, key, write, deps.config.publicIpPool, checkEtag, caller));
     } catch (err) {
       if (isAddressTakenViolation(err)) {
         // A bring-your-own address lost the race: that is the caller's conflict. An allocation lost it: pick again.
@@ -86,7 +99,7 @@ export async function putPublicIp(
   }
 }
 
-async function putOnce(tx: Tx, key: PublicIpKey, write: PublicIpWrite, pool: string, checkEtag: EtagCheck) {
+async function putOnce(tx: Tx, key: PublicIpKey, write: PublicIpWrite, pool: string, checkEtag: EtagCheck, caller: CallerScope) {
   const rg = await requireResourceGroup(tx, key.subscriptionId, key.resourceGroupName);
   await lockPublicIp(tx, rg.id, key.name);
   const existing = await findPublicIp(tx, rg.id, key.name);
@@ -95,7 +108,7 @@ async function putOnce(tx: Tx, key: PublicIpKey, write: PublicIpWrite, pool: str
   if (existing && existing.location !== write.location) {
     throw Errors.invalidResourceLocation(existing.name, existing.location, rg.name, write.location, "location");
   }
-  const usedBy = existing ? frontendUsing(existing) : undefined;
+  const usedBy = existing ? frontendVisibleTo(existing, caller) : undefined;
   if (existing && usedBy && existing.skuName !== write.skuName) {
     throw Errors.publicIpInUseCannotChangeSku(id, usedBy, existing.skuName, write.skuName);
   }
@@ -123,7 +136,12 @@ async function chooseAddress(tx: Tx, existing: PublicIpRow | null, write: Public
 }
 
 /** Deletes a public IP; false when it did not exist (ARM answers 204). Refused while a frontend uses it. */
-export async function deletePublicIp(deps: Pick<ServiceDeps, "db">, key: PublicIpKey, checkEtag: EtagCheck): Promise<boolean> {
+export async function deletePublicIp(
+  deps: Pick<ServiceDeps, "db">,
+  key: PublicIpKey,
+  checkEtag: EtagCheck,
+  caller: CallerScope,
+): Promise<boolean> {
   let id = "";
   try {
     return await inTransaction(deps.db, async (tx) => {
@@ -132,7 +150,7 @@ export async function deletePublicIp(deps: Pick<ServiceDeps, "db">, key: PublicI
       id = publicIpId(rg.subscriptionId, rg.name, existing?.name ?? key.name);
       if (!existing) return false;
       checkEtag(existing.etag, id);
-      const usedBy = frontendUsing(existing);
+      const usedBy = frontendVisibleTo(existing, caller);
       if (usedBy) throw Errors.publicIpCannotBeDeleted(id, usedBy);
       await deletePublicIpRow(tx, existing.id);
       return true;

@@ -15,6 +15,7 @@ import {
   findResourceGroupOperation, lockResourceGroup, updateResourceGroupRow, type ForeignPublicIpUser, type ResourceGroup,
   type Tx,
 } from "../store/resource-groups.store.js";
+import { canReach, HIDDEN_LOAD_BALANCER, type CallerScope } from "./caller-scope.js";
 import type { ServiceDeps } from "./deps.js";
 
 export interface ResourceGroupKey {
@@ -78,6 +79,7 @@ export async function patchResourceGroup(
 export async function deleteResourceGroup(
   deps: Pick<ServiceDeps, "db" | "notifyChange">,
   key: ResourceGroupKey,
+  caller: CallerScope,
 ): Promise<{ operationId: string }> {
   let deleted: { operationId: string; changedLocations: string[] };
   try {
@@ -85,7 +87,7 @@ export async function deleteResourceGroup(
       const rg = await requireResourceGroup(tx, key.subscriptionId, key.name);
       await lockResourceGroup(tx, rg.id);
       const foreignUsers = await findForeignPublicIpUsers(tx, rg.id);
-      if (foreignUsers.length) throw Errors.resourceGroupDeletionBlocked(rg.name, foreignUsers.map(blockingDetail));
+      if (foreignUsers.length) throw Errors.resourceGroupDeletionBlocked(rg.name, foreignUsers.map((u) => blockingDetail(u, caller)));
       const lbLocations = await deleteResourceGroupWithContents(tx, rg.id);
       const changedLocations = [...new Set(lbLocations.map(normalizeLocation))];
       for (const location of changedLocations) await bumpGeneration(tx, location);
@@ -107,12 +109,14 @@ export async function deleteResourceGroup(
   return { operationId: deleted.operationId };
 }
 
-function blockingDetail(user: ForeignPublicIpUser): ArmErrorDetail {
+/** One blocking user, named only when the caller may read its subscription. */
+function blockingDetail(user: ForeignPublicIpUser, caller: CallerScope): ArmErrorDetail {
+  const holder = canReach(caller, user.loadBalancerSubscriptionId)
+    ? `frontend ${user.frontendName} of load balancer ${user.loadBalancerName} in resource group ${user.loadBalancerResourceGroup}`
+    : HIDDEN_LOAD_BALANCER;
   return {
     code: Errors.publicIpCannotBeDeleted.code,
-    message:
-      `Public IP address ${user.publicIpName} is still allocated to frontend ${user.frontendName} of load balancer ` +
-      `${user.loadBalancerName} in resource group ${user.loadBalancerResourceGroup}.`,
+    message: `Public IP address ${user.publicIpName} is still allocated to ${holder}.`,
   };
 }
 

@@ -23,6 +23,8 @@ export interface ForeignPublicIpUser {
   frontendName: string;
   loadBalancerName: string;
   loadBalancerResourceGroup: string;
+  /** Lower-cased: who may read the user's name (another tenant's must not be shown). */
+  loadBalancerSubscriptionId: string;
 }
 
 export function findResourceGroup(db: Tx, subscriptionId: string, name: string): Promise<ResourceGroup | null> {
@@ -73,6 +75,7 @@ export async function findForeignPublicIpUsers(tx: Tx, resourceGroupId: string):
     frontendName: fe.name,
     loadBalancerName: fe.loadBalancer.name,
     loadBalancerResourceGroup: fe.loadBalancer.resourceGroup.name,
+    loadBalancerSubscriptionId: fe.loadBalancer.subscriptionId.toLowerCase(),
   }));
 }
 
