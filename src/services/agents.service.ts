@@ -18,7 +18,8 @@ import {
   upsertAgentRegistration,
   type Agent,
 } from "../store/agents.store.js";
-import { readProbeTargets, saveHealthRows, type HealthRow } from "../store/probe-health.store.js";
+import { saveHealthRows, type HealthRow } from "../store/probe-health.store.js";
+import { probeTargetsOf, sentTarget, type LocationTargets } from "./probe-targets.js";
 import type { ServiceDeps } from "./deps.js";
 
 export type { Agent };
@@ -157,28 +158,26 @@ export interface IntakeResult {
 }
 
 /**
- * Stores a live agent's report (409 AgentNotLive otherwise). Items naming a load balancer outside
- * the agent's location, an unknown load balancer or an unknown probe are ignored one by one (an
- * agent only ever writes its own health rows). A full report also forgets targets no longer probed.
+ * Stores a live agent's report (409 AgentNotLive otherwise). An item counts only for a (load
+ * balancer, probe, DIP) the agent was sent — a load balancer of its own location whose compiled
+ * probe targets that DIP (src/services/probe-targets.ts); every other item is dropped and counted
+ * as ignored, so an agent only ever writes its own rows, about what exists. A full report also
+ * forgets targets no longer probed.
  */
 export async function reportHealth(deps: Deps, agent: Agent, report: HealthReport): Promise<IntakeResult> {
   if (!(await isAgentLive(deps.db, agent.id, deps.config.agentLivenessMs))) throw Errors.agentNotLive(agent.name);
-  const known = await readProbeTargets(deps.db, agent.location);
-  const { items, ignored } = healthRowsOf(report, known, Date.now());
+  const sent = await probeTargetsOf(deps.db, agent.location);
+  const { items, ignored } = healthRowsOf(report, sent, Date.now());
   await saveHealthRows(deps.db, agent.id, items, report.full);
   return { accepted: items.length, ignored };
 }
 
-function healthRowsOf(
-  report: HealthReport,
-  known: Map<string, { uid: string; probes: Set<string> }>,
-  now: number,
-): { items: HealthRow[]; ignored: number } {
+function healthRowsOf(report: HealthReport, sent: LocationTargets, now: number): { items: HealthRow[]; ignored: number } {
   const latest = new Map<string, HealthRow>();
   let ignored = 0;
   for (const r of report.reports) {
-    const lb = known.get(r.loadBalancerId.toLowerCase());
-    if (!lb?.probes.has(r.probe.toLowerCase())) {
+    const target = sentTarget(sent, r.loadBalancerId, r.probe, r.backendAddress);
+    if (!target) {
       ignored++;
       continue;
     }
@@ -186,10 +185,10 @@ function healthRowsOf(
     // A transition time from the future (clock skew) is clamped to now.
     const since = new Date(Number.isFinite(parsed) ? Math.min(parsed, now) : now);
     // Duplicates in one report: the last one wins, as if sent in order.
-    latest.set(`${lb.uid}\u0000${r.probe.toLowerCase()}\u0000${r.backendAddress}`, {
-      lb: lb.uid,
+    latest.set(`${target.uid}\u0000${r.probe.toLowerCase()}\u0000${target.dip}`, {
+      lb: target.uid,
       probe: r.probe.toLowerCase(),
-      backend: r.backendAddress,
+      backend: target.dip,
       state: r.state,
       reason: r.reason?.replace(/[\u0000-\u001f]/g, " ") ?? null,
       since,
