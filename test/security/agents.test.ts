@@ -272,9 +272,20 @@ describe("health provenance: an agent reports only on what it was sent", () => {
     plane = await startPlane();
     await prepareNetwork(plane);
     webUid = (await writeLb(plane, "rg1", "web", simpleLb("rg1", "web", 80, "vip1", ["10.0.0.4", "10.0.0.5"]))).uid;
+    // Another tenant-visible load balancer of the same location, on other DIPs.
+    await writeLb(plane, "rg1", "api", simpleLb("rg1", "api", 81, "vip2", ["10.0.0.6"]));
   });
   afterAll(() => plane.close());
   afterEach(async () => plane.db.probeHealth.deleteMany({ where: { agentId: rogue?.reg?.agentId } }));
+
+  it("a rogue reporter cannot set a tenant's backend Down under a probe that does not target it", async () => {
+    rogue = await plane.addAgent("rogue-west");
+    // 10.0.0.6 is a backend of 'api', not of 'web': web's probe was never sent that address.
+    const res = await rogue.reportHealth({ full: false, reports: [report({ backendAddress: "10.0.0.6" }), report({ backendAddress: "10.0.0.6", loadBalancerId: lbPath("rg1", "web").toUpperCase() })] });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ accepted: 0, ignored: 2 });
+    expect(await plane.db.probeHealth.count({ where: { loadBalancerId: webUid } })).toBe(0);
+  });
 
   it("a rogue reporter of another location cannot set a tenant's backend Down", async () => {
     rogue = await plane.addAgent("rogue-east", { location: "eastus" });
@@ -285,7 +296,7 @@ describe("health provenance: an agent reports only on what it was sent", () => {
   });
 
   it("an agent of the location cannot store invented backend addresses or probes", async () => {
-    rogue = await plane.addAgent("rogue-west");
+    rogue = await plane.addAgent("rogue-west-2");
     const invented = Array.from({ length: 500 }, (_, i) => report({ backendAddress: `10.9.${Math.floor(i / 250)}.${i % 250}` }));
     const res = await rogue.reportHealth({ full: true, reports: [...invented, report({ probe: "nope" }), report({ backendAddress: "::ffff:10.9.9.9" })] });
     expect(res.status).toBe(200);
@@ -317,7 +328,7 @@ describe("what tenants see: no agent transport text in an operation's error", ()
 
   it("a failed operation names the load balancer and the agent, never the agent's URL, status or answer", async () => {
     const reg = (await register(plane, "leaky", bad.url)).json;
-    const beat = setInterval(() => void post(plane.url, `/dataplane/v1/agents/${reg.agentId}/heartbeat`, reg.credential, { appliedGeneration: -1 }), 300);
+    const beat = setInterval(() => void post(plane.url, `/dataplane/v1/agents/${reg.agentId}/heartbeat`, reg.credential, { appliedGeneration: -1 }).catch(() => {}), 300);
     try {
       const w = await writeLb(plane, "rg1", "web", simpleLb("rg1", "web", 80));
       const op = await waitForOperation(plane, w.operationUrl, 8000);
