@@ -25,6 +25,19 @@ export interface Config {
   timeouts: ServerTimeouts;
   /** Finished (Succeeded/Failed) operations are deleted this long after they ended. */
   operationRetentionHours: number;
+  /**
+   * LBPLANE_AGENT_NETWORKS: IPv4 networks an agent's push URL must point into; unset = any host.
+   * lbplane pushes its push token and a location's configuration there, so an operator who knows
+   * where agents live can keep registrations from aiming pushes anywhere else.
+   */
+  agentNetworks?: AgentNetwork[];
+}
+
+/** An IPv4 network as numbers: `base` is the address as an unsigned integer, `bits` its prefix length. */
+export interface AgentNetwork {
+  cidr: string;
+  base: number;
+  bits: number;
 }
 
 /** Milliseconds; 0 turns a limit off (Node's and fastify's meaning). */
@@ -65,6 +78,22 @@ export function parseCidr(cidr: string): { base: number; bits: number } | undefi
 }
 
 const HOUR_MS = 3_600_000;
+
+/** LBPLANE_AGENT_NETWORKS: comma-separated IPv4 CIDRs (any prefix length, 0..32); empty = unset. */
+function loadAgentNetworks(env: NodeJS.ProcessEnv): AgentNetwork[] | undefined {
+  const raw = env.LBPLANE_AGENT_NETWORKS;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  return raw.split(",").map((part) => {
+    const cidr = part.trim();
+    const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(cidr);
+    const bits = m ? Number(m[2]) : NaN;
+    if (!m || isIP(m[1]) !== 4 || bits > 32) {
+      throw new ConfigError(`LBPLANE_AGENT_NETWORKS must be comma-separated IPv4 CIDRs such as 10.0.0.0/8, got "${cidr}"`);
+    }
+    const base = m[1].split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+    return { cidr, base, bits };
+  });
+}
 
 function loadTimeouts(env: NodeJS.ProcessEnv): ServerTimeouts {
   const timeouts = {
@@ -123,5 +152,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // back later (a re-run pipeline, an operator reading a failure) while the table holds at most a
     // day of writes. Azure, too, keeps an operation's status only for a limited time.
     operationRetentionHours: intVar(env, "LBPLANE_OPERATION_RETENTION_HOURS", 24, 1, 8_760),
+    agentNetworks: loadAgentNetworks(env),
   };
 }

@@ -195,6 +195,15 @@ export const Errors = {
       `The client '${client}' has permission to perform action '${action}' on scope '${scope}'; however, it does not ` +
       `have permission to perform action '${linkedActions.join("', '")}' on the linked scope(s) '${linkedScopes.join(",")}' ` +
       `or the linked scope(s) are invalid.`),
+  // ---- s2: agent identity and push targets ----------------------------------------------------------
+  agentNameInUse: entry(409, "AgentNameInUse", (name: string, windowMs: number) =>
+    `Agent name '${name}' is held by a live agent (it heartbeated within the last ${windowMs} ms). ` +
+    `Another agent cannot take it over: the name frees ${windowMs} ms after its holder's last heartbeat, ` +
+    `or the holder re-registers by presenting its current credential. Choose another --name if this is a different agent.`),
+  invalidAgentUrl: entry(400, "InvalidAgentUrl", (url: string, problem: string) =>
+    `The agent url '${url}' ${problem}.`),
+  agentUrlNotAllowed: entry(403, "AgentUrlNotAllowed", (host: string, networks: string) =>
+    `The agent url's host '${host}' is not an IP address inside LBPLANE_AGENT_NETWORKS (${networks}); lbplane pushes only there.`),
 } as const;
 
 /**
@@ -206,11 +215,14 @@ export const OperationErrors = {
     code: "AgentRefusedConfiguration",
     message: `Agent '${agent}' refused load balancer ${resourceId}: ${detail ?? "no detail"}`,
   }),
-  agentConfigurationTimeout: (agent: string, generation: bigint, windowMs: number, acked: bigint, lastError: string | null): ArmErrorDetail => ({
+  // A tenant learns which load balancer did not converge and which agent held it up, never why in
+  // transport terms: the agent's last error (addresses, answers of whatever it pointed at) is the
+  // operator's, shown in GET /dataplane/v1/agents.
+  agentConfigurationTimeout: (agent: string, resourceId: string, generation: bigint, windowMs: number, acked: bigint): ArmErrorDetail => ({
     code: "AgentConfigurationTimeout",
     message:
-      `Agent '${agent}' did not acknowledge generation ${generation} within ${windowMs} ms` +
-      ` (acknowledged ${acked}${lastError ? `; last error: ${lastError}` : ""}).`,
+      `Load balancer ${resourceId} did not converge: agent '${agent}' did not acknowledge generation ${generation}` +
+      ` within ${windowMs} ms (acknowledged ${acked}).`,
   }),
 } as const;
 

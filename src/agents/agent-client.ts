@@ -30,6 +30,9 @@ export interface AgentClientOptions {
   connectionsPerAgent?: number;
 }
 
+/** Where every agent takes pushes (src/dataplane/config-server.ts); never taken from a registration. */
+const CONFIG_PATH = "/v1/config";
+
 /** The largest ACK lbplane reads: per-LB outcomes for a location's worth of load balancers. */
 const MAX_ACK_BYTES = 4 * 1024 * 1024;
 
@@ -48,11 +51,15 @@ export class AgentClient {
     });
   }
 
-  /** PUT {url}/v1/config; resolves with the agent's ACK, throws AgentPushError otherwise. */
+  /**
+   * PUT {origin of url}/v1/config; resolves with the agent's ACK, throws AgentPushError otherwise.
+   * Only the URL's origin is used and the path is always lbplane's own: even a row registered
+   * before push targets were checked cannot aim a push (and its token) at another endpoint.
+   */
   async pushConfig(url: string, pushToken: string, body: string | Buffer, signal?: AbortSignal): Promise<ConfigAck> {
     let target: URL;
     try {
-      target = new URL(url.replace(/\/+$/, "") + "/v1/config");
+      target = new URL(CONFIG_PATH, new URL(url).origin);
     } catch {
       throw new AgentPushError(`agent url '${url}' is not a valid URL`);
     }
@@ -60,7 +67,7 @@ export class AgentClient {
     try {
       res = await this.dispatcher.request({
         origin: target.origin,
-        path: target.pathname + target.search,
+        path: CONFIG_PATH,
         method: "PUT",
         headers: { authorization: `Bearer ${pushToken}`, "content-type": "application/json" },
         body,

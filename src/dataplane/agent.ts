@@ -1,6 +1,11 @@
 // The agent core, independent of the forwarding driver: registers with lbplane (retrying until it
 // answers), heartbeats, re-registers when lbplane no longer knows it (401/404, e.g. after a restore
 // or the agent missed its liveness window), applies pushed config, probes DIPs, and reports health.
+//
+// Identity: a name is held by the live agent that registered it. A re-registration presents the
+// credential this process last received, which proves it is the holder; a name held by another
+// live agent answers 409, retried until about two liveness windows have passed (a restarted
+// predecessor's registration lapses within one), then the agent gives up loudly (`onFatal`).
 
 import type { CompiledLoadBalancer, ProbeReport, RegisterResponse } from "../domain/agent-protocol.js";
 import { ConfigApplier } from "./config-applier.js";
@@ -27,11 +32,24 @@ export interface AgentOptions {
   controlPlaneTimeoutMs?: number;
   /** Longest wait between registration attempts. */
   maxRetryMs?: number;
+  /**
+   * How long a name held by another live agent is retried before giving up; default two liveness
+   * windows (the last one lbplane announced, else lbplane's default of 5 s).
+   */
+  nameTakenGiveUpMs?: number;
+  /** The agent cannot go on (its name is held by another agent); the process should exit non-zero. */
+  onFatal?: (reason: string) => void;
 }
+
+/** lbplane's default LBPLANE_AGENT_LIVENESS_MS, for an agent that has not been told the window yet. */
+const DEFAULT_LIVENESS_MS = 5000;
 
 export class Agent {
   url = "";
   private registration: RegisterResponse | undefined;
+  /** The credential of the last successful registration: presented to prove a re-registration. */
+  private credential: string | undefined;
+  private livenessWindowMs: number | undefined;
   private registering: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -130,6 +148,7 @@ export class Agent {
 
   private async registerLoop(): Promise<void> {
     let delay = 200;
+    let nameTakenSince: number | undefined;
     while (!this.stopped) {
       try {
         const reg = await this.client.register(this.opts.joinToken, {
@@ -138,8 +157,11 @@ export class Agent {
           url: this.url,
           capabilities: this.opts.driver.capabilities,
           appliedGeneration: this.applier.generation,
+          ...(this.credential ? { credential: this.credential } : {}),
         });
         this.registration = reg;
+        this.credential = reg.credential;
+        this.livenessWindowMs = reg.livenessWindowMs;
         this.opts.log.info("registered", { agentId: reg.agentId, heartbeatIntervalMs: reg.heartbeatIntervalMs });
         this.scheduleHeartbeat();
         // lbplane may have lost what we reported before (restart, restore): tell it everything now.
@@ -147,9 +169,29 @@ export class Agent {
         void this.reporter.sendFull();
         return;
       } catch (err) {
-        this.opts.log.warn("registration failed; retrying", { err: errorText(err), retryInMs: delay });
+        let maxDelay = this.opts.maxRetryMs ?? 10_000;
+        if (err instanceof ControlPlaneError && err.status === 409) {
+          const window = this.livenessWindowMs ?? DEFAULT_LIVENESS_MS;
+          const giveUpMs = this.opts.nameTakenGiveUpMs ?? 2 * window;
+          nameTakenSince ??= Date.now();
+          if (Date.now() - nameTakenSince >= giveUpMs) {
+            const reason =
+              `the agent name '${this.opts.name}' is held by another live agent (lbplane answered 409 for ${giveUpMs} ms); ` +
+              "stop the other agent or start this one with another --name";
+            this.opts.log.error("name taken; giving up", { name: this.opts.name, err: errorText(err) });
+            this.opts.onFatal?.(reason);
+            return;
+          }
+          // Poll often enough to catch the name the moment a lapsed holder frees it.
+          maxDelay = Math.min(maxDelay, Math.max(100, Math.floor(window / 4)));
+          this.opts.log.warn("agent name held by another live agent; retrying", { name: this.opts.name, retryInMs: Math.min(delay, maxDelay) });
+        } else {
+          nameTakenSince = undefined;
+          this.opts.log.warn("registration failed; retrying", { err: errorText(err), retryInMs: delay });
+        }
+        delay = Math.min(delay, maxDelay);
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, this.opts.maxRetryMs ?? 10_000);
+        delay = Math.min(delay * 2, maxDelay);
       }
     }
   }

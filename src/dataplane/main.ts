@@ -39,6 +39,10 @@ async function main(): Promise<void> {
     log,
     probeIntervalMs: opts.probeIntervalMs,
     healthSummaryIntervalMs: opts.healthSummaryIntervalMs,
+    onFatal: (reason) => {
+      process.stderr.write(`lbplane-agent: ${reason}\n`);
+      agent.stop(0).finally(() => process.exit(1));
+    },
   });
   try {
     await agent.start();

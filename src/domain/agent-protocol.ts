@@ -58,15 +58,50 @@ export const RegisterRequestSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }),
     location: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9 _-]*$" }),
-    /** Base URL of the agent's config endpoint, e.g. http://127.0.0.1:7070 */
-    url: Type.String({ minLength: 8, maxLength: 2048, pattern: "^https?://[A-Za-z0-9.:\\[\\]_-]+(/[\\x21-\\x7e]*)?$" }),
+    /**
+     * Where lbplane pushes config: `http(s)://host:port` and nothing more (lbplane appends its own
+     * fixed path, /v1/config). The shape is checked here; what is wrong with a bad one is said by
+     * pushTargetProblem, so the answer names the fault instead of a pattern.
+     */
+    url: Type.String({ minLength: 8, maxLength: 300, pattern: "^[\\x21-\\x7e]+$" }),
     capabilities: CapabilitiesSchema,
     /** Generation the agent currently has applied (-1 when it starts empty). */
     appliedGeneration: Type.Optional(Generation),
+    /**
+     * The credential of this agent's current registration, when it has one: proves a re-registration
+     * (after a 401 or a control-plane restart) comes from the agent that holds the name.
+     */
+    credential: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   },
   Strict,
 );
 export type RegisterRequest = Static<typeof RegisterRequestSchema>;
+
+/**
+ * What is wrong with an agent URL as a push target, or undefined when it is `http(s)://host[:port]`.
+ * Anything more (userinfo, path, query, fragment) would let a registration aim lbplane's pushes —
+ * which carry the push token and a whole location's configuration — at another service's endpoint.
+ */
+export function pushTargetProblem(url: string): string | undefined {
+  const m = /^(https?):\/\/([^/?#@\\]*)(.*)$/i.exec(url);
+  if (!m) return url.includes("@") ? "must not carry userinfo (user:password@)" : "must start with http:// or https://";
+  const [, , authority, rest] = m;
+  if (rest.startsWith("@") || url.includes("@")) return "must not carry userinfo (user:password@)";
+  if (rest !== "") return "must be http(s)://host:port with no path, query or fragment (lbplane pushes to its own /v1/config)";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `has an invalid host or port ('${authority}')`;
+  }
+  if (!parsed.hostname) return "has no host";
+  return undefined;
+}
+
+/** The host of a valid push target, without IPv6 brackets. */
+export function pushTargetHost(url: string): string {
+  return new URL(url).hostname.replace(/^\[|\]$/g, "");
+}
 
 export const RegisterResponseSchema = Type.Object({
   agentId: Type.String(),

@@ -10,6 +10,7 @@ import { Errors } from "../errors.js";
 import { isUuid } from "../domain/ids.js";
 import {
   authenticateAgent,
+  checkJoinToken,
   deregisterAgent,
   heartbeat,
   listAgents,
@@ -51,6 +52,17 @@ async function requireAgent(request: FastifyRequest): Promise<void> {
   request.agent = await authenticateAgent(request.server.deps, agentId.toLowerCase(), bearerToken(request));
 }
 
+/**
+ * onRequest hook of registration: the join token is checked before the body is read, so an
+ * anonymous caller cannot make lbplane receive, parse and validate a body at all.
+ */
+async function requireJoinToken(request: FastifyRequest): Promise<void> {
+  checkJoinToken(request.server.deps, bearerToken(request));
+}
+
+/** A registration is a few hundred bytes; 64 KiB leaves room for capabilities newer agents add. */
+const REGISTER_BODY_LIMIT = 64 * 1024;
+
 /** Oversized health reports are bad input like malformed ones: 400, and nothing is stored. */
 function healthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
@@ -68,12 +80,14 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
     "/dataplane/v1/agents/register",
     {
       config: { auth: "none" },
+      onRequest: requireJoinToken,
+      bodyLimit: REGISTER_BODY_LIMIT,
       schema: {
         operationId: "Agents_Register",
         tags: TAGS,
         summary: "Register (or re-register) a data-plane agent",
         description:
-          "Bearer LBPLANE_JOIN_TOKEN. Upserts the agent by name with a fresh credential and push token. An agent that starts empty (appliedGeneration -1 or absent) receives its location's full configuration at once.",
+          "Bearer LBPLANE_JOIN_TOKEN (checked before the body is read). Registers the agent by name with a fresh credential and push token. A name held by a live agent is refused (409 AgentNameInUse) unless the body's `credential` is that agent's current credential; a name frees once its holder has missed the liveness window. `url` must be http(s)://host:port with no path, query, fragment or userinfo (lbplane pushes to {url}/v1/config), and inside LBPLANE_AGENT_NETWORKS when that is set. An agent that starts empty (appliedGeneration -1 or absent) receives its location's full configuration at once; health reports start afresh.",
         security: agentSecurity,
         body: RegisterRequestSchema,
         response: { 200: RegisterResponseSchema, ...errors },

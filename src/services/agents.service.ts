@@ -4,7 +4,8 @@
 // heartbeat means "push now", which report items count — are made here.
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { HealthReport, RegisterRequest } from "../domain/agent-protocol.js";
+import { pushTargetHost, pushTargetProblem, type HealthReport, type RegisterRequest } from "../domain/agent-protocol.js";
+import type { AgentNetwork } from "../config.js";
 import { loadBalancerId, normalizeLocation } from "../domain/ids.js";
 import { Errors } from "../errors.js";
 import {
@@ -17,7 +18,8 @@ import {
   upsertAgentRegistration,
   type Agent,
 } from "../store/agents.store.js";
-import { readProbeTargets, saveHealthRows, type HealthRow } from "../store/probe-health.store.js";
+import { saveHealthRows, type HealthRow } from "../store/probe-health.store.js";
+import { probeTargetsOf, sentTarget, type LocationTargets } from "./probe-targets.js";
 import type { ServiceDeps } from "./deps.js";
 
 export type { Agent };
@@ -28,7 +30,14 @@ const newSecret = (): string => randomBytes(32).toString("base64url");
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
 function sameSecret(presented: string, expected: string): boolean {
-  return timingSafeEqual(Buffer.from(sha256(presented), "hex"), Buffer.from(sha256(expected), "hex"));
+  return sameDigest(sha256(presented), sha256(expected));
+}
+
+/** Two sha256 hex digests, compared in constant time. */
+function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a, "hex");
+  const y = Buffer.from(b, "hex");
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export interface Registration {
@@ -38,29 +47,79 @@ export interface Registration {
 }
 
 /**
- * Upsert by name with fresh secrets, after the join token check. The acknowledged generation
- * restarts at what the agent says it has applied (-1 when empty), so an agent that restarts empty
- * gets the full config at once; a claim from the future (another database, or a lie) counts as empty.
+ * The join token check, on its own so the route can run it before the body is even read: an
+ * anonymous caller must not make lbplane parse and validate a large body.
  */
-export async function registerAgent(deps: Deps, joinToken: string | undefined, req: RegisterRequest): Promise<Registration> {
+export function checkJoinToken(deps: Pick<ServiceDeps, "config">, joinToken: string | undefined): void {
   if (!deps.config.joinToken) throw Errors.agentRegistrationDisabled();
   if (!joinToken || !sameSecret(joinToken, deps.config.joinToken)) throw Errors.joinTokenInvalid();
+}
+
+/**
+ * The push target must be `http(s)://host[:port]` (lbplane appends /v1/config), and when
+ * LBPLANE_AGENT_NETWORKS is set its host must be an IPv4 address inside one of them: a hostname
+ * could resolve anywhere later, so it is refused outright.
+ */
+function checkPushTarget(url: string, networks: AgentNetwork[] | undefined): void {
+  const problem = pushTargetProblem(url);
+  if (problem) throw Errors.invalidAgentUrl(url, problem);
+  if (!networks) return;
+  const host = pushTargetHost(url);
+  if (!networks.some((n) => ipv4Inside(host, n))) throw Errors.agentUrlNotAllowed(host, networks.map((n) => n.cidr).join(", "));
+}
+
+function ipv4Inside(host: string, net: AgentNetwork): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (!m) return false;
+  const octets = m.slice(1).map(Number);
+  if (octets.some((o) => o > 255)) return false;
+  const ip = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - net.bits);
+  return Math.floor(ip / size) === Math.floor(net.base / size);
+}
+
+/**
+ * Register (or re-register) an agent by name with fresh secrets, after the join token check.
+ *
+ * A name is held by the live agent that registered it: another registration of a live name is
+ * refused (409 AgentNameInUse) unless it presents the holder's current credential — the same agent
+ * coming back after a 401 or a control-plane restart. Once the holder stops heartbeating, the name
+ * is free again after the liveness window, so a restarted agent (which lost its credential) gets
+ * its name back within that window at worst.
+ *
+ * Health is reset on every registration: the agent sends a full summary right after registering,
+ * and rows of an earlier instance could describe targets it no longer probes.
+ *
+ * The acknowledged generation restarts at what the agent says it has applied (-1 when empty), so an
+ * agent that restarts empty gets the full config at once; a claim from the future (another
+ * database, or a lie) counts as empty.
+ */
+export async function registerAgent(deps: Deps, joinToken: string | undefined, req: RegisterRequest): Promise<Registration> {
+  checkJoinToken(deps, joinToken);
+  checkPushTarget(req.url, deps.config.agentNetworks);
   const location = normalizeLocation(req.location);
   const current = await locationGeneration(deps.db, location);
   const claimed = req.appliedGeneration ?? -1;
   const acked = claimed >= 0 && BigInt(claimed) <= current ? BigInt(claimed) : -1n;
   const credential = newSecret();
   const pushToken = newSecret();
-  const agent = await upsertAgentRegistration(deps.db, {
-    name: req.name,
-    location,
-    url: req.url,
-    capabilities: req.capabilities as unknown as object,
-    credentialHash: sha256(credential),
-    pushToken,
-    ackedGeneration: acked,
-    desiredGeneration: current,
-  });
+  const presented = req.credential;
+  const agent = await upsertAgentRegistration(
+    deps.db,
+    {
+      name: req.name,
+      location,
+      url: req.url,
+      capabilities: req.capabilities as unknown as object,
+      credentialHash: sha256(credential),
+      pushToken,
+      ackedGeneration: acked,
+      desiredGeneration: current,
+    },
+    deps.config.agentLivenessMs,
+    (holder) => !holder?.live || (presented !== undefined && sameDigest(sha256(presented), holder.credentialHash)),
+  );
+  if (!agent) throw Errors.agentNameInUse(req.name, deps.config.agentLivenessMs);
   deps.notifyChange?.(agent.location);
   return { agent, credential, pushToken };
 }
@@ -76,8 +135,7 @@ export async function authenticateAgent(deps: Pick<ServiceDeps, "db">, agentId: 
     sha256(credential);
     throw Errors.agentCredentialInvalid();
   }
-  const ok = timingSafeEqual(Buffer.from(sha256(credential), "hex"), Buffer.from(agent.credentialHash, "hex"));
-  if (!ok) throw Errors.agentCredentialInvalid();
+  if (!sameDigest(sha256(credential), agent.credentialHash)) throw Errors.agentCredentialInvalid();
   return agent;
 }
 
@@ -100,28 +158,26 @@ export interface IntakeResult {
 }
 
 /**
- * Stores a live agent's report (409 AgentNotLive otherwise). Items naming a load balancer outside
- * the agent's location, an unknown load balancer or an unknown probe are ignored one by one (an
- * agent only ever writes its own health rows). A full report also forgets targets no longer probed.
+ * Stores a live agent's report (409 AgentNotLive otherwise). An item counts only for a (load
+ * balancer, probe, DIP) the agent was sent — a load balancer of its own location whose compiled
+ * probe targets that DIP (src/services/probe-targets.ts); every other item is dropped and counted
+ * as ignored, so an agent only ever writes its own rows, about what exists. A full report also
+ * forgets targets no longer probed.
  */
 export async function reportHealth(deps: Deps, agent: Agent, report: HealthReport): Promise<IntakeResult> {
   if (!(await isAgentLive(deps.db, agent.id, deps.config.agentLivenessMs))) throw Errors.agentNotLive(agent.name);
-  const known = await readProbeTargets(deps.db, agent.location);
-  const { items, ignored } = healthRowsOf(report, known, Date.now());
+  const sent = await probeTargetsOf(deps.db, agent.location);
+  const { items, ignored } = healthRowsOf(report, sent, Date.now());
   await saveHealthRows(deps.db, agent.id, items, report.full);
   return { accepted: items.length, ignored };
 }
 
-function healthRowsOf(
-  report: HealthReport,
-  known: Map<string, { uid: string; probes: Set<string> }>,
-  now: number,
-): { items: HealthRow[]; ignored: number } {
+function healthRowsOf(report: HealthReport, sent: LocationTargets, now: number): { items: HealthRow[]; ignored: number } {
   const latest = new Map<string, HealthRow>();
   let ignored = 0;
   for (const r of report.reports) {
-    const lb = known.get(r.loadBalancerId.toLowerCase());
-    if (!lb?.probes.has(r.probe.toLowerCase())) {
+    const target = sentTarget(sent, r.loadBalancerId, r.probe, r.backendAddress);
+    if (!target) {
       ignored++;
       continue;
     }
@@ -129,10 +185,10 @@ function healthRowsOf(
     // A transition time from the future (clock skew) is clamped to now.
     const since = new Date(Number.isFinite(parsed) ? Math.min(parsed, now) : now);
     // Duplicates in one report: the last one wins, as if sent in order.
-    latest.set(`${lb.uid}\u0000${r.probe.toLowerCase()}\u0000${r.backendAddress}`, {
-      lb: lb.uid,
+    latest.set(`${target.uid}\u0000${r.probe.toLowerCase()}\u0000${target.dip}`, {
+      lb: target.uid,
       probe: r.probe.toLowerCase(),
-      backend: r.backendAddress,
+      backend: target.dip,
       state: r.state,
       reason: r.reason?.replace(/[\u0000-\u001f]/g, " ") ?? null,
       since,

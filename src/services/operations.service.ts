@@ -40,7 +40,7 @@ async function judge(db: ServiceDeps["db"], op: Operation, snap: LocationSnapsho
   const behind = snap.live.filter((a) => a.acked < op.generation);
   if (behind.length === 0) return { status: "Succeeded" };
   if (snap.now - op.startTime.getTime() >= opts.livenessMs) {
-    return failedWith(behind.map((a) => OperationErrors.agentConfigurationTimeout(a.name, op.generation, opts.livenessMs, a.acked, a.lastError)));
+    return failedWith(behind.map((a) => OperationErrors.agentConfigurationTimeout(a.name, op.resourceId, op.generation, opts.livenessMs, a.acked)));
   }
   return undefined;
 }

@@ -25,15 +25,36 @@ export interface AgentRegistrationFields {
   desiredGeneration: bigint;
 }
 
+/** The registration that holds a name, as the decision to hand the name over needs it. */
+export interface NameHolder {
+  credentialHash: string;
+  /** Heartbeated within the liveness window (database clock). */
+  live: boolean;
+}
+
+const NAME_HOLDER_SQL = `
+  SELECT a.credential_hash, ${agentIsLive("a", "$2")} AS live FROM agents a WHERE a.name = $1 FOR UPDATE`;
+
 /**
- * Upsert by name, stamped with the database clock as registered and heartbeated. A new instance
- * probes afresh (its health rows go); one that starts empty (acked < 0) also loses the
- * per-load-balancer outcomes of its predecessor.
+ * Upsert by name, stamped with the database clock as registered and heartbeated — if `mayTake`
+ * allows it given the name's current holder (undefined = nobody holds it); otherwise nothing is
+ * written and the answer is undefined. Registrations of one name are serialised (a transaction
+ * advisory lock on the name), so two racing registrations cannot both believe the name was free.
+ * A new instance probes afresh (its health rows go); one that starts empty (acked < 0) also loses
+ * the per-load-balancer outcomes of its predecessor.
  */
-export async function upsertAgentRegistration(db: Db, reg: AgentRegistrationFields): Promise<Agent> {
+export async function upsertAgentRegistration(
+  db: Db,
+  reg: AgentRegistrationFields,
+  livenessMs: number,
+  mayTake: (holder: NameHolder | undefined) => boolean,
+): Promise<Agent | undefined> {
   const { name, ...rest } = reg;
   const fields = { ...rest, consecutiveFailures: 0, nextAttemptAt: null, lastError: null };
   return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('lbplane-agent-name:' || ${name}, 0))`;
+    const [holder] = await tx.$queryRawUnsafe<Array<{ credential_hash: string; live: boolean }>>(NAME_HOLDER_SQL, name, livenessMs);
+    if (!mayTake(holder && { credentialHash: holder.credential_hash, live: holder.live })) return undefined;
     const [row] = await tx.$queryRaw<Array<{ now: Date }>>`SELECT now() AS now`;
     const saved = await tx.agent.upsert({
       where: { name },

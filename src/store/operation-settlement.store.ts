@@ -11,7 +11,6 @@ export interface LiveAgentSnapshot {
   id: string;
   name: string;
   acked: bigint;
-  lastError: string | null;
 }
 
 /** The live agents of a location and the database clock, read once per settle pass. */
@@ -21,19 +20,19 @@ export interface LocationSnapshot {
 }
 
 const SNAPSHOT_SQL = `
-  SELECT now() AS now, a.id::text AS id, a.name, a.acked_generation AS acked, a.last_error
+  SELECT now() AS now, a.id::text AS id, a.name, a.acked_generation AS acked
   FROM (SELECT 1) one
   LEFT JOIN agents a ON a.location = $1 AND ${agentIsLive("a", "$2")}`;
 
 export async function snapshotLocation(db: Db, location: string, livenessMs: number): Promise<LocationSnapshot> {
   const rows = await db.$queryRawUnsafe<
-    Array<{ now: Date; id: string | null; name: string | null; acked: bigint | null; last_error: string | null }>
+    Array<{ now: Date; id: string | null; name: string | null; acked: bigint | null }>
   >(SNAPSHOT_SQL, location, livenessMs);
   return {
     now: rows[0].now.getTime(),
     live: rows
       .filter((r) => r.id !== null)
-      .map((r) => ({ id: r.id!, name: r.name!, acked: r.acked!, lastError: r.last_error })),
+      .map((r) => ({ id: r.id!, name: r.name!, acked: r.acked! })),
   };
 }
 

@@ -2,7 +2,6 @@
 // that count — those of the LIVE agents of the load balancer's location (a stale agent's last word
 // never decides health; src/domain/rule-health.ts has the majority rule).
 
-import { loadBalancerId } from "../domain/ids.js";
 import { agentIsLive } from "./fragments.js";
 import type { Db } from "./prisma.js";
 
@@ -29,20 +28,6 @@ export async function readLiveVotes(db: Db, loadBalancerUid: string, location: s
     livenessMs,
   );
   return rows.map((r) => ({ probe: r.probe_name, backendAddress: r.backend_address, state: r.state, reason: r.reason }));
-}
-
-/** Lower-cased ARM id → uid and lower-cased probe names, of every load balancer in `location`. */
-export async function readProbeTargets(db: Db, location: string): Promise<Map<string, { uid: string; probes: Set<string> }>> {
-  const lbs = await db.loadBalancer.findMany({
-    where: { location },
-    select: { id: true, name: true, subscriptionId: true, resourceGroup: { select: { name: true } }, probes: { select: { nameKey: true } } },
-  });
-  const known = new Map<string, { uid: string; probes: Set<string> }>();
-  for (const lb of lbs) {
-    const armId = loadBalancerId({ subscriptionId: lb.subscriptionId, resourceGroup: lb.resourceGroup.name, name: lb.name });
-    known.set(armId.toLowerCase(), { uid: lb.id, probes: new Set(lb.probes.map((p) => p.nameKey)) });
-  }
-  return known;
 }
 
 export interface HealthRow {

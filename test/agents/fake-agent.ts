@@ -120,6 +120,8 @@ export class FakeAgent {
       url: this.url,
       capabilities: { driver: "userspace", floatingIP: true, haPorts: true, protocols: ["Tcp", "Udp"] },
       appliedGeneration: this.appliedGeneration,
+      // Like lbplane-agent: a re-registration proves it is the name's holder with its credential.
+      ...(this.reg ? { credential: this.reg.credential } : {}),
     });
     if (res.status !== 200) throw new Error(`register ${this.name}: ${res.status} ${JSON.stringify(res.json)}`);
     this.reg = res.json as RegisterResponse;

@@ -30,6 +30,8 @@ describe("configuration from the environment", () => {
     ["LBPLANE_HEADERS_TIMEOUT_MS", "70000"],
     ["LBPLANE_KEEP_ALIVE_TIMEOUT_MS", "1.5"],
     ["LBPLANE_CONNECTION_TIMEOUT_MS", "99999999"],
+    ["LBPLANE_AGENT_NETWORKS", "10.0.0.0/33"],
+    ["LBPLANE_AGENT_NETWORKS", "10.0.0.0/8,agents.example"],
   ])("%s=%s stops the start with a message naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
@@ -54,5 +56,13 @@ describe("configuration from the environment", () => {
     });
     expect(c.timeouts).toEqual({ requestMs: 30_000, headersMs: 5_000, keepAliveMs: 65_000, connectionMs: 120_000 });
     expect(() => loadConfig({ LBPLANE_REQUEST_TIMEOUT_MS: "5000" })).toThrow("LBPLANE_HEADERS_TIMEOUT_MS");
+  });
+
+  it("agent networks: unset means any host; a list is parsed into IPv4 networks", () => {
+    expect(loadConfig({}).agentNetworks).toBeUndefined();
+    expect(loadConfig({ LBPLANE_AGENT_NETWORKS: "10.0.0.0/8, 192.168.1.0/24" }).agentNetworks).toEqual([
+      { cidr: "10.0.0.0/8", base: 10 * 2 ** 24, bits: 8 },
+      { cidr: "192.168.1.0/24", base: (192 * 256 + 168) * 65536 + 256, bits: 24 },
+    ]);
   });
 });
