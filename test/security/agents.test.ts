@@ -58,7 +58,7 @@ describe("agent identity: a live agent's name is its own", () => {
   let real: FakeAgent;
 
   beforeAll(async () => {
-    plane = await startPlane();
+    plane = await startPlane({ LBPLANE_AGENT_LIVENESS_MS: "3000" });
     await prepareNetwork(plane);
     real = await plane.addAgent("edge-1");
   });
@@ -82,8 +82,8 @@ describe("agent identity: a live agent's name is its own", () => {
       const view = (await agentsView(plane)).find((a) => a.name === "edge-1")!;
       expect(view).toMatchObject({ url: real.url, state: "live" });
       const w = await writeLb(plane, "rg1", "web", simpleLb("rg1", "web", 80));
-      await real.waitForGeneration(w.generation);
-      expect((await waitForOperation(plane, w.operationUrl)).status).toBe("Succeeded");
+      await real.waitForGeneration(w.generation, 10_000);
+      expect((await waitForOperation(plane, w.operationUrl, 10_000)).status).toBe("Succeeded");
       expect(impostor.received).toHaveLength(0);
     } finally {
       await impostor.kill();
@@ -108,7 +108,7 @@ describe("agent identity: a live agent's name is its own", () => {
       const reg = await until("the name frees within the liveness window", async () => {
         const r = await register(plane, "edge-1", reborn.url);
         return r.status === 200 ? r.json : undefined;
-      }, 4000, 100);
+      }, 10_000, 100);
       expect(reg.agentId).toBe(real.reg!.agentId);
       // The predecessor's credential no longer works.
       expect((await real.heartbeat()).status).toBe(401);
@@ -146,11 +146,11 @@ describe("two real lbplane-agent processes started with the same --name", () => 
 
   it("the second exits non-zero saying the name is taken; the first keeps its registration", async () => {
     const first = startAgent();
-    await until("the first agent registers", async () => (await agentsView(plane)).some((a) => a.name === "twin" && a.state === "live"), 20_000, 100);
+    await until("the first agent registers", async () => (await agentsView(plane)).some((a) => a.name === "twin" && a.state === "live"), 45_000, 100);
     const firstUrl = (await agentsView(plane)).find((a) => a.name === "twin")!.url;
 
     const second = startAgent();
-    await until("the second agent gives up", () => second.code !== undefined, 25_000, 100);
+    await until("the second agent gives up", () => second.code !== undefined, 45_000, 100);
     expect(second.code).not.toBe(0);
     expect(second.text).toMatch(/agent name 'twin' is held by another live agent/);
 
@@ -159,7 +159,7 @@ describe("two real lbplane-agent processes started with the same --name", () => 
     expect(view).toMatchObject({ url: firstUrl, state: "live" });
     expect(first.code).toBeUndefined();
     expect(first.text).not.toMatch(/registering again/);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("push targets: lbplane pushes only to http(s)://host:port/v1/config", () => {
@@ -197,7 +197,7 @@ describe("push targets: lbplane pushes only to http(s)://host:port/v1/config", (
 
   it("after the refused registrations, a write pushes nothing to the targeted service and no such agent exists", async () => {
     const w = await writeLb(plane, "rg1", "web", simpleLb("rg1", "web", 80));
-    await waitForOperation(plane, w.operationUrl);
+    await waitForOperation(plane, w.operationUrl, 10_000);
     await sleep(300);
     expect(service.seen).toEqual([]);
     expect((await agentsView(plane)).filter((a) => a.name.startsWith("ssrf"))).toEqual([]);
@@ -269,7 +269,7 @@ describe("health provenance: an agent reports only on what it was sent", () => {
   }) as ProbeReport;
 
   beforeAll(async () => {
-    plane = await startPlane();
+    plane = await startPlane({ LBPLANE_AGENT_LIVENESS_MS: "10000" });
     await prepareNetwork(plane);
     webUid = (await writeLb(plane, "rg1", "web", simpleLb("rg1", "web", 80, "vip1", ["10.0.0.4", "10.0.0.5"]))).uid;
     // Another tenant-visible load balancer of the same location, on other DIPs.
@@ -326,12 +326,12 @@ describe("what tenants see: no agent transport text in an operation's error", ()
     await plane.close();
   });
 
-  it("a failed operation names the load balancer and the agent, never the agent's URL, status or answer", async () => {
+  it("a failed operation names the load balancer and the agent, never the agent's URL, status or answer", { timeout: 30_000 }, async () => {
     const reg = (await register(plane, "leaky", bad.url)).json;
     const beat = setInterval(() => void post(plane.url, `/dataplane/v1/agents/${reg.agentId}/heartbeat`, reg.credential, { appliedGeneration: -1 }).catch(() => {}), 300);
     try {
       const w = await writeLb(plane, "rg1", "web", simpleLb("rg1", "web", 80));
-      const op = await waitForOperation(plane, w.operationUrl, 8000);
+      const op = await waitForOperation(plane, w.operationUrl, 20_000);
       expect(op.status).toBe("Failed");
       expect(op.error!.code).toBe("AgentConfigurationTimeout");
       expect(op.error!.message).toContain(lbPath("rg1", "web"));
