@@ -185,6 +185,13 @@ export class Agent {
           // Poll often enough to catch the name the moment a lapsed holder frees it.
           maxDelay = Math.min(maxDelay, Math.max(100, Math.floor(window / 4)));
           this.opts.log.warn("agent name held by another live agent; retrying", { name: this.opts.name, retryInMs: Math.min(delay, maxDelay) });
+        } else if (err instanceof ControlPlaneError && (err.status === 400 || err.status === 403)) {
+          // A refused push URL (not an origin, outside LBPLANE_AGENT_NETWORKS) or another bad
+          // registration: retrying the same request cannot succeed, so say why and stop.
+          const reason = `lbplane refused the registration (${err.status}): ${errorText(err)}; check --advertise-url and the other flags`;
+          this.opts.log.error("registration refused; giving up", { err: errorText(err) });
+          this.opts.onFatal?.(reason);
+          return;
         } else {
           nameTakenSince = undefined;
           this.opts.log.warn("registration failed; retrying", { err: errorText(err), retryInMs: delay });

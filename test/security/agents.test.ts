@@ -131,8 +131,8 @@ describe("two real lbplane-agent processes started with the same --name", () => 
     await plane.close();
   });
 
-  const startAgent = () => {
-    const child = spawn(process.execPath, [bin, "--control-plane", plane.url, "--name", "twin", "--location", "westeurope", "--listen", "127.0.0.1:0"], {
+  const startAgent = (...extra: string[]) => {
+    const child = spawn(process.execPath, [bin, "--control-plane", plane.url, "--name", "twin", "--location", "westeurope", "--listen", "127.0.0.1:0", ...extra], {
       env: { ...process.env, LBPLANE_JOIN_TOKEN: JOIN_TOKEN, LBPLANE_LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -160,6 +160,14 @@ describe("two real lbplane-agent processes started with the same --name", () => 
     expect(first.code).toBeUndefined();
     expect(first.text).not.toMatch(/registering again/);
   }, 120_000);
+
+  it("an agent advertising a URL with a path is refused and exits non-zero at once, saying why", async () => {
+    const misconfigured = startAgent("--name", "misconfigured", "--advertise-url", "http://127.0.0.1:9/internal/admin");
+    await until("the misconfigured agent gives up", () => misconfigured.code !== undefined, 30_000, 100);
+    expect(misconfigured.code).not.toBe(0);
+    expect(misconfigured.text).toMatch(/refused the registration \(400\)/);
+    expect((await agentsView(plane)).some((a) => a.name === "misconfigured")).toBe(false);
+  }, 60_000);
 });
 
 describe("push targets: lbplane pushes only to http(s)://host:port/v1/config", () => {
