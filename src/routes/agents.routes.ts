@@ -20,7 +20,7 @@ import {
 } from "../services/agents.service.js";
 import { ErrorResponseSchema } from "./arm-common.js";
 import { bearerToken } from "./auth.js";
-import { handleError } from "./error-handler.js";
+import { drainBody, handleError } from "./error-handler.js";
 import {
   AgentIdParams,
   AgentListSchema,
@@ -64,10 +64,12 @@ async function requireJoinToken(request: FastifyRequest): Promise<void> {
 const REGISTER_BODY_LIMIT = 64 * 1024;
 
 /** Oversized health reports are bad input like malformed ones: 400, and nothing is stored. */
-function healthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+async function healthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    // As for any unwanted body: read what is in flight, then answer and close, so the agent reads the 400.
+    await drainBody(request.raw);
     const err = Errors.healthReportTooLarge(HEALTH_BODY_LIMIT);
-    return reply.code(400).send(err.toBody());
+    return reply.code(400).header("connection", "close").send(err.toBody());
   }
   return handleError(error, request, reply);
 }

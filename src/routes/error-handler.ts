@@ -82,7 +82,7 @@ const DRAIN_MAX_MS = 10_000;
  * before reading (Python's http.client, curl) gets a reset instead of the answer if the server
  * closes while body bytes are still arriving; past the bound it is cut anyway.
  */
-function drainBody(raw: FastifyRequest["raw"]): Promise<void> {
+export function drainBody(raw: FastifyRequest["raw"]): Promise<void> {
   if (raw.complete || raw.destroyed) return Promise.resolve();
   return new Promise<void>((resolve) => {
     let seen = 0;
