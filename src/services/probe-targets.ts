@@ -19,14 +19,37 @@ export interface LoadBalancerTargets {
 /** Lower-cased ARM id → what was sent about that load balancer. */
 export type LocationTargets = Map<string, LoadBalancerTargets>;
 
-const cache = new WeakMap<Db, Map<string, { generation: bigint; targets: LocationTargets }>>();
+interface Cached {
+  generation: bigint;
+  targets: LocationTargets;
+}
+
+const cache = new WeakMap<Db, Map<string, Cached>>();
+/** Reads in flight per location: a burst of reports after a change compiles the location once. */
+const reading = new WeakMap<Db, Map<string, Promise<Cached>>>();
+
+function perDb<T>(map: WeakMap<Db, Map<string, T>>, db: Db): Map<string, T> {
+  let m = map.get(db);
+  if (!m) map.set(db, (m = new Map()));
+  return m;
+}
 
 /** The probe targets of `location` (normalised) at its current generation. */
 export async function probeTargetsOf(db: Db, location: string): Promise<LocationTargets> {
-  let perDb = cache.get(db);
-  if (!perDb) cache.set(db, (perDb = new Map()));
-  const cached = perDb.get(location);
+  const cached = perDb(cache, db).get(location);
   if (cached && cached.generation === (await locationGeneration(db, location))) return cached.targets;
+  const inFlight = perDb(reading, db);
+  let read = inFlight.get(location);
+  if (!read) {
+    read = compileTargets(db, location).finally(() => inFlight.delete(location));
+    inFlight.set(location, read);
+  }
+  const fresh = await read;
+  perDb(cache, db).set(location, fresh);
+  return fresh.targets;
+}
+
+async function compileTargets(db: Db, location: string): Promise<Cached> {
   const snapshot = await readDesiredSnapshotFrom(db, location);
   const targets: LocationTargets = new Map();
   for (const lb of snapshot.loadBalancers) {
@@ -37,8 +60,7 @@ export async function probeTargetsOf(db: Db, location: string): Promise<Location
     }
     targets.set(lb.id.toLowerCase(), { uid: lb.uid, probes });
   }
-  perDb.set(location, { generation: snapshot.generation, targets });
-  return targets;
+  return { generation: snapshot.generation, targets };
 }
 
 /** The canonical DIP if `lbId`'s probe `probe` targets `address`, else undefined. */

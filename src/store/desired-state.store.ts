@@ -4,7 +4,7 @@
 // Prepared (named) once per connection: planning it costs more than running it.
 
 import type pg from "pg";
-import type { Db } from "./prisma.js";
+import { poolOf, type Db } from "./prisma.js";
 import { CHILDREN_JSON_SQL } from "./load-balancer-rows.js";
 import { toStored, type Row, type StoredLoadBalancer } from "./load-balancers.store.js";
 
@@ -32,13 +32,9 @@ export async function readDesiredSnapshot(pool: pg.Pool, location: string): Prom
 }
 
 /**
- * The same snapshot through the request path's client, for use cases that must know what the
- * location's agents were sent (health intake checks a report against it).
+ * The same snapshot through the request path's database (its pg pool), for use cases that must
+ * know what the location's agents were sent (health intake checks a report against it).
  */
-export async function readDesiredSnapshotFrom(db: Db, location: string): Promise<DesiredSnapshot> {
-  const rows = await db.$queryRawUnsafe<Array<{ generation: string | null; docs: string }>>(DESIRED_SQL, location);
-  return {
-    generation: BigInt(rows[0].generation ?? 0),
-    loadBalancers: (JSON.parse(rows[0].docs) as Row[]).map(toStored),
-  };
+export function readDesiredSnapshotFrom(db: Db, location: string): Promise<DesiredSnapshot> {
+  return readDesiredSnapshot(poolOf(db), location);
 }
