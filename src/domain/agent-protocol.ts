@@ -197,12 +197,46 @@ const LoadBalancerKey = {
   version: Name,
 };
 
+/** One backend's SNAT ports: new outbound flows from `address` leave as frontendIPAddress:portLow–portHigh. */
+export const CompiledSnatBlockSchema = Type.Object({
+  address: Type.String(),
+  frontendIPAddress: Type.String(),
+  portLow: Port,
+  portHigh: Port,
+});
+export type CompiledSnatBlock = Static<typeof CompiledSnatBlockSchema>;
+
+/**
+ * Outbound connectivity (src/domain/outbound.ts): an outbound rule, or a load-balancing rule of a public
+ * load balancer whose disableOutboundSnat is false (Azure's default SNAT). Blocks never overlap.
+ */
+export const CompiledOutboundRuleSchema = Type.Object({
+  kind: Type.Union([Type.Literal("OutboundRule"), Type.Literal("LoadBalancingRule")]),
+  name: Name,
+  protocol: Type.Union([Type.Literal("Tcp"), Type.Literal("Udp"), Type.Literal("All")]),
+  frontendIPAddresses: Type.Array(Type.String()),
+  /** As configured; 0 = Azure's default allocation (the blocks carry the actual size). */
+  allocatedOutboundPorts: Type.Integer({ minimum: 0, maximum: 64000 }),
+  idleTimeoutInMinutes: Type.Number({ exclusiveMinimum: 0 }),
+  enableTcpReset: Type.Boolean(),
+  blocks: Type.Array(CompiledSnatBlockSchema),
+});
+export type CompiledOutboundRule = Static<typeof CompiledOutboundRuleSchema>;
+
 export const CompiledLoadBalancerSchema = Type.Object({
   ...LoadBalancerKey,
   name: Name,
   type: Type.Union([Type.Literal("Public"), Type.Literal("Internal")]),
   listeners: Type.Array(CompiledListenerSchema),
   probes: Type.Array(CompiledProbeSchema),
+  /**
+   * Standard (Azure's default): a backend gets outbound connectivity through the agent only from an
+   * outbound rule (or default SNAT); its other new outbound flows, and any sent from a VIP, are dropped.
+   * Absent (older lbplane) = no such filtering.
+   */
+  sku: Type.Optional(Type.Union([Type.Literal("Standard"), Type.Literal("Basic"), Type.Literal("Gateway")])),
+  /** SNAT for backends' outbound flows; absent = none. */
+  outboundRules: Type.Optional(Type.Array(CompiledOutboundRuleSchema)),
 });
 export type CompiledLoadBalancer = Static<typeof CompiledLoadBalancerSchema>;
 

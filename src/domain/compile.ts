@@ -3,8 +3,9 @@
 // only when the data plane's behaviour would.
 
 import { createHash } from "node:crypto";
-import type { CompiledBackend, CompiledListener, CompiledLoadBalancer, CompiledProbe } from "./agent-protocol.js";
+import type { CompiledBackend, CompiledListener, CompiledLoadBalancer, CompiledOutboundRule, CompiledProbe } from "./agent-protocol.js";
 import type { LoadBalancerSpec } from "./model.js";
+import { compileOutbound } from "./outbound.js";
 import { resolveLoadBalancer, type ResolveContext, type ResolvedRule, type ResolvedTarget } from "./resolve.js";
 
 export { loadBalancerType } from "./resolve.js";
@@ -14,11 +15,13 @@ export { loadBalancerType } from "./resolve.js";
  * its whole JSON in one string). Every object here is built by this file with a fixed key order and
  * every list is sorted, so equal content always serialises — and hashes — equally.
  */
-function contentHash(head: unknown, listeners: CompiledListener[], probes: CompiledProbe[]): string {
+function contentHash(head: unknown, listeners: CompiledListener[], probes: CompiledProbe[], outbound: CompiledOutboundRule[]): string {
   const hash = createHash("sha256").update(JSON.stringify(head));
   for (const l of listeners) hash.update(JSON.stringify(l));
   hash.update("|");
   for (const p of probes) hash.update(JSON.stringify(p));
+  hash.update("|");
+  for (const o of outbound) hash.update(JSON.stringify(o));
   return hash.digest("hex");
 }
 
@@ -86,6 +89,8 @@ export function compileLoadBalancer(spec: LoadBalancerSpec, ctx: ResolveContext)
     }))
     .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
 
-  const version = contentHash({ id: lb.id, name: lb.name, type: lb.type }, listeners, probes);
-  return { id: lb.id, name: lb.name, version, type: lb.type, listeners, probes };
+  const sku = spec.sku?.name ?? "Standard";
+  const outboundRules = compileOutbound(spec, lb);
+  const version = contentHash({ id: lb.id, name: lb.name, type: lb.type, sku }, listeners, probes, outboundRules);
+  return { id: lb.id, name: lb.name, version, type: lb.type, listeners, probes, sku, outboundRules };
 }

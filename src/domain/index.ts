@@ -14,5 +14,6 @@ export * from "./claims.js";
 export { checkUniqueness, rulePath } from "./uniqueness.js";
 export * from "./validate.js";
 export * from "./compile.js";
+export * from "./outbound.js";
 export * from "./mappings.js";
 export * from "./backrefs.js";

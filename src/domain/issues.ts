@@ -27,6 +27,8 @@ export const Codes = {
   UnsupportedSetOfInboundNatRulePropertiesWhenFrontendPortIsSpecified:
     "UnsupportedSetOfInboundNatRulePropertiesWhenFrontendPortIsSpecified",
   LoadBalancerFrontendIPConfigurationCountLimitReached: "LoadBalancerFrontendIPConfigurationCountLimitReached",
+  SnatPortsNotMultipleOfEight: "SpecifiedAllocatedOutboundPortsForOutboundRuleIsNotAMultipleOfEight",
+  SnatPortsExceedAvailable: "SpecifiedAllocatedOutboundPortsForOutboundRuleExceedsTotalNumberOfAvailablePorts",
   // lbplane
   RulesUseSameFrontendIPProtocolAndPort: "RulesUseSameFrontendIPProtocolAndPort",
   FrontendIPAddressInUseByAnotherLoadBalancer: "FrontendIPAddressInUseByAnotherLoadBalancer",

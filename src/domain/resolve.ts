@@ -4,7 +4,7 @@
 // (a dangling reference, an invalid IP) is skipped here and reported by validation.
 
 import { loadBalancerId, normalizeLocation, refName } from "./ids.js";
-import { canonicalIp } from "./ip.js";
+import { canonicalIp, ipVersion } from "./ip.js";
 import type {
   LoadBalancerAddress, LoadBalancerSpec, LoadDistribution, Protocol, PublicIpView,
 } from "./model.js";
@@ -171,11 +171,12 @@ export function resolveLoadBalancer(spec: LoadBalancerSpec, ctx: ResolveContext)
     const targets: ResolvedTarget[] = [];
     if (frontend?.ip) {
       const seen = new Set<string>();
+      const family = ipVersion(frontend.ip); // a rule forwards within one IP family (dual-stack pools)
       const refs = [...(rp.backendAddressPool ? [rp.backendAddressPool] : []), ...(rp.backendAddressPools ?? [])];
       for (const ref of refs) {
         for (const backend of poolOf(ref) ?? []) {
           const k = `${backend.scope}|${backend.ip}`;
-          if (seen.has(k)) continue; // the same DIP via two pools of one rule is one destination
+          if (seen.has(k) || ipVersion(backend.ip) !== family) continue; // the same DIP via two pools is one destination
           seen.add(k);
           const destinationIp = floating ? frontend.ip : backend.ip;
           targets.push({
@@ -223,7 +224,7 @@ export function resolveLoadBalancer(spec: LoadBalancerSpec, ctx: ResolveContext)
       if (ranged && np.backendAddressPool) {
         // Pool-based (V2) NAT rule: the i-th address of the pool, in the pool's order, is reached on
         // frontendPortRangeStart + i. Addresses beyond the range get no port (validation refuses that).
-        const addrs = poolOf(np.backendAddressPool) ?? [];
+        const addrs = (poolOf(np.backendAddressPool) ?? []).filter((a) => ipVersion(a.ip) === ipVersion(frontend.ip));
         addrs.slice(0, Math.max(0, high - low + 1)).forEach((a, i) => targets.push(toTarget(a, low + i)));
       }
     }

@@ -8,6 +8,7 @@ import type { Push } from "./checks.js";
 import { missingProperty } from "./issues.js";
 import { checkLimits } from "./limits.js";
 import type { DomainIssue, LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "./model.js";
+import { checkOutboundPorts } from "./outbound.js";
 import { resolveLoadBalancer } from "./resolve.js";
 import { checkUniqueness, conflictIssues } from "./uniqueness.js";
 import { checkFrontends, checkOutbound } from "./validate-frontends.js";
@@ -36,6 +37,7 @@ export function validateLoadBalancer(spec: LoadBalancerSpec, ctx: ValidationCont
   issues.push(...checkLimits(spec));
 
   const lb = resolveLoadBalancer(spec, ctx);
+  checkOutboundPorts(spec, lb, push);
   issues.push(...checkUniqueness(lb, spec.sku?.name ?? "Standard"));
   issues.push(...conflictIssues(claimsOf(lb), ctx.existingClaims, { address: ctx.address, lbType: lb.type, spec }));
   return issues;

@@ -51,7 +51,7 @@ export interface LbInput {
   rules?: RuleInput[];
   nat?: NatInput[];
   probes?: Array<{ name: string; port: number; protocol?: "Tcp" | "Http"; path?: string }>;
-  outbound?: Array<{ name: string; fes: string[]; pool: string; protocol?: Protocol }>;
+  outbound?: Array<{ name: string; fes: string[]; pool: string; protocol?: Protocol; ports?: number }>;
 }
 
 export function buildLb(input: LbInput, at: LoadBalancerAddress = addr()): LoadBalancerSpec {
@@ -106,6 +106,7 @@ export function buildLb(input: LbInput, at: LoadBalancerAddress = addr()): LoadB
           frontendIPConfigurations: o.fes.map((f) => ref("frontendIPConfigurations", f)),
           backendAddressPool: ref("backendAddressPools", o.pool),
           protocol: o.protocol ?? "All",
+          ...(o.ports !== undefined ? { allocatedOutboundPorts: o.ports } : {}),
         },
       })),
     },
