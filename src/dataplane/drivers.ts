@@ -28,11 +28,11 @@ export class DriverUnavailable extends Error {
 
 export const DRIVERS = {
   userspace: {
-    description: "sockets in this process (default; any OS, no privileges)",
+    description: "sockets in this process (default; any OS, no privileges; IPv4 and IPv6)",
     load: async () => (await import("./userspace/driver.js")).createUserspaceDriver,
   },
   nftables: {
-    description: "kernel NAT rules (Linux, root; floating IP and HA ports)",
+    description: "kernel NAT rules (Linux, root; floating IP, HA ports, outbound rules, IPv4 and IPv6)",
     load: loadNftables,
   },
 } as const satisfies Record<string, DriverEntry>;

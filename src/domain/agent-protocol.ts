@@ -49,6 +49,10 @@ export const CapabilitiesSchema = Type.Object(
     floatingIP: Type.Boolean(),
     haPorts: Type.Boolean(),
     protocols: Type.Array(TcpOrUdp, { maxItems: 2 }),
+    /** Outbound rules (SNAT); absent = no (older agents). */
+    outbound: Type.Optional(Type.Boolean()),
+    /** IPv6 frontends and backends; absent = no (older agents). */
+    ipv6: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: true },
 );

@@ -20,13 +20,14 @@
 // whenever a chain that uses the slot map is (re)built, the map is deleted and re-declared with it (same
 // name, same transaction), and its elements re-added.
 
-import type { ChainObject, ListenerObjects, TableState } from "./render.js";
+import { verdictOf, type ChainObject, type DispatchEntry, type ListenerObjects, type TableState } from "./render.js";
 
 const sameRules = (a: ChainObject | undefined, b: ChainObject | undefined): boolean =>
   a !== undefined && b !== undefined && a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]);
 
 /** Whether the listener's map must be re-declared: its type changed, or a chain using it is rebuilt. */
 function mapRebuilt(prev: ListenerObjects, next: ListenerObjects): boolean {
+  if (!prev.map || !next.map) return prev.map !== next.map;
   if (prev.map.name !== next.map.name || prev.map.type !== next.map.type) return true;
   const names = new Set([...prev.chains, ...next.chains].filter((c) => c.usesMap).map((c) => c.name));
   for (const n of names) {
@@ -37,14 +38,17 @@ function mapRebuilt(prev: ListenerObjects, next: ListenerObjects): boolean {
   return false;
 }
 
-const dispatchId = (map: string, key: string): string => `${map}\0${key}`;
+const dispatchId = (o: ListenerObjects, d: DispatchEntry): string => `${o.family}\0${d.map}\0${d.key}`;
 
 /**
  * The transaction turning `prev` into `next` (both complete table states), or "" when nothing changes.
  * Cost is proportional to what changed, plus one string compare per unchanged listener.
  */
 export function renderDiff(prev: TableState, next: TableState, tableName: string): string {
-  const t = `ip ${tableName}`;
+  let t = ""; // the table of the object being handled: `ip <name>` or `ip6 <name>`
+  const on = (o: ListenerObjects): void => {
+    t = `${o.family} ${tableName}`;
+  };
   const s1: string[] = [];
   const s2: string[] = [];
   const s3: string[] = [];
@@ -53,6 +57,7 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
   const s6: string[] = [];
 
   const addMap = (o: ListenerObjects): void => {
+    if (!o.map) return;
     s4.push(`add map ${t} ${o.map.name} { ${o.map.type}; }`);
     if (o.map.elements) s4.push(`add element ${t} ${o.map.name} { ${o.map.elements} }`);
   };
@@ -61,13 +66,16 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
   };
 
   for (const [k, p] of prev) {
-    if (next.has(k)) continue;
+    if (next.get(k)?.family === p.family) continue;
+    on(p);
     for (const c of p.chains) s2.push(`delete chain ${t} ${c.name}`);
-    s3.push(`delete map ${t} ${p.map.name}`);
+    if (p.map) s3.push(`delete map ${t} ${p.map.name}`);
   }
   for (const [k, n] of next) {
-    const p = prev.get(k);
-    if (p === n) continue; // reused by renderState: unchanged by construction
+    const found = prev.get(k);
+    if (found === n) continue; // reused by renderState: unchanged by construction
+    const p = found?.family === n.family ? found : undefined; // a family change is a delete and an add
+    on(n);
     if (!p) {
       addMap(n);
       for (const c of n.chains) {
@@ -78,9 +86,9 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
     }
     const rebuild = mapRebuilt(p, n);
     if (rebuild) {
-      s3.push(`delete map ${t} ${p.map.name}`);
+      if (p.map) s3.push(`delete map ${t} ${p.map.name}`);
       addMap(n);
-    } else if (p.map.elements !== n.map.elements) {
+    } else if (p.map && n.map && p.map.elements !== n.map.elements) {
       s4.push(`flush map ${t} ${n.map.name}`);
       if (n.map.elements) s4.push(`add element ${t} ${n.map.name} { ${n.map.elements} }`);
     }
@@ -100,16 +108,20 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
 
   // Dispatch: compared by (map, key) over the whole table, since a frontend can move between listeners.
   const before = new Map<string, string>();
-  for (const p of prev.values()) for (const d of p.dispatch) before.set(dispatchId(d.map, d.key), d.chain);
+  for (const p of prev.values()) for (const d of p.dispatch) before.set(dispatchId(p, d), d.chain);
   const kept = new Set<string>();
   for (const n of next.values())
     for (const d of n.dispatch) {
-      const id = dispatchId(d.map, d.key);
+      const id = dispatchId(n, d);
+      on(n);
       if (before.get(id) === d.chain && !kept.has(id)) kept.add(id);
-      else s6.push(`create element ${t} ${d.map} { ${d.key} : goto ${d.chain} }`); // a duplicate fails here
+      else s6.push(`create element ${t} ${d.map} { ${d.key} : ${verdictOf(d)} }`); // a duplicate fails here
     }
   for (const p of prev.values())
-    for (const d of p.dispatch) if (!kept.has(dispatchId(d.map, d.key))) s1.push(`delete element ${t} ${d.map} { ${d.key} }`);
+    for (const d of p.dispatch) {
+      on(p);
+      if (!kept.has(dispatchId(p, d))) s1.push(`delete element ${t} ${d.map} { ${d.key} }`);
+    }
 
   const all = [...s1, ...s2, ...s3, ...s4, ...s5, ...s6];
   return all.length === 0 ? "" : all.join("\n") + "\n";

@@ -1,6 +1,8 @@
 // The nftables forwarding driver: the kernel forwards, Node only programs it. It supports what a userspace
 // proxy cannot — floating IP (DSR address scheme: the VM receives VIP:port unchanged) — plus default DNAT
-// rules, inbound NAT rules and HA ports. See render.ts for the table layout, routing.ts for policy routing.
+// rules, inbound NAT rules and HA ports, IPv4 and IPv6 (tables ip and ip6 of one name), outbound rules
+// (SNAT port blocks, render-outbound.ts) and the Standard-SKU outbound rule. See render.ts for the table
+// layout, routing.ts for policy routing.
 //
 // State model: the driver keeps the applied load balancers in memory, plus `kernel`: the rendered objects
 // (render.ts TableState) it knows the kernel holds. Every change renders the desired state and sends only
@@ -20,7 +22,7 @@ import { PolicyRoutes, allocateMarks } from "./routing.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
-  /** nftables table (family ip); distinct names let several drivers share a host in tests. */
+  /** nftables table name (families ip and ip6); distinct names let several drivers share a host in tests. */
   tableName?: string;
   /** Run nft/ip inside this network namespace (tests, benchmarks). */
   netns?: string;
@@ -51,7 +53,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   let started = false;
   let env: Promise<string | undefined> | undefined;
 
-  const capabilities: AgentCapabilities = { driver: "nftables", floatingIP: true, haPorts: true, protocols: ["Tcp", "Udp"] };
+  const capabilities: AgentCapabilities = { driver: "nftables", floatingIP: true, haPorts: true, protocols: ["Tcp", "Udp"], outbound: true, ipv6: true };
+  const dropTables = `table ip ${table} {}\ndelete table ip ${table}\ntable ip6 ${table} {}\ndelete table ip6 ${table}\n`;
 
   /** Host prerequisites, probed once: root, nft and ip present. */
   function environment(): Promise<string | undefined> {
@@ -190,7 +193,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   async function start(): Promise<void> {
     if (started) return;
     await routes.removeAll();
-    await run("nft", ["-f", "-"], `table ip ${table} {}\ndelete table ip ${table}\n`);
+    await run("nft", ["-f", "-"], dropTables);
     started = true;
   }
 
@@ -199,11 +202,15 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     if (e) return e;
     const p = loadBalancerProblem(lb);
     if (p) return p;
-    try {
-      const fwd = (await run("cat", ["/proc/sys/net/ipv4/ip_forward"])).trim();
-      if (fwd !== "1") return "net.ipv4.ip_forward is 0 on the agent host; the kernel would not forward load-balanced flows";
-    } catch {
-      return "cannot read net.ipv4.ip_forward";
+    const v6 = lb.listeners.some((l) => l.frontendIPAddress.includes(":")) || (lb.outboundRules ?? []).some((o) => o.blocks.some((b) => b.address.includes(":")));
+    const sysctls = [["net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward"], ...(v6 ? [["net.ipv6.conf.all.forwarding", "/proc/sys/net/ipv6/conf/all/forwarding"]] : [])];
+    for (const [name, path] of sysctls) {
+      try {
+        const fwd = (await run("cat", [path])).trim();
+        if (fwd !== "1") return `${name} is 0 on the agent host; the kernel would not forward load-balanced flows`;
+      } catch {
+        return `cannot read ${name}`;
+      }
     }
     return undefined;
   }
@@ -294,7 +301,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
           await install(new Map(applied), true).catch((e) => log(`nftables: drain failed: ${(e as Error).message}`));
           await new Promise((r) => setTimeout(r, until - Date.now()));
         }
-        await run("nft", ["-f", "-"], `table ip ${table} {}\ndelete table ip ${table}\n`);
+        await run("nft", ["-f", "-"], dropTables);
         await routes.removeAll();
         applied.clear();
         marks = new Map();

@@ -1,14 +1,20 @@
 // Pure translation of compiled load balancers into nftables objects and text. No I/O here, so the exact
 // ruleset is unit-testable without root; driver.ts feeds the text to `nft -f -` as one atomic transaction.
 //
-// Table layout (family ip):
+// Two tables of one name, `ip` for IPv4 listeners and `ip6` for IPv6 ones, with the same layout; a
+// listener lives in the table of its frontend's family (an IPv4 and an IPv6 rule on one port coexist).
+// Table layout (per family):
 //   prerouting/mangle  "mangle": restore the floating-IP mark of established flows, then dispatch NEW
 //                      packets by (VIP, proto, port) through verdict maps to one chain per floating listener;
 //                      that chain sets meta mark + ct mark from a hash slot map (policy routing does the rest).
 //   prerouting/dstnat  "nat": dispatch by (VIP, proto, port) to one chain per default listener, which DNATs
 //                      through its hash slot map to DIP:port; floating listeners that change the port get a
 //                      port-only DNAT (address stays the VIP). NAT chains see only a flow's first packet, so
-//                      conntrack keeps every established flow on the backend it was given.
+//                      conntrack keeps every established flow on the backend it was given. A new TCP flow
+//                      that finds no backend up is answered with a RST at once (Azure's behaviour), not dropped.
+//   forward/filter     "forward": outbound SNAT port budget per backend (render-outbound.ts), and the
+//                      Standard-SKU rule: other new flows from backends, and any from a VIP, are dropped.
+//   postrouting/srcnat "postrouting": SNAT of backends' outbound flows to their block on the frontend.
 // Dispatch is O(1) via verdict maps (kube-proxy nftables style), so 1,500 rules do not mean 1,500 compares.
 //
 // Health: each listener hashes into a fixed number of slots (SLOTS_PER_BACKEND × backends) and a map turns
@@ -21,6 +27,7 @@
 
 import { createHash } from "node:crypto";
 import type { CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
+import { renderOutbound } from "./render-outbound.js";
 
 /** Floating-IP marks are MARK_BASE | index; the high 16 bits identify lbplane's marks. */
 export const MARK_BASE = 0x4c420000;
@@ -40,6 +47,14 @@ export interface RenderContext {
 }
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** nftables family of an address: a listener, a SNAT block or a dispatch key lives in its frontend's family. */
+export type Family = "ip" | "ip6";
+export const FAMILIES: readonly Family[] = ["ip", "ip6"];
+export const familyOf = (address: string): Family => (address.includes(":") ? "ip6" : "ip");
+/** An address where nft expects host[:port]: IPv6 in brackets. */
+export const hostPort = (address: string, port: number | string): string =>
+  address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 
 /**
  * Stable identifier for a listener (names its map and chains) that survives re-renders and reordering.
@@ -82,13 +97,14 @@ export function assignSlots(up: boolean[], perBackend = SLOTS_PER_BACKEND): numb
 
 function hashExpr(l: CompiledListener): string {
   const slots = Math.max(1, l.backends.length) * SLOTS_PER_BACKEND;
+  const f = familyOf(l.frontendIPAddress);
   // Azure's distribution modes: 5-tuple (Default), 2-tuple (SourceIP), 3-tuple (SourceIPProtocol).
   const tuple =
     l.loadDistribution === "SourceIP"
-      ? "ip saddr . ip daddr"
+      ? `${f} saddr . ${f} daddr`
       : l.loadDistribution === "SourceIPProtocol"
-        ? "ip saddr . ip daddr . meta l4proto"
-        : "ip saddr . th sport . ip daddr . th dport . meta l4proto";
+        ? `${f} saddr . ${f} daddr . meta l4proto`
+        : `${f} saddr . th sport . ${f} daddr . th dport . meta l4proto`;
   return `jhash ${tuple} mod ${slots} seed ${hex(HASH_SEED)}`;
 }
 
@@ -106,8 +122,15 @@ export function mapElements(lb: CompiledLoadBalancer, l: CompiledListener, ctx: 
 
 function mapValueType(l: CompiledListener): string {
   if (l.enableFloatingIP) return "meta mark";
-  return keepsPort(l) ? "ip daddr" : "ip daddr . th dport";
+  const f = familyOf(l.frontendIPAddress);
+  return keepsPort(l) ? `${f} daddr` : `${f} daddr . th dport`;
 }
+
+/**
+ * The end of a listener chain, reached only when no backend is up: a new TCP flow gets a RST at once (the
+ * client fails in milliseconds instead of waiting for its connect timeout); anything else is dropped.
+ */
+const noBackend = (l: CompiledListener): string[] => [...(l.protocol === "Udp" ? [] : ["meta l4proto tcp reject with tcp reset"]), "drop"];
 
 /**
  * nft wants an explicit protocol match before a port rewrite. Listener chains are only reached through the
@@ -118,14 +141,21 @@ const l4match = (l: CompiledListener): string => (l.protocol === "All" ? "meta l
 
 const protos = (l: CompiledListener): string[] => (l.protocol === "All" ? ["tcp", "udp"] : [l.protocol.toLowerCase()]);
 
-export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any";
+export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any" | "out_src" | "snat_src" | "no_out";
+export const DISPATCH_MAPS: readonly DispatchMap[] = ["fip_port", "fip_any", "nat_port", "nat_any", "out_src", "snat_src", "no_out"];
 
-/** One (VIP, proto[, port]) entry of a dispatch verdict map. */
+/** A dispatch entry whose verdict is a plain drop (no_out) instead of a goto. */
+export const DROP = "drop";
+
+/** One entry of a dispatch verdict map: (VIP, proto[, port]) for listeners, (source[, proto]) for outbound. */
 export interface DispatchEntry {
   map: DispatchMap;
-  key: string; // "vip . proto . port" or "vip . proto"
-  chain: string; // goto target
+  key: string; // "vip . proto . port", "vip . proto", "dip . proto" or "address"
+  chain: string; // goto target, or DROP
 }
+
+/** The element's verdict as nft spells it. */
+export const verdictOf = (d: DispatchEntry): string => (d.chain === DROP ? "drop" : `goto ${d.chain}`);
 
 export interface ChainObject {
   name: string;
@@ -134,13 +164,19 @@ export interface ChainObject {
   usesMap: boolean;
 }
 
-/** Everything the kernel holds for one listener. Plain strings, so equality is the change test. */
+/**
+ * Everything the kernel holds for one listener (or one outbound rule, or the Standard-SKU drop list:
+ * render-outbound.ts). Plain strings, so equality is the change test.
+ */
 export interface ListenerObjects {
   lbId: string;
+  /** The table (ip or ip6) holding the objects. */
+  family: Family;
   /** Everything the objects were rendered from; equal source = equal objects, so they can be reused. */
   source: string;
   title: string; // comment in the full table
-  map: { name: string; type: string; elements: string }; // elements "" = no backend receives new flows
+  /** The slot map; elements "" = no backend receives new flows. Absent for outbound objects. */
+  map?: { name: string; type: string; elements: string };
   chains: ChainObject[];
   dispatch: DispatchEntry[];
 }
@@ -169,25 +205,26 @@ export function renderListener(lb: CompiledLoadBalancer, l: CompiledListener, ct
 
 function build(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
   const k = listenerKey(lb.id, l.name, l.kind);
+  const family = familyOf(l.frontendIPAddress);
   const map = { name: `b_${k}`, type: `typeof numgen inc mod 1 : ${mapValueType(l)}`, elements: drain ? "" : mapElements(lb, l, ctx) };
   const hash = hashExpr(l);
   const c = `c_${k}`;
   const title = `${lb.name} / ${l.name}`.replace(/\n/g, " ");
   if (l.enableFloatingIP) {
     // No address rewrite: the slot map yields the DIP's fwmark; ct mark remembers it for later packets.
-    const chains: ChainObject[] = [{ name: c, rules: [`meta mark set ${hash} map @${map.name} ct mark set meta mark accept`, "drop"], usesMap: true }];
+    const chains: ChainObject[] = [{ name: c, rules: [`meta mark set ${hash} map @${map.name} ct mark set meta mark accept`, ...noBackend(l)], usesMap: true }];
     const dispatch = dispatchOf(l, "fip", c);
     if (!keepsPort(l) && l.backendPort !== l.frontendPort) {
       // The seed allows a floating rule to change the port: rewrite only the port, the address stays the VIP.
-      chains.push({ name: `p_${k}`, rules: [`${l4match(l)} dnat ip to ${l.frontendIPAddress}:${l.backendPort}`], usesMap: false });
+      chains.push({ name: `p_${k}`, rules: [`${l4match(l)} dnat ${family} to ${hostPort(l.frontendIPAddress, l.backendPort)}`], usesMap: false });
       dispatch.push(...dispatchOf(l, "nat", `p_${k}`));
     }
-    return { lbId: lb.id, source, title, map, chains, dispatch };
+    return { lbId: lb.id, family, source, title, map, chains, dispatch };
   }
-  const target = keepsPort(l) ? "dnat ip to" : `${l4match(l)} dnat ip addr . port to`;
-  // "drop" is reached only when the map has no element for the slot: no backend is up.
-  const chains = [{ name: c, rules: [`${target} ${hash} map @${map.name}`, "drop"], usesMap: true }];
-  return { lbId: lb.id, source, title, map, chains, dispatch: dispatchOf(l, "nat", c) };
+  const target = keepsPort(l) ? `dnat ${family} to` : `${l4match(l)} dnat ${family} addr . port to`;
+  // The rules after the DNAT are reached only when the map has no element for the slot: no backend is up.
+  const chains = [{ name: c, rules: [`${target} ${hash} map @${map.name}`, ...noBackend(l)], usesMap: true }];
+  return { lbId: lb.id, family, source, title, map, chains, dispatch: dispatchOf(l, "nat", c) };
 }
 
 /**
@@ -197,7 +234,8 @@ function build(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext
  */
 export function renderState(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderContext, drain = false, reuse?: TableState): TableState {
   const out: TableState = new Map();
-  for (const lb of lbs)
+  const all = [...lbs];
+  for (const lb of all)
     for (const l of lb.listeners) {
       const k = listenerKey(lb.id, l.name, l.kind);
       if (out.has(k)) throw new Error(`${lb.name}: two ${l.kind}s named ${l.name}`);
@@ -205,6 +243,10 @@ export function renderState(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderCont
       const old = reuse?.get(k);
       out.set(k, old?.source === source ? old : build(lb, l, ctx, drain, source));
     }
+  for (const [k, o] of renderOutbound(all)) {
+    const old = reuse?.get(k);
+    out.set(k, old?.source === o.source ? old : o);
+  }
   return out;
 }
 
@@ -219,38 +261,61 @@ const elementsLine = (els: string[] | string): string => {
  * Used for the first apply and for re-syncing after a failure; later changes go through diff.ts.
  */
 export function fullTableText(state: TableState, tableName: string): string {
-  const t = tableName;
-  const out: string[] = [`table ip ${t} {}`, `delete table ip ${t}`, `table ip ${t} {`];
+  const out: string[] = [];
+  for (const family of FAMILIES) out.push(...familyTableText([...state.values()].filter((o) => o.family === family), family, tableName));
+  return out.join("\n") + "\n";
+}
+
+/** The element types of the dispatch maps, per family. */
+function dispatchMapType(m: DispatchMap, family: Family): string {
+  const addr = family === "ip" ? "ipv4_addr" : "ipv6_addr";
+  if (m === "no_out") return `type ${addr} : verdict`;
+  return m.endsWith("_port") ? `type ${addr} . inet_proto . inet_service : verdict` : `type ${addr} . inet_proto : verdict`;
+}
+
+function familyTableText(objects: ListenerObjects[], f: Family, t: string): string[] {
+  const out: string[] = [`table ${f} ${t} {}`, `delete table ${f} ${t}`, `table ${f} ${t} {`];
   out.push(`  set tcpudp {\n    type inet_proto\n    elements = { tcp, udp }\n  }`);
-  const dispatch: Record<DispatchMap, string[]> = { fip_port: [], fip_any: [], nat_port: [], nat_any: [] };
-  for (const o of state.values()) {
+  const dispatch = Object.fromEntries(DISPATCH_MAPS.map((m) => [m, [] as string[]])) as Record<DispatchMap, string[]>;
+  for (const o of objects) {
     out.push(`  # ${o.title}`);
-    out.push(`  map ${o.map.name} {\n    ${o.map.type}${elementsLine(o.map.elements)}\n  }`);
+    if (o.map) out.push(`  map ${o.map.name} {\n    ${o.map.type}${elementsLine(o.map.elements)}\n  }`);
     for (const ch of o.chains) out.push(`  chain ${ch.name} {\n${ch.rules.map((r) => `    ${r}\n`).join("")}  }`);
-    for (const d of o.dispatch) dispatch[d.map].push(`${d.key} : goto ${d.chain}`);
+    for (const d of o.dispatch) dispatch[d.map].push(`${d.key} : ${verdictOf(d)}`);
   }
-  const portMap = "type ipv4_addr . inet_proto . inet_service : verdict";
-  const anyMap = "type ipv4_addr . inet_proto : verdict";
-  for (const m of ["fip_port", "fip_any", "nat_port", "nat_any"] as const)
-    out.push(`  map ${m} {\n    ${m.endsWith("_port") ? portMap : anyMap}${elementsLine(dispatch[m])}\n  }`);
+  for (const m of DISPATCH_MAPS) out.push(`  map ${m} {\n    ${dispatchMapType(m, f)}${elementsLine(dispatch[m])}\n  }`);
   out.push(
     `  chain mangle {
     type filter hook prerouting priority mangle; policy accept;
     # Later packets of a floating flow (client→VM direction only; replies must follow the main table).
     ct direction original ct mark and ${hex(MARK_MASK)} == ${hex(MARK_BASE)} meta mark set ct mark accept
-    ct state new meta l4proto @tcpudp ip daddr . meta l4proto . th dport vmap @fip_port
-    ct state new meta l4proto @tcpudp ip daddr . meta l4proto vmap @fip_any
+    ct state new meta l4proto @tcpudp ${f} daddr . meta l4proto . th dport vmap @fip_port
+    ct state new meta l4proto @tcpudp ${f} daddr . meta l4proto vmap @fip_any
   }`,
   );
   out.push(
     `  chain nat {
     type nat hook prerouting priority dstnat; policy accept;
-    meta l4proto @tcpudp ip daddr . meta l4proto . th dport vmap @nat_port
-    meta l4proto @tcpudp ip daddr . meta l4proto vmap @nat_any
+    meta l4proto @tcpudp ${f} daddr . meta l4proto . th dport vmap @nat_port
+    meta l4proto @tcpudp ${f} daddr . meta l4proto vmap @nat_any
+  }`,
+  );
+  out.push(
+    `  chain forward {
+    type filter hook forward priority filter; policy accept;
+    # A backend's new outbound flow: its SNAT block's budget (goto), else the Standard-SKU drop list.
+    ct state new meta l4proto @tcpudp ${f} saddr . meta l4proto vmap @out_src
+    ct state new ct status & dnat != dnat ${f} saddr vmap @no_out
+  }`,
+  );
+  out.push(
+    `  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ct status & dnat != dnat meta l4proto @tcpudp ${f} saddr . meta l4proto vmap @snat_src
   }`,
   );
   out.push("}");
-  return out.join("\n") + "\n";
+  return out;
 }
 
 export function renderTable(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderContext, drain = false): string {
@@ -269,9 +334,10 @@ export function renderHealthUpdate(
   const out: string[] = [];
   for (const { lb, listener } of targets) {
     const m = `b_${listenerKey(lb.id, listener.name, listener.kind)}`;
-    out.push(`flush map ip ${ctx.tableName} ${m}`);
+    const t = `${familyOf(listener.frontendIPAddress)} ${ctx.tableName}`;
+    out.push(`flush map ${t} ${m}`);
     const els = mapElements(lb, listener, ctx);
-    if (els) out.push(`add element ip ${ctx.tableName} ${m} { ${els} }`);
+    if (els) out.push(`add element ${t} ${m} { ${els} }`);
   }
   return out.join("\n") + "\n";
 }

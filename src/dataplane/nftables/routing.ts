@@ -1,6 +1,8 @@
 // Policy routing for floating IP: fwmark M → route table M → "default via DIP". The packet keeps its
 // destination VIP:port and is simply forwarded to the chosen VM, which holds the VIP on its loopback.
 //
+// IPv6 floating-IP backends get the same, in `ip -6` (a mark belongs to one DIP, so to one family).
+//
 // Everything lbplane adds is recognisable without any local state file: ip rules at priority RULE_PRIORITY
 // with a mark in MARK_BASE/16, and route tables whose id equals that mark. So sync() diffs against what the
 // kernel actually has — a crash mid-apply, or a previous agent run, leaves nothing sync() cannot reconcile.
@@ -21,11 +23,15 @@ interface KernelRule {
   table?: string;
 }
 
+type IpFamily = "-4" | "-6";
+const FAMILIES: IpFamily[] = ["-4", "-6"];
+const familyOfDip = (dip: string): IpFamily => (dip.includes(":") ? "-6" : "-4");
+
 export class PolicyRoutes {
   constructor(private readonly run: Runner) {}
 
-  private async currentMarks(): Promise<Set<number>> {
-    const rules = JSON.parse((await this.run("ip", ["-j", "rule", "show"])) || "[]") as KernelRule[];
+  private async currentMarks(f: IpFamily): Promise<Set<number>> {
+    const rules = JSON.parse((await this.run("ip", [f, "-j", "rule", "show"])) || "[]") as KernelRule[];
     const marks = new Set<number>();
     for (const r of rules) {
       if (r.priority !== RULE_PRIORITY || !r.fwmark) continue;
@@ -40,7 +46,11 @@ export class PolicyRoutes {
    * rules of marks no longer wanted deleted with their tables. One `ip -batch` process for the whole diff.
    */
   async sync(desired: Map<string, number>): Promise<void> {
-    const have = await this.currentMarks();
+    for (const f of FAMILIES) await this.syncFamily(f, new Map([...desired].filter(([dip]) => familyOfDip(dip) === f)));
+  }
+
+  private async syncFamily(f: IpFamily, desired: Map<string, number>): Promise<void> {
+    const have = await this.currentMarks(f);
     const cmds: string[] = [];
     const want = new Set<number>();
     for (const [dip, mark] of desired) {
@@ -53,26 +63,29 @@ export class PolicyRoutes {
       cmds.push(`rule del priority ${RULE_PRIORITY} fwmark ${hex(mark)} table ${mark}`);
       cmds.push(`route flush table ${mark}`);
     }
-    if (cmds.length > 0) await this.batch(cmds);
+    if (cmds.length > 0) await this.batch(cmds, false, f);
   }
 
   /** Start/close: drop every lbplane rule and every route table in lbplane's id range, even orphaned ones. */
   async removeAll(): Promise<void> {
     await this.sync(new Map());
-    const routes = JSON.parse((await this.run("ip", ["-j", "route", "show", "table", "all"])) || "[]") as KernelRule[];
-    const tables = new Set(routes.map((r) => Number(r.table)).filter((t) => Number.isInteger(t) && ours(t)));
-    if (tables.size > 0) await this.batch([...tables].map((t) => `route flush table ${t}`));
+    for (const f of FAMILIES) {
+      const routes = JSON.parse((await this.run("ip", [f, "-j", "route", "show", "table", "all"])) || "[]") as KernelRule[];
+      const tables = new Set(routes.map((r) => Number(r.table)).filter((t) => Number.isInteger(t) && ours(t)));
+      if (tables.size > 0) await this.batch([...tables].map((t) => `route flush table ${t}`), false, f);
+    }
   }
 
   /** Rollback after a failed apply: empty the route tables of marks that were being introduced. */
   async flushTables(marks: Iterable<number>): Promise<void> {
     const cmds = [...marks].map((m) => `route flush table ${m}`);
-    if (cmds.length > 0) await this.batch(cmds, true).catch(() => undefined);
+    if (cmds.length === 0) return;
+    for (const f of FAMILIES) await this.batch(cmds, true, f).catch(() => undefined);
   }
 
   /** One `ip` process for many commands; it stops at the first failing line (and names it) unless forced. */
-  private async batch(cmds: string[], force = false): Promise<void> {
-    await this.run("ip", [...(force ? ["-force"] : []), "-batch", "-"], cmds.join("\n") + "\n");
+  private async batch(cmds: string[], force: boolean, f: IpFamily): Promise<void> {
+    await this.run("ip", [f, ...(force ? ["-force"] : []), "-batch", "-"], cmds.join("\n") + "\n");
   }
 }
 

@@ -1,17 +1,18 @@
-// What the nftables driver refuses before nft sees it: input it cannot express (IPv6, port 0 outside HA
-// ports), input nft would misread (a non-literal address is resolved by DNS), and names that would collide
-// in the table (two listeners mapping to one chain would silently merge in the incremental diff).
+// What the nftables driver refuses before nft sees it: input nft would misread (a non-literal address is
+// resolved by DNS), a rule mixing IP families (a listener lives in one table, ip or ip6), port 0 outside
+// HA ports, SNAT blocks it cannot express, and names that would collide in the table (two listeners
+// mapping to one chain would silently merge in the incremental diff).
 
-import type { CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+import net from "node:net";
+import type { CompiledListener, CompiledLoadBalancer, CompiledOutboundRule } from "../../domain/agent-protocol.js";
 
 function addressProblem(what: string, a: string): string | undefined {
-  if (a.includes(":")) return `${what} ${a} is IPv6; the nftables driver serves IPv4 only (table ip)`;
   // Checked here, not left to nft: nft would try to resolve a non-literal as a host name (DNS lookup).
-  if (!IPV4.test(a)) return `${what} "${a}" is not an IPv4 address`;
+  if (net.isIP(a) === 0) return `${what} "${a}" is not an IP address`;
   return undefined;
 }
+
+const family = (a: string): number => net.isIP(a);
 
 export function listenerProblem(l: CompiledListener): string | undefined {
   const where = `${l.kind} ${l.name}`;
@@ -21,8 +22,21 @@ export function listenerProblem(l: CompiledListener): string | undefined {
   for (const b of l.backends) {
     const q = addressProblem(`${where}: backend`, b.address) ?? addressProblem(`${where}: destination`, b.destinationIPAddress);
     if (q) return q;
+    if (family(b.address) !== family(l.frontendIPAddress) || family(b.destinationIPAddress) !== family(l.frontendIPAddress))
+      return `${where}: backend ${b.address} is not of the frontend ${l.frontendIPAddress}'s IP family; a rule forwards within one family`;
     if (l.enableFloatingIP && b.destinationIPAddress !== l.frontendIPAddress)
       return `${where}: floating IP delivers to the VIP ${l.frontendIPAddress}, not ${b.destinationIPAddress}`;
+  }
+  return undefined;
+}
+
+export function outboundProblem(o: CompiledOutboundRule): string | undefined {
+  const where = `${o.kind === "OutboundRule" ? "outbound rule" : "load-balancing rule (default SNAT)"} ${o.name}`;
+  for (const b of o.blocks) {
+    const p = addressProblem(`${where}: backend`, b.address) ?? addressProblem(`${where}: frontend`, b.frontendIPAddress);
+    if (p) return p;
+    if (family(b.address) !== family(b.frontendIPAddress)) return `${where}: backend ${b.address} cannot leave as ${b.frontendIPAddress} (another IP family)`;
+    if (b.portLow < 1 || b.portLow > b.portHigh) return `${where}: port block ${b.portLow}-${b.portHigh} of ${b.address} is empty or starts at 0`;
   }
   return undefined;
 }
@@ -35,6 +49,10 @@ export function loadBalancerProblem(lb: CompiledLoadBalancer): string | undefine
     if (seen.has(id)) return `${l.kind} ${l.name}: the load balancer has two of that name`;
     seen.add(id);
     const p = listenerProblem(l);
+    if (p) return p;
+  }
+  for (const o of lb.outboundRules ?? []) {
+    const p = outboundProblem(o);
     if (p) return p;
   }
   return undefined;

@@ -36,7 +36,7 @@ interface LoadBalancerRuntime {
 
 export class UserspaceDriver implements ForwardingDriver {
   readonly name = "userspace" as const;
-  readonly capabilities = { driver: "userspace" as const, floatingIP: false, haPorts: false, protocols: ["Tcp" as const, "Udp" as const] };
+  readonly capabilities = { driver: "userspace" as const, floatingIP: false, haPorts: false, protocols: ["Tcp" as const, "Udp" as const], outbound: false, ipv6: true };
   private readonly lbs = new Map<string, LoadBalancerRuntime>();
   private readonly limit: ConnectionLimit;
   private readonly deps: ListenerDeps;
