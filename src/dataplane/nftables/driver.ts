@@ -19,6 +19,7 @@ import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
 import { renderDiff } from "./diff.js";
 import { fullTableText, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
+import { snatBlockSites, type SnatBlockSite } from "./render-outbound.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
@@ -33,6 +34,17 @@ export interface NftablesDriverOptions {
 export interface NftablesDriver extends ForwardingDriver {
   /** Resolves when every queued kernel update (including setHealth's) has been made. */
   settled(): Promise<void>;
+  /** Every SNAT block in force, with the new flows it refused because the block was exhausted. */
+  outboundStatus(): Promise<OutboundStatus[]>;
+}
+
+export interface OutboundStatus extends Omit<SnatBlockSite, "budgetChain"> {
+  /** New-flow packets dropped because every port of the block was in use (retransmissions included). */
+  exhaustedDrops: number;
+}
+
+interface NftRule {
+  rule?: { chain: string; expr: Array<{ counter?: { packets: number } }> };
 }
 
 const healthKey = (lbId: string, probe: string, address: string): string => `${lbId}\0${probe}\0${address}`;
@@ -313,5 +325,19 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     },
 
     settled: () => queue.idle(),
+
+    async outboundStatus() {
+      const sites = [...applied.values()].flatMap(snatBlockSites);
+      if (sites.length === 0) return [];
+      const drops = new Map<string, number>();
+      for (const family of ["ip", "ip6"]) {
+        const listing = JSON.parse(await run("nft", ["-j", "list", "table", family, table])) as { nftables: NftRule[] };
+        for (const item of listing.nftables) {
+          const packets = item.rule?.expr.find((e) => e.counter)?.counter?.packets;
+          if (item.rule && packets !== undefined) drops.set(item.rule.chain, packets);
+        }
+      }
+      return sites.map(({ budgetChain, ...site }) => ({ ...site, exhaustedDrops: drops.get(budgetChain) ?? 0 }));
+    },
   };
 }

@@ -27,6 +27,34 @@ export function outboundKey(lbId: string, o: CompiledOutboundRule, family: Famil
   return `o_${shortHash(`${lbId}\0out\0${o.kind}\0${o.name}\0${family}`)}`;
 }
 
+/** One backend's SNAT block for one transport, and the chain whose counter counts its refused new flows. */
+export interface SnatBlockSite {
+  loadBalancerId: string;
+  rule: string;
+  family: Family;
+  protocol: "tcp" | "udp";
+  address: string;
+  frontendIPAddress: string;
+  portLow: number;
+  portHigh: number;
+  budgetChain: string;
+}
+
+/** Every SNAT block of `lb` per transport, with the names render gives its chains. */
+export function snatBlockSites(lb: CompiledLoadBalancer): SnatBlockSite[] {
+  const out: SnatBlockSite[] = [];
+  for (const o of lb.outboundRules ?? [])
+    for (const family of FAMILIES) {
+      const k = outboundKey(lb.id, o, family).slice(1);
+      o.blocks
+        .filter((b) => familyOf(b.address) === family)
+        .forEach((b, i) => {
+          for (const p of protos(o)) out.push({ loadBalancerId: lb.id, rule: o.name, family, protocol: p, ...b, budgetChain: `f${k}_${i}${p[0]}` });
+        });
+    }
+  return out;
+}
+
 function renderRule(lb: CompiledLoadBalancer, o: CompiledOutboundRule, family: Family): ListenerObjects | undefined {
   const blocks = o.blocks.filter((b) => familyOf(b.address) === family);
   if (blocks.length === 0) return undefined;
@@ -35,7 +63,7 @@ function renderRule(lb: CompiledLoadBalancer, o: CompiledOutboundRule, family: F
   const dispatch: DispatchEntry[] = [];
   blocks.forEach((b, i) => {
     for (const p of protos(o)) {
-      const f = `f${k.slice(1)}_${i}${p[0]}`;
+      const f = `f${k.slice(1)}_${i}${p[0]}`; // snatBlockSites spells these names too
       const s = `s${k.slice(1)}_${i}${p[0]}`;
       chains.push({ name: f, rules: [`ct count over ${b.portHigh - b.portLow + 1} counter drop`, "accept"], usesMap: false });
       chains.push({ name: s, rules: [`meta l4proto ${p} snat ${family} to ${hostPort(b.frontendIPAddress, `${b.portLow}-${b.portHigh}`)}`], usesMap: false });
