@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { CompiledListener, CompiledLoadBalancer } from "../../src/domain/agent-protocol.js";
 import { renderDiff } from "../../src/dataplane/nftables/diff.js";
-import { listenerKey, renderState, type RenderContext, type TableState } from "../../src/dataplane/nftables/render.js";
+import { listenerKey, mapsOf, renderState, type RenderContext, type TableState } from "../../src/dataplane/nftables/render.js";
 
 const DIPS = ["198.51.100.2", "198.51.100.6", "198.51.100.10"];
 const listener = (name: string, port: number, o: Partial<CompiledListener> = {}): CompiledListener => {
@@ -99,7 +99,7 @@ interface Kernel { maps: Map<string, { type: string; els: string }>; chains: Map
 function load(s: TableState): Kernel {
   const k: Kernel = { maps: new Map(), chains: new Map(), dispatch: new Map() };
   for (const o of s.values()) {
-    if (o.map) k.maps.set(o.map.name, { type: o.map.type, els: o.map.elements });
+    for (const m of mapsOf(o)) k.maps.set(m.name, { type: m.type, els: m.elements });
     for (const c of o.chains) k.chains.set(c.name, [...c.rules]);
     for (const d of o.dispatch) k.dispatch.set(`${d.map} { ${d.key}`, d.chain);
   }

@@ -1,6 +1,7 @@
-// Outbound traffic for the netns lab (test/helpers/netns.ts): a "host outside" in the client namespace
-// that tells every caller which source address:port it saw, and a dialer that runs inside a VM and opens
-// several TCP or UDP flows to it at once (all held open, so they all hold a SNAT port together).
+// Flows for the netns lab (test/helpers/netns.ts) that its client helpers do not make: a "host outside"
+// in the client namespace that tells every caller which source address:port it saw, a dialer that runs
+// inside a VM and opens several TCP or UDP flows to it at once (all held open, so they all hold a SNAT
+// port together), a timed TCP connect, and one long-lived UDP flow (one socket, one source port).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +42,20 @@ console.log(JSON.stringify(out));
 for (const s of open) (s.destroy ?? s.close).call(s);
 process.exit(0);`;
 
+const CONNECT = `
+import net from "node:net";
+const [host, port] = process.argv.slice(2); const t0 = performance.now();
+const s = net.connect({ host, port: Number(port) });
+const done = (what) => { console.log(JSON.stringify({ result: what, ms: performance.now() - t0 })); s.destroy(); process.exit(0); };
+s.setTimeout(3000, () => done("timeout")); s.on("connect", () => done("connected")); s.on("error", (e) => done(e.code));`;
+
+const UDP_FLOW = `
+import dgram from "node:dgram"; import readline from "node:readline";
+const [host, port] = process.argv.slice(2);
+const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
+s.on("message", (m) => console.log(m.toString().trim()));
+readline.createInterface({ input: process.stdin }).on("line", () => s.send("x", Number(port), host)).on("close", () => s.close());`;
+
 /** What the host outside saw: "address port", or "ERR …" for a flow that did not get through. */
 export interface Seen {
   address: string;
@@ -59,6 +74,46 @@ export class OutboundLab {
   constructor() {
     writeFileSync(join(this.dir, "peer.mjs"), PEER);
     writeFileSync(join(this.dir, "dial.mjs"), DIAL);
+    writeFileSync(join(this.dir, "connect.mjs"), CONNECT);
+    writeFileSync(join(this.dir, "udp-flow.mjs"), UDP_FLOW);
+  }
+
+  /** One TCP connect from `ns`, timed inside the namespace: "connected", an errno code, or "timeout". */
+  async connect(ns: string, host: string, port: number): Promise<{ result: string; ms: number }> {
+    return JSON.parse(await makeRunner(ns)(process.execPath, [join(this.dir, "connect.mjs"), host, String(port)]));
+  }
+
+  /** One UDP flow (fixed source port) from `ns`; ask() sends a datagram and returns the answer, or "ERR no answer". */
+  udpFlow(ns: string, host: string, port: number): { ask: () => Promise<string>; close: () => void } {
+    const child = spawn("ip", ["netns", "exec", ns, process.execPath, join(this.dir, "udp-flow.mjs"), host, String(port)], { stdio: ["pipe", "pipe", "inherit"] });
+    this.children.push(child);
+    const waiters: Array<(s: string) => void> = [];
+    let buf = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      buf += d;
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        waiters.shift()?.(line);
+      }
+    });
+    return {
+      ask: () =>
+        new Promise<string>((ok) => {
+          const answer = (line: string) => {
+            clearTimeout(timer);
+            ok(line);
+          };
+          // An unanswered datagram must not leave its waiter behind to take the next answer.
+          const timer = setTimeout(() => {
+            waiters.splice(waiters.indexOf(answer), 1);
+            ok("ERR no answer");
+          }, 1500);
+          waiters.push(answer);
+          child.stdin!.write("go\n");
+        }),
+      close: () => child.stdin!.end(),
+    };
   }
 
   /**

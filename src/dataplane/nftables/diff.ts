@@ -20,15 +20,15 @@
 // whenever a chain that uses the slot map is (re)built, the map is deleted and re-declared with it (same
 // name, same transaction), and its elements re-added.
 
-import { verdictOf, type ChainObject, type DispatchEntry, type ListenerObjects, type TableState } from "./render.js";
+import { mapsOf, verdictOf, type ChainObject, type DispatchEntry, type ListenerObjects, type TableState } from "./render.js";
 
 const sameRules = (a: ChainObject | undefined, b: ChainObject | undefined): boolean =>
   a !== undefined && b !== undefined && a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]);
 
-/** Whether the listener's map must be re-declared: its type changed, or a chain using it is rebuilt. */
+/** Whether the listener's maps must be re-declared: a name or type changed, or a chain using them is rebuilt. */
 function mapRebuilt(prev: ListenerObjects, next: ListenerObjects): boolean {
-  if (!prev.map || !next.map) return prev.map !== next.map;
-  if (prev.map.name !== next.map.name || prev.map.type !== next.map.type) return true;
+  const shape = (o: ListenerObjects) => mapsOf(o).map((m) => `${m.name} ${m.type}`).join("|");
+  if (shape(prev) !== shape(next)) return true;
   const names = new Set([...prev.chains, ...next.chains].filter((c) => c.usesMap).map((c) => c.name));
   for (const n of names) {
     const a = prev.chains.find((c) => c.name === n);
@@ -57,9 +57,10 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
   const s6: string[] = [];
 
   const addMap = (o: ListenerObjects): void => {
-    if (!o.map) return;
-    s4.push(`add map ${t} ${o.map.name} { ${o.map.type}; }`);
-    if (o.map.elements) s4.push(`add element ${t} ${o.map.name} { ${o.map.elements} }`);
+    for (const m of mapsOf(o)) {
+      s4.push(`add map ${t} ${m.name} { ${m.type}; }`);
+      if (m.elements) s4.push(`add element ${t} ${m.name} { ${m.elements} }`);
+    }
   };
   const addRules = (c: ChainObject): void => {
     for (const r of c.rules) s5.push(`add rule ${t} ${c.name} ${r}`);
@@ -69,7 +70,7 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
     if (next.get(k)?.family === p.family) continue;
     on(p);
     for (const c of p.chains) s2.push(`delete chain ${t} ${c.name}`);
-    if (p.map) s3.push(`delete map ${t} ${p.map.name}`);
+    for (const m of mapsOf(p)) s3.push(`delete map ${t} ${m.name}`);
   }
   for (const [k, n] of next) {
     const found = prev.get(k);
@@ -86,11 +87,15 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
     }
     const rebuild = mapRebuilt(p, n);
     if (rebuild) {
-      if (p.map) s3.push(`delete map ${t} ${p.map.name}`);
+      for (const m of mapsOf(p)) s3.push(`delete map ${t} ${m.name}`);
       addMap(n);
-    } else if (p.map && n.map && p.map.elements !== n.map.elements) {
-      s4.push(`flush map ${t} ${n.map.name}`);
-      if (n.map.elements) s4.push(`add element ${t} ${n.map.name} { ${n.map.elements} }`);
+    } else {
+      const old = mapsOf(p);
+      mapsOf(n).forEach((m, i) => {
+        if (old[i].elements === m.elements) return;
+        s4.push(`flush map ${t} ${m.name}`);
+        if (m.elements) s4.push(`add element ${t} ${m.name} { ${m.elements} }`);
+      });
     }
     for (const c of p.chains) if (!n.chains.some((x) => x.name === c.name)) s2.push(`delete chain ${t} ${c.name}`);
     for (const c of n.chains) {

@@ -17,6 +17,15 @@
 //   postrouting/srcnat "postrouting": SNAT of backends' outbound flows to their block on the frontend.
 // Dispatch is O(1) via verdict maps (kube-proxy nftables style), so 1,500 rules do not mean 1,500 compares.
 //
+// UDP failover: conntrack keeps a UDP "flow" on its backend as long as datagrams keep coming, so a backend
+// that went Down would keep them. Every UDP listener therefore puts its flows, before conntrack sees them
+// (prerouting/raw "raw"), in a conntrack zone of the original direction chosen by the same slot hash: zone =
+// 1 + the index of the backend the slot currently maps to. When a backend goes Down its slots map to other
+// backends, so those flows' zone changes, conntrack finds no entry, and their next datagram is NATed anew to
+// the slot's new backend. Flows of healthy backends keep their zone and stay; TCP is never zoned, so
+// established TCP flows stay on a failed backend as Azure keeps them. Replies are looked up without a zone
+// (the zone is for the original direction only), so they still find their entry.
+//
 // Health: each listener hashes into a fixed number of slots (SLOTS_PER_BACKEND × backends) and a map turns
 // a slot into a backend. A probe change only rewrites that map's elements, never the table, and only the
 // slots of the backend that changed move (the others keep their flows' hash targets).
@@ -108,6 +117,15 @@ function hashExpr(l: CompiledListener): string {
   return `jhash ${tuple} mod ${slots} seed ${hex(HASH_SEED)}`;
 }
 
+/** The zone map's element list: slot → 1 + index of the backend the slot maps to ("" when none is up). */
+export function zoneElements(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext): string {
+  return assignSlots(l.backends.map((b) => ctx.isUp(lb, l, b)))
+    .map((bi, slot) => `${slot} : ${bi + 1}`)
+    .join(", ");
+}
+
+const zoned = (l: CompiledListener): boolean => l.protocol !== "Tcp";
+
 /** The map's element list (without braces), empty string when no backend is up. */
 export function mapElements(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext): string {
   const up = l.backends.map((b) => ctx.isUp(lb, l, b));
@@ -141,8 +159,8 @@ const l4match = (l: CompiledListener): string => (l.protocol === "All" ? "meta l
 
 const protos = (l: CompiledListener): string[] => (l.protocol === "All" ? ["tcp", "udp"] : [l.protocol.toLowerCase()]);
 
-export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any" | "out_src" | "snat_src" | "no_out";
-export const DISPATCH_MAPS: readonly DispatchMap[] = ["fip_port", "fip_any", "nat_port", "nat_any", "out_src", "snat_src", "no_out"];
+export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any" | "zone_port" | "zone_any" | "out_src" | "snat_src" | "no_out";
+export const DISPATCH_MAPS: readonly DispatchMap[] = ["fip_port", "fip_any", "nat_port", "nat_any", "zone_port", "zone_any", "out_src", "snat_src", "no_out"];
 
 /** A dispatch entry whose verdict is a plain drop (no_out) instead of a goto. */
 export const DROP = "drop";
@@ -160,9 +178,19 @@ export const verdictOf = (d: DispatchEntry): string => (d.chain === DROP ? "drop
 export interface ChainObject {
   name: string;
   rules: string[];
-  /** References the listener's slot map (nft must see the map declared in the same transaction; see diff.ts). */
+  /** References the listener's slot or zone map (nft must see the map declared in the same transaction; see diff.ts). */
   usesMap: boolean;
 }
+
+export interface MapObject {
+  name: string;
+  type: string;
+  /** "" = empty (no backend receives new flows). */
+  elements: string;
+}
+
+/** The maps a listener's chains use: the slot map and, for UDP listeners, the zone map. */
+export const mapsOf = (o: ListenerObjects): MapObject[] => (o.map ? (o.zoneMap ? [o.map, o.zoneMap] : [o.map]) : []);
 
 /**
  * Everything the kernel holds for one listener (or one outbound rule, or the Standard-SKU drop list:
@@ -176,7 +204,9 @@ export interface ListenerObjects {
   source: string;
   title: string; // comment in the full table
   /** The slot map; elements "" = no backend receives new flows. Absent for outbound objects. */
-  map?: { name: string; type: string; elements: string };
+  map?: MapObject;
+  /** UDP listeners: slot → conntrack zone (see the header), rewritten with the slot map. */
+  zoneMap?: MapObject;
   chains: ChainObject[];
   dispatch: DispatchEntry[];
 }
@@ -185,7 +215,7 @@ export interface ListenerObjects {
 export type TableState = Map<string, ListenerObjects>;
 
 function dispatchOf(l: CompiledListener, family: "fip" | "nat", chain: string): DispatchEntry[] {
-  return protos(l).map((p) =>
+  return protos(l).map((p): DispatchEntry =>
     l.frontendPort === 0
       ? { map: `${family}_any` as const, key: `${l.frontendIPAddress} . ${p}`, chain }
       : { map: `${family}_port` as const, key: `${l.frontendIPAddress} . ${p} . ${l.frontendPort}`, chain },
@@ -203,7 +233,25 @@ export function renderListener(lb: CompiledLoadBalancer, l: CompiledListener, ct
   return build(lb, l, ctx, drain, sourceOf(lb, l, ctx, drain));
 }
 
+/** The raw-hook objects that put a UDP listener's flows in their slot's zone (see the header). */
+function zoneObjects(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, k: string) {
+  const zoneMap: MapObject = { name: `y_${k}`, type: "typeof numgen inc mod 1 : ct original zone", elements: drain ? "" : zoneElements(lb, l, ctx) };
+  const chain: ChainObject = { name: `z_${k}`, rules: [`ct original zone set ${hashExpr(l)} map @${zoneMap.name}`], usesMap: true };
+  const dispatch: DispatchEntry =
+    l.frontendPort === 0
+      ? { map: "zone_any", key: l.frontendIPAddress, chain: chain.name }
+      : { map: "zone_port", key: `${l.frontendIPAddress} . ${l.frontendPort}`, chain: chain.name };
+  return { zoneMap, chain, dispatch };
+}
+
 function build(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
+  const o = buildForwarding(lb, l, ctx, drain, source);
+  if (!zoned(l)) return o;
+  const z = zoneObjects(lb, l, ctx, drain, listenerKey(lb.id, l.name, l.kind));
+  return { ...o, zoneMap: z.zoneMap, chains: [...o.chains, z.chain], dispatch: [...o.dispatch, z.dispatch] };
+}
+
+function buildForwarding(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
   const k = listenerKey(lb.id, l.name, l.kind);
   const family = familyOf(l.frontendIPAddress);
   const map = { name: `b_${k}`, type: `typeof numgen inc mod 1 : ${mapValueType(l)}`, elements: drain ? "" : mapElements(lb, l, ctx) };
@@ -269,7 +317,8 @@ export function fullTableText(state: TableState, tableName: string): string {
 /** The element types of the dispatch maps, per family. */
 function dispatchMapType(m: DispatchMap, family: Family): string {
   const addr = family === "ip" ? "ipv4_addr" : "ipv6_addr";
-  if (m === "no_out") return `type ${addr} : verdict`;
+  if (m === "no_out" || m === "zone_any") return `type ${addr} : verdict`;
+  if (m === "zone_port") return `type ${addr} . inet_service : verdict`;
   return m.endsWith("_port") ? `type ${addr} . inet_proto . inet_service : verdict` : `type ${addr} . inet_proto : verdict`;
 }
 
@@ -279,7 +328,7 @@ function familyTableText(objects: ListenerObjects[], f: Family, t: string): stri
   const dispatch = Object.fromEntries(DISPATCH_MAPS.map((m) => [m, [] as string[]])) as Record<DispatchMap, string[]>;
   for (const o of objects) {
     out.push(`  # ${o.title}`);
-    if (o.map) out.push(`  map ${o.map.name} {\n    ${o.map.type}${elementsLine(o.map.elements)}\n  }`);
+    for (const m of mapsOf(o)) out.push(`  map ${m.name} {\n    ${m.type}${elementsLine(m.elements)}\n  }`);
     for (const ch of o.chains) out.push(`  chain ${ch.name} {\n${ch.rules.map((r) => `    ${r}\n`).join("")}  }`);
     for (const d of o.dispatch) dispatch[d.map].push(`${d.key} : ${verdictOf(d)}`);
   }
@@ -291,6 +340,14 @@ function familyTableText(objects: ListenerObjects[], f: Family, t: string): stri
     ct direction original ct mark and ${hex(MARK_MASK)} == ${hex(MARK_BASE)} meta mark set ct mark accept
     ct state new meta l4proto @tcpudp ${f} daddr . meta l4proto . th dport vmap @fip_port
     ct state new meta l4proto @tcpudp ${f} daddr . meta l4proto vmap @fip_any
+  }`,
+  );
+  out.push(
+    `  chain raw {
+    type filter hook prerouting priority raw; policy accept;
+    # UDP flows of a listener go in their slot's conntrack zone (see the header: failover of UDP flows).
+    meta l4proto udp ${f} daddr . udp dport vmap @zone_port
+    meta l4proto udp ${f} daddr vmap @zone_any
   }`,
   );
   out.push(
@@ -333,11 +390,13 @@ export function renderHealthUpdate(
 ): string {
   const out: string[] = [];
   for (const { lb, listener } of targets) {
-    const m = `b_${listenerKey(lb.id, listener.name, listener.kind)}`;
+    const k = listenerKey(lb.id, listener.name, listener.kind);
     const t = `${familyOf(listener.frontendIPAddress)} ${ctx.tableName}`;
-    out.push(`flush map ${t} ${m}`);
-    const els = mapElements(lb, listener, ctx);
-    if (els) out.push(`add element ${t} ${m} { ${els} }`);
+    const maps: Array<[string, string]> = [[`b_${k}`, mapElements(lb, listener, ctx)], ...(zoned(listener) ? [[`y_${k}`, zoneElements(lb, listener, ctx)] as [string, string]] : [])];
+    for (const [m, els] of maps) {
+      out.push(`flush map ${t} ${m}`);
+      if (els) out.push(`add element ${t} ${m} { ${els} }`);
+    }
   }
   return out.join("\n") + "\n";
 }
