@@ -44,7 +44,7 @@ for (const b of binds) {
     res.writeHead(200, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) }); res.end(body);
   });
   srv.keepAliveTimeout = 120000; srv.listen(port, host, done);
-  const u = dgram.createSocket("udp4");
+  const u = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
   u.on("message", (m, r) => u.send(name + " " + host + ":" + port + "\\n", r.port, r.address)); u.bind(port, host, done);
 }`;
 
@@ -58,7 +58,7 @@ const get = () => new Promise((ok) => {
   r.on("timeout", () => r.destroy(new Error("timeout"))); r.on("error", (e) => ok("ERR " + e.message));
 });
 const udp = () => new Promise((ok) => {
-  const s = dgram.createSocket("udp4"); const t = setTimeout(() => { s.close(); ok("ERR timeout"); }, 1500);
+  const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4"); const t = setTimeout(() => { s.close(); ok("ERR timeout"); }, 1500);
   s.on("message", (m) => { clearTimeout(t); s.close(); ok(m.toString().trim()); }); s.send("x", Number(port), host);
 });
 if (mode === "get" || mode === "udp") {
