@@ -174,10 +174,10 @@ export class Lab {
     };
   }
 
-  /** Closed-loop load from the client: `conns` loops, each request on a new connection, for `seconds`. */
-  async load(host: string, port: number, conns: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+  /** Closed-loop load from the client (or `from`): `conns` loops, each request on a new connection, for `seconds`. */
+  async load(host: string, port: number, conns: number, seconds: number, from = this.ns.client): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
     const args = [join(this.dir, "client.mjs"), "load", host, String(port), `${conns}:${seconds}`];
-    return JSON.parse(await this.exec(this.ns.client, process.execPath, args));
+    return JSON.parse(await this.exec(from, process.execPath, args));
   }
 
   async destroy(): Promise<void> {
