@@ -32,10 +32,27 @@ describe("outbound rules in nftables", () => {
   it("each backend's block: a ct count budget in forward and SNAT to frontend:block in postrouting, per transport", () => {
     const text = renderTable([lb({})], ctx);
     const k = outboundKey("/lb/x", egress, "ip").slice(1);
-    expect(text).toContain(`chain f${k}_0t {\n    ct count over 8 counter drop\n    accept\n  }`);
+    expect(text).toContain(`chain f${k}_0t {\n    ct count over 8 counter drop\n    ct timeout set "t${k}_tcp_240"\n    accept\n  }`);
     expect(text).toContain(`chain s${k}_1u {\n    meta l4proto udp snat ip to 203.0.113.1:1032-1039\n  }`);
     expect(text).toContain(`198.51.100.4 . tcp : goto f${k}_0t`);
     expect(text).toContain(`198.51.100.5 . udp : goto s${k}_1u`);
+  });
+
+  it("the idle timeout is a conntrack timeout policy set on new flows; enableTcpReset resets a TCP packet of an expired flow", async () => {
+    const text = renderTable([lb({ outboundRules: [{ ...egress, idleTimeoutInMinutes: 30, enableTcpReset: true }] })], ctx);
+    const k = outboundKey("/lb/x", { ...egress, idleTimeoutInMinutes: 30, enableTcpReset: true }, "ip").slice(1);
+    expect(text).toContain(`ct timeout t${k}_tcp_1800 { protocol tcp; l3proto ip; policy = { established: 1800 }; }`);
+    expect(text).toContain(`ct timeout t${k}_udp_1800 { protocol udp; l3proto ip; policy = { unreplied: 1800, replied: 1800 }; }`);
+    expect(text).toContain(`chain f${k}_0t {\n    tcp flags & syn == 0 reject with tcp reset\n    ct count over 8 counter drop\n    ct timeout set "t${k}_tcp_1800"\n    accept\n  }`);
+    expect(text).toContain(`chain f${k}_0u {\n    ct count over 8 counter drop\n    ct timeout set "t${k}_udp_1800"\n`);
+    // A new idle timeout replaces the policy in one diff: the rule naming it is rebuilt before the old one goes.
+    const before = renderState([lb({})], ctx);
+    const diff = renderDiff(before, renderState([lb({ outboundRules: [{ ...egress, idleTimeoutInMinutes: 10 }] })], ctx, false, before), "lbplane");
+    const lines = diff.trim().split("\n");
+    const kk = outboundKey("/lb/x", egress, "ip").slice(1);
+    expect(lines.indexOf(`flush chain ip lbplane f${kk}_0t`)).toBeLessThan(lines.indexOf(`delete ct timeout ip lbplane t${kk}_tcp_240`));
+    expect(lines.indexOf(`add ct timeout ip lbplane t${kk}_tcp_600 { protocol tcp; l3proto ip; policy = { established: 600 }; }`)).toBeLessThan(
+      lines.indexOf(`add rule ip lbplane f${kk}_0t ct timeout set "t${kk}_tcp_600"`));
   });
 
   it("Standard SKU: backends and floating VIPs are on the drop list; Basic has none", () => {

@@ -41,7 +41,7 @@ describe.skipIf(skipReason !== undefined)("outbound rules (SNAT) through the nft
 
   beforeAll(async () => {
     await lab.create();
-    await out.peer(lab.ns.client, ADDR.client, [7001, 7002, 7003, 7004, 7005, 7006]);
+    await out.peer(lab.ns.client, ADDR.client, [7001, 7002, 7003, 7004, 7005, 7006, 7007]);
     for (const [ns, name] of [[lab.ns.vm1, "vm1"], [lab.ns.vm2, "vm2"]]) await lab.backend(ns, name, [`${ADDR.vip1}:80`]);
   }, 30_000);
   beforeEach(() => {
@@ -99,6 +99,19 @@ describe.skipIf(skipReason !== undefined)("outbound rules (SNAT) through the nft
     expect(parseSeen((await out.dial(lab.ns.vm1, "tcp", ADDR.client, peerPort, 1))[0])?.address).toBe(OUT_IP);
     await apply(lb({ version: "v2", sku: "Basic", outboundRules: [] }));
     expect(parseSeen((await out.dial(lab.ns.vm2, "tcp", ADDR.client, peerPort, 1))[0])?.address).toBe(ADDR.vm2);
+  });
+
+  it("an outbound flow gets the rule's idle timeout in conntrack (7 minutes, not the kernel's 5 days for TCP)", async () => {
+    await apply(lb({ outboundRules: [egress({ idleTimeoutInMinutes: 7 })] }));
+    const held = out.dial(lab.ns.vm1, "tcp", ADDR.client, peerPort, 1, undefined, 2500);
+    await new Promise((r) => setTimeout(r, 1200));
+    const table = await lab.exec(lab.ns.lb, "cat", ["/proc/net/nf_conntrack"]);
+    const entry = table.split("\n").find((l) => l.includes(`src=${ADDR.vm1}`) && l.includes(`dport=${peerPort}`) && l.includes("ESTABLISHED"));
+    expect(entry, table).toBeDefined();
+    const seconds = Number(/\btcp\s+6\s+(\d+)/.exec(entry!)?.[1]);
+    expect(seconds).toBeGreaterThan(7 * 60 - 30);
+    expect(seconds).toBeLessThanOrEqual(7 * 60);
+    expect(parseSeen((await held)[0])?.address).toBe(OUT_IP);
   });
 
   it("a Tcp-only outbound rule SNATs TCP; the VM's UDP is not let out", async () => {

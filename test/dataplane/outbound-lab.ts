@@ -21,7 +21,7 @@ for (const port of ports.map(Number)) {
 
 const DIAL = `
 import net from "node:net"; import dgram from "node:dgram";
-const [mode, host, port, count, local] = process.argv.slice(2);
+const [mode, host, port, count, local, holdMs] = process.argv.slice(2);
 const localAddress = local === "-" ? undefined : local;
 const open = [];
 const tcp = () => new Promise((ok) => {
@@ -39,6 +39,7 @@ const udp = () => new Promise((ok) => {
 const out = [];
 for (let i = 0; i < Number(count); i++) out.push(await (mode === "tcp" ? tcp() : udp()));
 console.log(JSON.stringify(out));
+await new Promise((r) => setTimeout(r, Number(holdMs ?? 0)));
 for (const s of open) (s.destroy ?? s.close).call(s);
 process.exit(0);`;
 
@@ -130,9 +131,12 @@ export class OutboundLab {
     });
   }
 
-  /** `count` flows from `ns` to host:port opened one after another and held together; one line per flow. */
-  async dial(ns: string, mode: "tcp" | "udp", host: string, port: number, count: number, localAddress?: string): Promise<string[]> {
-    const args = [join(this.dir, "dial.mjs"), mode, host, String(port), String(count), localAddress ?? "-"];
+  /**
+   * `count` flows from `ns` to host:port opened one after another and held together (for `holdMs` more
+   * after the last answer); one line per flow.
+   */
+  async dial(ns: string, mode: "tcp" | "udp", host: string, port: number, count: number, localAddress?: string, holdMs = 0): Promise<string[]> {
+    const args = [join(this.dir, "dial.mjs"), mode, host, String(port), String(count), localAddress ?? "-", String(holdMs)];
     return JSON.parse(await makeRunner(ns)(process.execPath, args));
   }
 

@@ -56,6 +56,14 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
   const s5: string[] = [];
   const s6: string[] = [];
 
+  const timeoutNames = (o: ListenerObjects | undefined) => new Set((o?.timeouts ?? []).map((x) => x.name));
+  /** Timeout policies: declared before the rules naming them (s4), deleted after those rules went (s3). */
+  const syncTimeouts = (p: ListenerObjects | undefined, n: ListenerObjects | undefined): void => {
+    const had = timeoutNames(p);
+    const has = timeoutNames(n);
+    for (const x of p?.timeouts ?? []) if (!has.has(x.name)) s3.push(`delete ct timeout ${t} ${x.name}`);
+    for (const x of n?.timeouts ?? []) if (!had.has(x.name)) s4.push(`add ct timeout ${t} ${x.name} ${x.body}`);
+  };
   const addMap = (o: ListenerObjects): void => {
     for (const m of mapsOf(o)) {
       s4.push(`add map ${t} ${m.name} { ${m.type}; }`);
@@ -71,12 +79,14 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
     on(p);
     for (const c of p.chains) s2.push(`delete chain ${t} ${c.name}`);
     for (const m of mapsOf(p)) s3.push(`delete map ${t} ${m.name}`);
+    syncTimeouts(p, undefined);
   }
   for (const [k, n] of next) {
     const found = prev.get(k);
     if (found === n) continue; // reused by renderState: unchanged by construction
     const p = found?.family === n.family ? found : undefined; // a family change is a delete and an add
     on(n);
+    syncTimeouts(p, n);
     if (!p) {
       addMap(n);
       for (const c of n.chains) {

@@ -5,9 +5,16 @@
 // Per SNAT block (backend DIP) and transport:
 //   forward     out_src[DIP . proto] → f_ chain: `ct count over <block size>` drops (and counts) the new
 //               flow that would need a port beyond the block — exhaustion fails new flows deterministically
-//               instead of spilling into a neighbour's ports; under the limit the flow is accepted.
+//               instead of spilling into a neighbour's ports; under the limit the flow gets the rule's
+//               idleTimeoutInMinutes (`ct timeout set`, a conntrack timeout policy, which the kernel takes
+//               only while the flow is unconfirmed: after conntrack, before it confirms) and is accepted.
 //   postrouting snat_src[DIP . proto] → s_ chain: SNAT to frontend:portLow-portHigh. The kernel picks a
 //               free port inside the block, per transport (TCP and UDP ports are separate, as in Azure).
+// enableTcpReset: conntrack cannot send a RST when it expires a flow, so the reset is given when the flow
+// is next used: a TCP packet from the VM that is not a SYN yet starts a "new" flow (its flow expired) is
+// answered with a RST instead of leaving the application to time out. (Azure resets both ends at the idle
+// moment; lbplane resets the VM's end on its next packet, and the remote end's packets find no flow.)
+//
 // Standard SKU (one object per family, shared by every load balancer of the agent): no_out[address] →
 // drop, for every backend DIP and every floating-IP VIP. The forward chain consults out_src first, so a
 // backend with an outbound rule for a transport leaves; anything else from it (or sent from a VIP, which
@@ -61,17 +68,25 @@ function renderRule(lb: CompiledLoadBalancer, o: CompiledOutboundRule, family: F
   const k = outboundKey(lb.id, o, family);
   const chains: ChainObject[] = [];
   const dispatch: DispatchEntry[] = [];
+  const idle = Math.round(o.idleTimeoutInMinutes * 60);
+  const l3 = family === "ip" ? "ip" : "ip6";
+  const timeouts = protos(o).map((p) => ({
+    name: `t${k.slice(1)}_${p}_${idle}`,
+    body: `{ protocol ${p}; l3proto ${l3}; policy = { ${p === "tcp" ? `established: ${idle}` : `unreplied: ${idle}, replied: ${idle}`} }; }`,
+  }));
+  const reset = o.enableTcpReset ? ["tcp flags & syn == 0 reject with tcp reset"] : [];
   blocks.forEach((b, i) => {
     for (const p of protos(o)) {
       const f = `f${k.slice(1)}_${i}${p[0]}`; // snatBlockSites spells these names too
       const s = `s${k.slice(1)}_${i}${p[0]}`;
-      chains.push({ name: f, rules: [`ct count over ${b.portHigh - b.portLow + 1} counter drop`, "accept"], usesMap: false });
+      const timeout = timeouts.find((t) => t.name.includes(`_${p}_`))!.name;
+      chains.push({ name: f, rules: [...(p === "tcp" ? reset : []), `ct count over ${b.portHigh - b.portLow + 1} counter drop`, `ct timeout set "${timeout}"`, "accept"], usesMap: false });
       chains.push({ name: s, rules: [`meta l4proto ${p} snat ${family} to ${hostPort(b.frontendIPAddress, `${b.portLow}-${b.portHigh}`)}`], usesMap: false });
       dispatch.push({ map: "out_src", key: `${b.address} . ${p}`, chain: f }, { map: "snat_src", key: `${b.address} . ${p}`, chain: s });
     }
   });
   const title = `${lb.name} / outbound ${o.name}`.replace(/\n/g, " ");
-  return { lbId: lb.id, family, source: JSON.stringify([lb.id, family, o]), title, chains, dispatch };
+  return { lbId: lb.id, family, source: JSON.stringify([lb.id, family, o]), title, chains, dispatch, timeouts };
 }
 
 /** Sources a Standard load balancer lets leave only through SNAT: its backends and floating VIPs. */

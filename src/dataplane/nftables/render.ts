@@ -207,6 +207,8 @@ export interface ListenerObjects {
   map?: MapObject;
   /** UDP listeners: slot → conntrack zone (see the header), rewritten with the slot map. */
   zoneMap?: MapObject;
+  /** Conntrack timeout policies the chains name (outbound rules' idle timeout); the name carries the value. */
+  timeouts?: Array<{ name: string; body: string }>;
   chains: ChainObject[];
   dispatch: DispatchEntry[];
 }
@@ -329,6 +331,7 @@ function familyTableText(objects: ListenerObjects[], f: Family, t: string): stri
   for (const o of objects) {
     out.push(`  # ${o.title}`);
     for (const m of mapsOf(o)) out.push(`  map ${m.name} {\n    ${m.type}${elementsLine(m.elements)}\n  }`);
+    for (const ct of o.timeouts ?? []) out.push(`  ct timeout ${ct.name} ${ct.body}`);
     for (const ch of o.chains) out.push(`  chain ${ch.name} {\n${ch.rules.map((r) => `    ${r}\n`).join("")}  }`);
     for (const d of o.dispatch) dispatch[d.map].push(`${d.key} : ${verdictOf(d)}`);
   }
