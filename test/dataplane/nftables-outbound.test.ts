@@ -103,10 +103,14 @@ describe.skipIf(skipReason !== undefined)("outbound rules (SNAT) through the nft
 
   it("an outbound flow gets the rule's idle timeout in conntrack (7 minutes, not the kernel's 5 days for TCP)", async () => {
     await apply(lb({ outboundRules: [egress({ idleTimeoutInMinutes: 7 })] }));
-    const held = out.dial(lab.ns.vm1, "tcp", ADDR.client, peerPort, 1, undefined, 2500);
-    await new Promise((r) => setTimeout(r, 1200));
-    const table = await lab.exec(lab.ns.lb, "cat", ["/proc/net/nf_conntrack"]);
-    const entry = table.split("\n").find((l) => l.includes(`src=${ADDR.vm1}`) && l.includes(`dport=${peerPort}`) && l.includes("ESTABLISHED"));
+    const held = out.dial(lab.ns.vm1, "tcp", ADDR.client, peerPort, 1, undefined, 8000);
+    let table = "";
+    let entry: string | undefined;
+    for (let tries = 0; !entry && tries < 40; tries++) {
+      await new Promise((r) => setTimeout(r, 200)); // the dialer is a fresh Node process: give it time to connect
+      table = await lab.exec(lab.ns.lb, "cat", ["/proc/net/nf_conntrack"]);
+      entry = table.split("\n").find((l) => l.includes(`src=${ADDR.vm1}`) && l.includes(`dport=${peerPort}`) && l.includes("ESTABLISHED"));
+    }
     expect(entry, table).toBeDefined();
     const seconds = Number(/\btcp\s+6\s+(\d+)/.exec(entry!)?.[1]);
     expect(seconds).toBeGreaterThan(7 * 60 - 30);
