@@ -17,14 +17,8 @@
 //   postrouting/srcnat "postrouting": SNAT of backends' outbound flows to their block on the frontend.
 // Dispatch is O(1) via verdict maps (kube-proxy nftables style), so 1,500 rules do not mean 1,500 compares.
 //
-// UDP failover: conntrack keeps a UDP "flow" on its backend as long as datagrams keep coming, so a backend
-// that went Down would keep them. Every UDP listener therefore puts its flows, before conntrack sees them
-// (prerouting/raw "raw"), in a conntrack zone of the original direction chosen by the same slot hash: zone =
-// 1 + the index of the backend the slot currently maps to. When a backend goes Down its slots map to other
-// backends, so those flows' zone changes, conntrack finds no entry, and their next datagram is NATed anew to
-// the slot's new backend. Flows of healthy backends keep their zone and stay; TCP is never zoned, so
-// established TCP flows stay on a failed backend as Azure keeps them. Replies are looked up without a zone
-// (the zone is for the original direction only), so they still find their entry.
+// UDP failover (render-zones.ts): UDP flows sit in a conntrack zone per hash slot, so when a backend goes
+// Down its UDP flows are load-balanced anew with their next datagram; TCP flows stay.
 //
 // Health: each listener hashes into a fixed number of slots (SLOTS_PER_BACKEND × backends) and a map turns
 // a slot into a backend. A probe change only rewrites that map's elements, never the table, and only the
@@ -37,6 +31,7 @@
 import { createHash } from "node:crypto";
 import type { CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
 import { renderOutbound } from "./render-outbound.js";
+import { zoned, zoneElements, zoneObjects } from "./render-zones.js";
 
 /** Floating-IP marks are MARK_BASE | index; the high 16 bits identify lbplane's marks. */
 export const MARK_BASE = 0x4c420000;
@@ -104,7 +99,7 @@ export function assignSlots(up: boolean[], perBackend = SLOTS_PER_BACKEND): numb
   return slots;
 }
 
-function hashExpr(l: CompiledListener): string {
+export function hashExpr(l: CompiledListener): string {
   const slots = Math.max(1, l.backends.length) * SLOTS_PER_BACKEND;
   const f = familyOf(l.frontendIPAddress);
   // Azure's distribution modes: 5-tuple (Default), 2-tuple (SourceIP), 3-tuple (SourceIPProtocol).
@@ -116,15 +111,6 @@ function hashExpr(l: CompiledListener): string {
         : `${f} saddr . th sport . ${f} daddr . th dport . meta l4proto`;
   return `jhash ${tuple} mod ${slots} seed ${hex(HASH_SEED)}`;
 }
-
-/** The zone map's element list: slot → 1 + index of the backend the slot maps to ("" when none is up). */
-export function zoneElements(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext): string {
-  return assignSlots(l.backends.map((b) => ctx.isUp(lb, l, b)))
-    .map((bi, slot) => `${slot} : ${bi + 1}`)
-    .join(", ");
-}
-
-const zoned = (l: CompiledListener): boolean => l.protocol !== "Tcp";
 
 /** The map's element list (without braces), empty string when no backend is up. */
 export function mapElements(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext): string {
@@ -233,17 +219,6 @@ function sourceOf(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderCont
 /** One listener's objects; `drain` empties its slot map (no new flows) but keeps everything else. */
 export function renderListener(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain = false): ListenerObjects {
   return build(lb, l, ctx, drain, sourceOf(lb, l, ctx, drain));
-}
-
-/** The raw-hook objects that put a UDP listener's flows in their slot's zone (see the header). */
-function zoneObjects(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, k: string) {
-  const zoneMap: MapObject = { name: `y_${k}`, type: "typeof numgen inc mod 1 : ct original zone", elements: drain ? "" : zoneElements(lb, l, ctx) };
-  const chain: ChainObject = { name: `z_${k}`, rules: [`ct original zone set ${hashExpr(l)} map @${zoneMap.name}`], usesMap: true };
-  const dispatch: DispatchEntry =
-    l.frontendPort === 0
-      ? { map: "zone_any", key: l.frontendIPAddress, chain: chain.name }
-      : { map: "zone_port", key: `${l.frontendIPAddress} . ${l.frontendPort}`, chain: chain.name };
-  return { zoneMap, chain, dispatch };
 }
 
 function build(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
