@@ -17,7 +17,7 @@ import { DriverRefusal, type ForwardingDriver, type ListenerStatus } from "../dr
 import type { AgentCapabilities, CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
 import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
 import { renderDiff } from "./diff.js";
-import { fullTableText, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
+import { fullTableText, hostPort, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
 import { snatBlockSites, type SnatBlockSite } from "./render-outbound.js";
 import { loadBalancerProblem } from "./validate.js";
@@ -290,11 +290,11 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         lb.listeners.map((l) => ({
           loadBalancerId: lb.id,
           listener: l.name,
-          frontend: `${l.frontendIPAddress}:${l.frontendPort}/${l.protocol}`,
+          frontend: `${hostPort(l.frontendIPAddress, l.frontendPort)}/${l.protocol}`,
           // activeFlows: the kernel's conntrack owns flows; counting them would need a conntrack dump per call.
           backends: l.backends.map((b) => ({
             address: b.address,
-            destination: `${b.destinationIPAddress}:${b.destinationPort}`,
+            destination: hostPort(b.destinationIPAddress, b.destinationPort),
             up: c.isUp(lb, l, b),
             activeFlows: 0,
           })),

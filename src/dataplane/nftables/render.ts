@@ -338,8 +338,9 @@ function familyTableText(objects: ListenerObjects[], f: Family, t: string): stri
   out.push(
     `  chain forward {
     type filter hook forward priority filter; policy accept;
-    # A backend's new outbound flow: its SNAT block's budget (goto), else the Standard-SKU drop list.
-    ct state new meta l4proto @tcpudp ${f} saddr . meta l4proto vmap @out_src
+    # A backend's new outbound flow (not one to a VIP, which DNAT serves): its SNAT block's budget (goto),
+    # else the Standard-SKU drop list.
+    ct state new ct status & dnat != dnat meta l4proto @tcpudp ${f} saddr . meta l4proto vmap @out_src
     ct state new ct status & dnat != dnat ${f} saddr vmap @no_out
   }`,
   );
