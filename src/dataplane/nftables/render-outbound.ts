@@ -18,8 +18,8 @@
 // Standard SKU (one object per family, shared by every load balancer of the agent): no_out[address] →
 // drop, for every backend DIP and every floating-IP VIP. The forward chain consults out_src first, so a
 // backend with an outbound rule for a transport leaves; anything else from it (or sent from a VIP, which
-// a floating-IP VM's application may bind: the seed's limitation) is dropped. Flows DNATed in are replies'
-// concern of conntrack and never match (ct state new, not DNATed).
+// a floating-IP VM's application may bind: the seed's limitation) is dropped. Inbound traffic never
+// matches: both lists see only new flows that were not DNATed, and replies belong to established flows.
 
 import { createHash } from "node:crypto";
 import type { CompiledLoadBalancer, CompiledOutboundRule } from "../../domain/agent-protocol.js";
