@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { CompiledListener, CompiledLoadBalancer, CompiledOutboundRule } from "../../src/domain/agent-protocol.js";
 import { renderDiff } from "../../src/dataplane/nftables/diff.js";
 import { outboundKey } from "../../src/dataplane/nftables/render-outbound.js";
-import { listenerKey, renderState, renderTable, type RenderContext } from "../../src/dataplane/nftables/render.js";
+import { listenerKey, renderHealthUpdate, renderState, renderTable, type RenderContext } from "../../src/dataplane/nftables/render.js";
 import { loadBalancerProblem } from "../../src/dataplane/nftables/validate.js";
 import { checkUserspaceSupport } from "../../src/dataplane/userspace/support.js";
 
@@ -110,5 +110,25 @@ describe("no healthy backend", () => {
     expect(text).toContain(`chain c_${listenerKey("/lb/x", "web")} {\n    meta l4proto tcp dnat ip addr . port to`);
     expect(text).toMatch(new RegExp(`chain c_${listenerKey("/lb/x", "web")} \\{\\n.*\\n    meta l4proto tcp reject with tcp reset\\n    drop\\n`));
     expect(text).toMatch(new RegExp(`chain c_${listenerKey("/lb/x", "dns")} \\{\\n.*\\n    drop\\n  \\}`));
+  });
+});
+
+describe("UDP failover zones", () => {
+  const dns = listener({ name: "dns", protocol: "Udp", frontendPort: 53, backendPort: 53, probe: "p",
+    backends: ["198.51.100.4", "198.51.100.5"].map((a) => ({ address: a, destinationIPAddress: a, destinationPort: 53 })) });
+  const k = listenerKey("/lb/x", "dns");
+
+  it("a UDP listener's flows get a conntrack zone per slot (1 + the slot's backend) in the raw hook; TCP listeners none", () => {
+    const text = renderTable([lb({ listeners: [dns, listener({})], outboundRules: [] })], ctx);
+    expect(text).toContain(`chain z_${k} {\n    ct original zone set jhash ip saddr . th sport . ip daddr . th dport . meta l4proto mod 16 seed 0x4c42 map @y_${k}\n  }`);
+    expect(text).toContain(`map y_${k} {\n    typeof numgen inc mod 1 : ct original zone\n    elements = { 0 : 1, 1 : 2, 2 : 1,`);
+    expect(text).toContain(`203.0.113.10 . 53 : goto z_${k}`);
+    expect(text).not.toContain(`z_${listenerKey("/lb/x", "web")}`);
+  });
+
+  it("a backend going Down changes the zone of its slots only, in the same update as the slot map", () => {
+    const down = renderHealthUpdate([{ lb: lb({ listeners: [dns] }), listener: dns }], { ...ctx, isUp: (_lb, _l, b) => b.address !== "198.51.100.5" });
+    expect(down).toContain(`flush map ip lbplane y_${k}\nadd element ip lbplane y_${k} { ${Array.from({ length: 16 }, (_, s) => `${s} : 1`).join(", ")} }`);
+    expect(down).toContain(`flush map ip lbplane b_${k}`);
   });
 });
