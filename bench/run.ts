@@ -24,6 +24,7 @@ interface Benchmark {
 const BENCHMARKS: Benchmark[] = [
   { name: "uniqueness-scale", what: "validate+compile+store at Standard limits vs 1/10 (linearity), and the HTTP PUT", shortArgs: [] },
   { name: "put-latency", what: "small load balancer PUT vs GET: p50/p99 and CPU per request", shortArgs: ["50"] },
+  { name: "reads", what: "GET of a small load balancer vs a bare fastify route with the same body (autocannon)", shortArgs: ["2", "20"] },
   { name: "convergence", what: "PUT → every agent acknowledged, 1/10/100 fake agents, p50/p99", shortArgs: ["10"] },
   { name: "dataplane-vs-haproxy", what: "userspace agent vs HAProxy on loopback", shortArgs: [], needs: ["haproxy", "wrk"] },
   { name: "snat-vs-dnat", what: "nftables outbound SNAT vs inbound DNAT new-connection rate in network namespaces", shortArgs: ["--seconds", "2"], needsRoot: true, needs: ["nft", "ip"] },

@@ -1,7 +1,8 @@
 // The application factory: one buildApp(deps) used by the server and by every test, so both run
 // with the same options, hooks and routes.
 
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { logEachRequestOnce } from "./routes/request-log.js";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -44,6 +45,8 @@ const CONNECTIONS_CHECK_MS = 1000;
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? false,
+    // One line per request instead, from src/routes/request-log.ts.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // ARM compares path segments case-insensitively (arm-resources even sends "resourcegroups").
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
@@ -67,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   if (deps.timeouts) app.server.headersTimeout = deps.timeouts.headersMs;
   answerExpectContinue(app.server, BODY_LIMIT);
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  logEachRequestOnce(app);
   app.decorate("deps", deps);
 
   app.addHook("onRequest", async (request, reply) => {

@@ -1,6 +1,7 @@
 // Pieces every ARM route shares: path parameter schemas, the error response schema, ETag checks,
 // absolute URLs for async-operation headers and list paging.
 
+import type { Page, PageKey, PageRequest } from "../store/paging.js";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type, type TSchema } from "typebox";
 import { Errors } from "../errors.js";
@@ -129,6 +130,46 @@ export function pageOf<T>(request: FastifyRequest, items: T[], pageSize = 100): 
   if (start + top >= items.length) return { value };
   const url = new URL(request.url, baseUrl(request));
   url.searchParams.set("$skipToken", String(start + top));
+  return { value, nextLink: `${baseUrl(request)}${url.pathname}${url.search}` };
+}
+
+/** Most items one page of a database-paged list carries ($top may ask for fewer). */
+export const LIST_PAGE_CAP = 100;
+
+/**
+ * The page a list request asks for: `$top` (1…cap) and the opaque `$skipToken` of the previous
+ * page's nextLink — base64url of the last (name key, id) listed. A token that does not decode is
+ * the client's error (400), never a 500 and never silently the first page.
+ */
+export function pageRequestOf(request: FastifyRequest, cap = LIST_PAGE_CAP): PageRequest {
+  const q = request.query as { $skipToken?: string; $top?: string };
+  let limit = cap;
+  if (q.$top !== undefined) {
+    const top = Number(q.$top);
+    if (!Number.isInteger(top) || top < 1) throw Errors.invalidParameter(`$top must be a positive integer; got '${q.$top}'.`, "$top");
+    limit = Math.min(top, cap);
+  }
+  return { limit, after: q.$skipToken === undefined ? undefined : decodeSkipToken(q.$skipToken) };
+}
+
+function decodeSkipToken(token: string): PageKey {
+  try {
+    const key = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown;
+    if (Array.isArray(key) && key.length === 2 && key.every((k) => typeof k === "string" && k.length <= 1024)) {
+      return { nameKey: key[0], id: key[1] };
+    }
+  } catch {
+    // fall through: not base64url JSON
+  }
+  throw Errors.invalidParameter("The $skipToken is not valid: use the nextLink of the previous page as it is.", "$skipToken");
+}
+
+/** A database page as ARM's list shape, with a nextLink that continues after its last item. */
+export function listAnswer<R, T>(request: FastifyRequest, page: Page<R>, render: (row: R) => T): { value: T[]; nextLink?: string } {
+  const value = page.items.map(render);
+  if (!page.next) return { value };
+  const url = new URL(request.url, baseUrl(request));
+  url.searchParams.set("$skipToken", Buffer.from(JSON.stringify([page.next.nameKey, page.next.id]), "utf8").toString("base64url"));
   return { value, nextLink: `${baseUrl(request)}${url.pathname}${url.search}` };
 }
 

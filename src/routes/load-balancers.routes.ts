@@ -11,7 +11,7 @@ import { requireResourceGroup } from "../services/resource-groups.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import {
   ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, armErrorsWithConflict,
-  checkName, pageOf, resourcePath, sendStatusOnly, setEtagHeader,
+  checkName, listAnswer, pageRequestOf, resourcePath, sendStatusOnly, setEtagHeader,
 } from "./arm-common.js";
 import { LB_PATH, LbParams, answerDelete, answerWrite, requireLoadBalancer, writeTarget } from "./load-balancer.http.js";
 import { renderLoadBalancer } from "./load-balancer.view.js";
@@ -104,8 +104,8 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
     async (request) => {
       const { subscriptionId, resourceGroupName } = request.params;
       const rg = await requireResourceGroup(request.server.deps.db, subscriptionId, resourceGroupName);
-      const all = await listLoadBalancers(request.server.deps.db, { subscriptionId, resourceGroupId: rg.id });
-      return pageOf(request, all.map(renderLoadBalancer));
+      const page = await listLoadBalancers(request.server.deps.db, { subscriptionId, resourceGroupId: rg.id }, pageRequestOf(request));
+      return listAnswer(request, page, renderLoadBalancer);
     },
   );
 
@@ -116,7 +116,7 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
       params: SubscriptionParams, querystring: ListQuery, response: { ...armErrors, 200: ResourceListSchema },
     },
   }, async (request) => {
-    const all = await listLoadBalancers(request.server.deps.db, { subscriptionId: request.params.subscriptionId });
-    return pageOf(request, all.map(renderLoadBalancer));
+    const page = await listLoadBalancers(request.server.deps.db, { subscriptionId: request.params.subscriptionId }, pageRequestOf(request));
+    return listAnswer(request, page, renderLoadBalancer);
   });
 }

@@ -7,7 +7,7 @@ import { Type } from "typebox";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
 import {
   ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict,
-  checkName, checkPreconditions, pageOf, resourceResponses, sendStatusOnly, setEtagHeader,
+  checkName, checkPreconditions, listAnswer, pageRequestOf, resourceResponses, sendStatusOnly, setEtagHeader,
 } from "./arm-common.js";
 import {
   PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpWrite,
@@ -138,7 +138,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
     },
     async (request) => {
       const { subscriptionId, resourceGroupName } = request.params;
-      return pageOf(request, (await listPublicIps(deps(), subscriptionId, resourceGroupName)).map(render(request)));
+      return listAnswer(request, await listPublicIps(deps(), pageRequestOf(request), subscriptionId, resourceGroupName), render(request));
     },
   );
 
@@ -156,7 +156,7 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
       },
     },
     async (request) => {
-      return pageOf(request, (await listPublicIps(deps(), request.params.subscriptionId)).map(render(request)));
+      return listAnswer(request, await listPublicIps(deps(), pageRequestOf(request), request.params.subscriptionId), render(request));
     },
   );
 }

@@ -8,7 +8,7 @@ import { Errors, withStatusAndCode } from "../errors.js";
 import { RESOURCES_API_VERSIONS } from "./api-versions.js";
 import {
   ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict, baseUrl,
-  pageOf, resourceResponses, sendStatusOnly,
+  listAnswer, pageRequestOf, resourceResponses, sendStatusOnly,
 } from "./arm-common.js";
 import {
   OperationResultParams, ResourceGroupBodySchema, ResourceGroupListSchema, ResourceGroupPatchSchema,
@@ -167,8 +167,7 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
       },
     },
     async (request) => {
-      const rows = await listResourceGroups(db(), request.params.subscriptionId);
-      return pageOf(request, rows.map(toResourceGroupResource));
+      return listAnswer(request, await listResourceGroups(db(), request.params.subscriptionId, pageRequestOf(request)), toResourceGroupResource);
     },
   );
 

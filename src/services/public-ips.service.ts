@@ -4,6 +4,7 @@
 // without one, an IPv4 address comes from the configured pool and an IPv6 one must be given.
 // Each write is one transaction: resource group → lock → read with usage → decide → write.
 
+import type { Page, PageRequest } from "../store/paging.js";
 import { Errors } from "../errors.js";
 import { childId, loadBalancerId, publicIpId, PUBLIC_IP_TYPE } from "../domain/ids.js";
 import { allocateFromPool } from "../store/ip-pool.js";
@@ -64,12 +65,13 @@ export async function getPublicIp(deps: Pick<ServiceDeps, "db">, key: PublicIpKe
 /** Public IPs of a resource group (404 when the group does not exist), or of the whole subscription when resourceGroupName is undefined. */
 export async function listPublicIps(
   deps: Pick<ServiceDeps, "db">,
+  page: PageRequest,
   subscriptionId: string,
   resourceGroupName?: string,
-): Promise<PublicIpRow[]> {
-  if (resourceGroupName === undefined) return listPublicIpsOfSubscription(deps.db, subscriptionId);
+): Promise<Page<PublicIpRow>> {
+  if (resourceGroupName === undefined) return listPublicIpsOfSubscription(deps.db, subscriptionId, page);
   const rg = await requireResourceGroup(deps.db, subscriptionId, resourceGroupName);
-  return listPublicIpsOfGroup(deps.db, rg.id);
+  return listPublicIpsOfGroup(deps.db, rg.id, page);
 }
 
 /** Creates or replaces a public IP; retried when a concurrent writer took the chosen address or the name. */

@@ -1,6 +1,7 @@
 // Reading load balancers back into the domain's shape, for the API, the write use cases and agent
 // compilation: one JSON document per load balancer (CHILDREN_JSON_SQL), parsed by toStored.
 
+import { afterKey, KEYSET_ORDER, type Page, type PageRequest, pageOfRows, take } from "./paging.js";
 import { applyDefaults } from "../domain/defaults.js";
 import { loadBalancerId, childId } from "../domain/ids.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
@@ -146,15 +147,23 @@ export async function findLoadBalancer(db: Tx, resourceGroupId: string, name: st
   return row ? toStored(row) : undefined;
 }
 
+/** One page of a subscription's or group's load balancers, in keyset order (src/store/paging.ts). */
 export async function listLoadBalancers(
   db: Tx,
   where: { subscriptionId: string; resourceGroupId?: string },
-): Promise<StoredLoadBalancer[]> {
-  const ids = await db.loadBalancer.findMany({
-    where: { subscriptionId: where.subscriptionId.toLowerCase(), ...(where.resourceGroupId ? { resourceGroupId: where.resourceGroupId } : {}) },
-    select: { id: true },
-    orderBy: [{ nameKey: "asc" }],
+  page: PageRequest,
+): Promise<Page<StoredLoadBalancer>> {
+  const keys = await db.loadBalancer.findMany({
+    where: {
+      subscriptionId: where.subscriptionId.toLowerCase(),
+      ...(where.resourceGroupId ? { resourceGroupId: where.resourceGroupId } : {}),
+      ...afterKey(page.after),
+    },
+    select: { id: true, nameKey: true },
+    orderBy: KEYSET_ORDER,
+    take: take(page),
   });
-  return (await readRows(db, ids.map((r) => r.id))).map(toStored);
+  const { items, next } = pageOfRows(keys, page.limit);
+  return { items: (await readRows(db, items.map((r) => r.id))).map(toStored), next };
 }
 

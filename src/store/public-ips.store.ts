@@ -3,6 +3,7 @@
 // never lose an address. Each function is one step of a use case (src/services/public-ips.service.ts)
 // taking its transaction handle; the store reads and writes, the service decides.
 
+import { afterKey, KEYSET_ORDER, type Page, type PageRequest, pageOfRows, take } from "./paging.js";
 import { Prisma } from "./generated/client.js";
 import type { PublicIpAddressGetPayload } from "./generated/models.js";
 import type { Tx } from "./prisma.js";
@@ -58,20 +59,26 @@ export async function findAddressHolder(tx: Tx, address: string): Promise<string
   return holder?.id ?? null;
 }
 
-export function listPublicIpsOfGroup(db: Tx, resourceGroupId: string): Promise<PublicIpRow[]> {
-  return listWhere(db, { resourceGroupId });
+export function listPublicIpsOfGroup(db: Tx, resourceGroupId: string, page: PageRequest): Promise<Page<PublicIpRow>> {
+  return listWhere(db, { resourceGroupId }, page);
 }
 
-export function listPublicIpsOfSubscription(db: Tx, subscriptionId: string): Promise<PublicIpRow[]> {
-  return listWhere(db, { subscriptionId: subscriptionId.toLowerCase() });
+export function listPublicIpsOfSubscription(db: Tx, subscriptionId: string, page: PageRequest): Promise<Page<PublicIpRow>> {
+  return listWhere(db, { subscriptionId: subscriptionId.toLowerCase() }, page);
 }
 
-function listWhere(db: Tx, where: { resourceGroupId: string } | { subscriptionId: string }): Promise<PublicIpRow[]> {
-  return db.publicIpAddress.findMany({
-    where,
+async function listWhere(
+  db: Tx,
+  where: { resourceGroupId: string } | { subscriptionId: string },
+  page: PageRequest,
+): Promise<Page<PublicIpRow>> {
+  const rows = await db.publicIpAddress.findMany({
+    where: { ...where, ...afterKey(page.after) },
     include: withUsage,
-    orderBy: [{ resourceGroup: { nameKey: "asc" } }, { nameKey: "asc" }],
+    orderBy: KEYSET_ORDER,
+    take: take(page),
   });
+  return pageOfRows(rows, page.limit);
 }
 
 function columnsOf(data: PublicIpData) {

@@ -2,6 +2,7 @@
 // use case (src/services/resource-groups.service.ts) and takes the use case's transaction handle;
 // none decides anything: a missing row is null, and what is refused is the service's call.
 
+import { afterKey, KEYSET_ORDER, type Page, type PageRequest, pageOfRows, take } from "./paging.js";
 import type { ResourceGroup } from "./generated/client.js";
 import type { Tx } from "./prisma.js";
 import { isUuid } from "../domain/ids.js";
@@ -33,8 +34,13 @@ export function findResourceGroup(db: Tx, subscriptionId: string, name: string):
   });
 }
 
-export function listResourceGroups(db: Tx, subscriptionId: string): Promise<ResourceGroup[]> {
-  return db.resourceGroup.findMany({ where: { subscriptionId: subscriptionId.toLowerCase() }, orderBy: { nameKey: "asc" } });
+export async function listResourceGroups(db: Tx, subscriptionId: string, page: PageRequest): Promise<Page<ResourceGroup>> {
+  const rows = await db.resourceGroup.findMany({
+    where: { subscriptionId: subscriptionId.toLowerCase(), ...afterKey(page.after) },
+    orderBy: KEYSET_ORDER,
+    take: take(page),
+  });
+  return pageOfRows(rows, page.limit);
 }
 
 /** Inserts the row; a concurrent creator of the same name makes this throw a unique violation. */

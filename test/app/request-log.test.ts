@@ -1,0 +1,42 @@
+// One log line per request: a write (and every failure) at info or above when the answer leaves,
+// a successful read only at debug (src/routes/request-log.ts). Nothing else per request.
+
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUTH, RGV, SUB, createTestApp, type TestApp } from "../helpers/app.js";
+
+describe("request log", () => {
+  let t: TestApp;
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  beforeAll(async () => {
+    t = await createTestApp({ logger: { level: "info", stream } });
+  });
+  afterAll(() => t.close());
+
+  const requestLines = () => lines.filter((l) => l.msg === "request" || l.msg === "incoming request" || l.msg === "request completed");
+
+  it("logs a write once, with its status and time, and a successful read not at all at info", async () => {
+    lines.length = 0;
+    const put = await t.app.inject({ method: "PUT", url: `/subscriptions/${SUB}/resourcegroups/logged?${RGV}`, headers: AUTH, payload: { location: "westeurope" } });
+    expect(put.statusCode).toBe(201);
+    const get = await t.app.inject({ method: "GET", url: `/subscriptions/${SUB}/resourcegroups/logged?${RGV}`, headers: AUTH });
+    expect(get.statusCode).toBe(200);
+    await new Promise((r) => setImmediate(r));
+    expect(requestLines()).toEqual([expect.objectContaining({ msg: "request", method: "PUT", status: 201, level: 30 })]);
+    expect(typeof requestLines()[0].ms).toBe("number");
+  });
+
+  it("logs a failed read at warn", async () => {
+    lines.length = 0;
+    const res = await t.app.inject({ method: "GET", url: `/subscriptions/${SUB}/resourcegroups/missing?${RGV}`, headers: AUTH });
+    expect(res.statusCode).toBe(404);
+    await new Promise((r) => setImmediate(r));
+    expect(requestLines()).toEqual([expect.objectContaining({ method: "GET", status: 404, level: 40 })]);
+  });
+});
