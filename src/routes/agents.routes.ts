@@ -18,7 +18,7 @@ import {
   reportHealth,
   type Agent,
 } from "../services/agents.service.js";
-import { ErrorResponseSchema } from "./arm-common.js";
+import { agentErrors } from "./schemas/arm.schema.js";
 import { bearerToken } from "./auth.js";
 import { drainBody, handleError } from "./error-handler.js";
 import {
@@ -40,7 +40,7 @@ declare module "fastify" {
 }
 
 const TAGS = ["Agents"];
-const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 409: ErrorResponseSchema, 503: ErrorResponseSchema };
+const errors = agentErrors;
 const agentSecurity = [{ bearer: [] }];
 
 /** onRequest hook: the caller must present the credential of the agent named in the path. */

@@ -37,7 +37,7 @@ describe("OpenAPI document", () => {
   it("documents the resource group and public IP routes", () => {
     const ids = operations.map(([, op]) => op.operationId);
     for (const id of [
-      "ResourceGroups_CreateOrUpdate", "ResourceGroups_Get", "ResourceGroups_CheckExistence-head", "ResourceGroups_Update",
+      "ResourceGroups_CreateOrUpdate", "ResourceGroups_Get", "ResourceGroups_CheckExistence", "ResourceGroups_Update",
       "ResourceGroups_Delete", "ResourceGroups_List", "ResourceGroupOperationResults_Get",
       "PublicIPAddresses_CreateOrUpdate", "PublicIPAddresses_Get", "PublicIPAddresses_Delete", "PublicIPAddresses_UpdateTags",
       "PublicIPAddresses_List", "PublicIPAddresses_ListAll",
