@@ -4,8 +4,8 @@
 // checked against the document's schema for its status. And nothing the views render is lost on
 // the way out (response schemas serialize; a member missing from them would vanish silently).
 
-import Ajv from "ajv";
-import addFormats from "ajv-formats";
+import { Ajv } from "ajv";
+import formats from "ajv-formats";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderLoadBalancer } from "../../src/routes/load-balancer.view.js";
@@ -23,7 +23,8 @@ for (const [path, item] of Object.entries(doc.paths as Json)) {
 }
 
 const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
+// ajv-formats is CommonJS: its plugin is the module itself and also its `default`.
+(formats as unknown as { default: (a: Ajv) => void }).default(ajv);
 ajv.addSchema({ ...doc, $id: "openapi" });
 
 /** The request Swagger UI builds from the document alone for one operation. */
@@ -43,7 +44,7 @@ function schemaErrors(op: Json, status: number, body: unknown): string[] {
   const schema = op.responses[String(status)]?.content?.["application/json"]?.schema;
   if (!schema) return [`status ${status} is not documented`];
   const validate = ajv.compile({ $ref: `openapi#/paths/${ptr(pathOf(op))}/${methodOf(op)}/responses/${status}/content/application~1json/schema` });
-  return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  return validate(body) ? [] : (validate.errors ?? []).map((e: { instancePath: string; message?: string }) => `${e.instancePath} ${e.message}`);
 }
 const ptr = (s: string) => s.replace(/~/g, "~0").replace(/\//g, "~1");
 const pathOf = (op: Json) => [...operations.values()].find((o) => o.op === op)!.path;
@@ -97,7 +98,7 @@ describe("the document's examples on a fresh lbplane", () => {
     expect(res.json()).toEqual(JSON.parse(JSON.stringify(renderLoadBalancer(stored))));
     // The schema check above can fail: an undocumented member is refused.
     const { op } = requestFor("LoadBalancers_Get");
-    expect(schemaErrors(op, 200, { ...res.json(), undocumented: true })).not.toEqual([]);
+    expect(schemaErrors(op, 200, { ...(res.json() as Json), undocumented: true })).not.toEqual([]);
     // Back-references and the NAT rule the examples added are there.
     const ip2 = res.json().properties.frontendIPConfigurations.find((f: Json) => f.name === "ip2");
     expect(ip2.properties.inboundNatRules).toEqual([{ id: `${stored.id}/inboundNatRules/ssh-vm1` }]);
