@@ -7,7 +7,7 @@ export const SWAGGER_UI_CONFIG = {
   tryItOutEnabled: true,
   displayRequestDuration: true,
   displayOperationId: true,
-  docExpansion: "none" as const,
+  docExpansion: "list" as const,
   filter: true,
   defaultModelsExpandDepth: 0,
 };
