@@ -14,6 +14,7 @@ interface Parameter {
   schema?: { enum?: string[]; default?: string };
 }
 interface Response {
+  $ref?: string;
   content?: Record<string, { schema?: unknown }>;
   headers?: Record<string, unknown>;
 }
@@ -27,7 +28,7 @@ interface Operation {
 }
 interface Document {
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, unknown> };
+  components: { schemas: Record<string, unknown>; responses: Record<string, Response> };
   servers?: unknown[];
   tags?: Array<{ name: string; description?: string }>;
 }
@@ -93,6 +94,9 @@ describe("OpenAPI document", () => {
     expect(lacking).toEqual([]);
   });
 
+  /** A response as written, or the shared one it references. */
+  const resolve = (r: Response): Response => (r.$ref ? doc.components.responses[r.$ref.replace("#/components/responses/", "")] : r);
+
   it("names a schema for every resource and sub-resource, and the ARM error body once", () => {
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining([
       "LoadBalancer", "LoadBalancerPropertiesFormat", "FrontendIPConfiguration", "BackendAddressPool", "LoadBalancerBackendAddress",
@@ -103,7 +107,7 @@ describe("OpenAPI document", () => {
     const inlineErrors = operations.flatMap(([key, op]) =>
       Object.entries(op.responses ?? {})
         .filter(([code]) => Number(code) >= 400 && !(key === "GET /readyz" && code === "503"))
-        .filter(([, r]) => JSON.stringify(r.content?.["application/json"]?.schema) !== '{"$ref":"#/components/schemas/ErrorResponse"}')
+        .filter(([, r]) => !r.$ref || JSON.stringify(resolve(r).content?.["application/json"]?.schema) !== '{"$ref":"#/components/schemas/ErrorResponse"}')
         .map(([code]) => `${key} ${code}`));
     expect(inlineErrors).toEqual([]);
   });
@@ -143,7 +147,7 @@ describe("OpenAPI document", () => {
       const responses = op.responses ?? {};
       if (op.requestBody && !responses["415"]) missing.push(`${key}: 415`);
       if (op.parameters?.some((p) => p.name === "If-Match") && !responses["412"]) missing.push(`${key}: 412`);
-      for (const [code, r] of Object.entries(responses)) if (!r.headers?.["x-ms-request-id"]) missing.push(`${key} ${code}: x-ms-request-id`);
+      for (const [code, r] of Object.entries(responses)) if (!resolve(r).headers?.["x-ms-request-id"]) missing.push(`${key} ${code}: x-ms-request-id`);
     }
     expect(missing).toEqual([]);
     const lbPut = doc.paths["/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/loadBalancers/{loadBalancerName}"].put;

@@ -40,10 +40,14 @@ function requestFor(operationId: string) {
   return { method: method.toUpperCase() as "GET", url: `${url}?${query}`, payload, op };
 }
 
+/** What the document says about an answer: the operation's response, or the shared one it references. */
 function schemaErrors(op: Json, status: number, body: unknown): string[] {
-  const schema = op.responses[String(status)]?.content?.["application/json"]?.schema;
-  if (!schema) return [`status ${status} is not documented`];
-  const validate = ajv.compile({ $ref: `openapi#/paths/${ptr(pathOf(op))}/${methodOf(op)}/responses/${status}/content/application~1json/schema` });
+  const response = op.responses[String(status)];
+  if (!response) return [`status ${status} is not documented`];
+  const where = response.$ref
+    ? `openapi${response.$ref}`
+    : `openapi#/paths/${ptr(pathOf(op))}/${methodOf(op)}/responses/${status}`;
+  const validate = ajv.compile({ $ref: `${where}/content/application~1json/schema` });
   return validate(body) ? [] : (validate.errors ?? []).map((e: { instancePath: string; message?: string }) => `${e.instancePath} ${e.message}`);
 }
 const ptr = (s: string) => s.replace(/~/g, "~0").replace(/\//g, "~1");

@@ -26,7 +26,7 @@ async function execute(page: Page, tag: string, operationId: string, method: str
   ]);
   // The UI shows the same status the network saw.
   await block.locator(".live-responses-table tr.response .response-col_status").first().waitFor({ timeout: STEP_MS });
-  const shown = (await block.locator(".live-responses-table tr.response .response-col_status").first().innerText()).trim();
+  const shown = (await block.locator(".live-responses-table tr.response .response-col_status").first().textContent())?.trim();
   return { status: response.status(), shown, url: response.url(), body: await response.text(), request: response.request() };
 }
 

@@ -8,6 +8,7 @@
 import { Type, type Static, type TSchema } from "typebox";
 import { NETWORK_API_VERSIONS, RESOURCES_API_VERSIONS } from "../api-versions.js";
 import { EXAMPLE } from "./examples.js";
+import { RESPONSE_NAME } from "./openapi-document.js";
 
 /** A string enum as OpenAPI wants it (`type: string` + `enum`), typed as its union. */
 export function StringEnum<const V extends readonly string[]>(values: V, options: Record<string, unknown> = {}) {
@@ -81,9 +82,12 @@ export const ErrorBodySchema = Type.Object(
 export const ErrorResponseSchema = Type.Object({ error: ErrorBodySchema }, { title: "ErrorResponse", description: "ARM error body" });
 export type ErrorResponse = Static<typeof ErrorResponseSchema>;
 
-/** The ARM error body under one status, with what that status means here. */
-function errorAnswer(description: string) {
-  return { ...ErrorResponseSchema, "x-response-description": description } as typeof ErrorResponseSchema;
+/**
+ * The ARM error body under one status, with what that status means here. `name` makes it one
+ * entry of components.responses that every operation answering it references (openapi-document.ts).
+ */
+function errorAnswer(name: string, description: string) {
+  return { ...ErrorResponseSchema, "x-response-description": description, [RESPONSE_NAME]: name } as typeof ErrorResponseSchema;
 }
 
 /**
@@ -91,8 +95,8 @@ function errorAnswer(description: string) {
  * errors of the anonymous operational endpoints.
  */
 export const edgeErrors = {
-  400: errorAnswer("Malformed HTTP request (refused by the HTTP parser)"),
-  431: errorAnswer("RequestHeaderFieldsTooLarge"),
+  400: errorAnswer("MalformedRequest", "Malformed HTTP request (refused by the HTTP parser)"),
+  431: errorAnswer("RequestHeaderFieldsTooLarge", "RequestHeaderFieldsTooLarge"),
 };
 
 /**
@@ -100,31 +104,31 @@ export const edgeErrors = {
  * around any handler. The statuses are the catalogue's (src/errors.ts).
  */
 export const armErrors = {
-  400: errorAnswer("Bad request: missing or unsupported api-version, malformed body, invalid resource (every issue in details)"),
-  401: errorAnswer("AuthenticationFailed: the Authorization header is missing or its token is invalid"),
-  403: errorAnswer("AuthorizationFailed: the token is limited to other subscriptions"),
-  404: errorAnswer("ResourceGroupNotFound / ResourceNotFound"),
-  413: errorAnswer("RequestEntityTooLarge"),
-  500: errorAnswer("InternalServerError: anything unexpected, without its details"),
+  400: errorAnswer("BadRequest", "Bad request: missing or unsupported api-version, malformed body, invalid resource (every issue in details)"),
+  401: errorAnswer("AuthenticationFailed", "AuthenticationFailed: the Authorization header is missing or its token is invalid"),
+  403: errorAnswer("AuthorizationFailed", "AuthorizationFailed: the token is limited to other subscriptions"),
+  404: errorAnswer("NotFound", "ResourceGroupNotFound / ResourceNotFound"),
+  413: errorAnswer("RequestEntityTooLarge", "RequestEntityTooLarge"),
+  500: errorAnswer("InternalServerError", "InternalServerError: anything unexpected, without its details"),
 };
 
 /** Writes: armErrors plus conditional requests (412), conflicts (409) and bodies that are not JSON (415). */
 export const armWriteErrors = {
   ...armErrors,
-  409: errorAnswer("Conflict with the resource's current state (e.g. another load balancer's claim, a resource in use)"),
-  412: errorAnswer("PreconditionFailed: If-Match / If-None-Match did not hold"),
-  415: errorAnswer("UnsupportedMediaType: the body must be application/json"),
+  409: errorAnswer("Conflict", "Conflict with the resource's current state (e.g. another load balancer's claim, a resource in use)"),
+  412: errorAnswer("PreconditionFailed", "PreconditionFailed: If-Match / If-None-Match did not hold"),
+  415: errorAnswer("UnsupportedMediaType", "UnsupportedMediaType: the body must be application/json"),
 };
 
 /** The agent API's errors (/dataplane/v1): its own credentials, and agents' conflicts. */
 export const agentErrors = {
-  400: errorAnswer("Malformed or oversized request (every issue in details)"),
+  400: errorAnswer("AgentBadRequest", "Malformed or oversized request (every issue in details)"),
   401: armErrors[401],
-  403: errorAnswer("Forbidden: not an admin token, or the agent URL is outside LBPLANE_AGENT_NETWORKS"),
-  409: errorAnswer("Conflict: the name is held by a live agent, or the agent is not live"),
+  403: errorAnswer("AgentForbidden", "Forbidden: not an admin token, or the agent URL is outside LBPLANE_AGENT_NETWORKS"),
+  409: errorAnswer("AgentConflict", "Conflict: the name is held by a live agent, or the agent is not live"),
   413: armErrors[413],
   415: armWriteErrors[415],
-  503: errorAnswer("Not ready to accept agents"),
+  503: errorAnswer("AgentServiceUnavailable", "Not ready to accept agents"),
 };
 
 /** armErrors plus 409, for deletes and operation results that can report a conflict. */

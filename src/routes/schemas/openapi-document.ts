@@ -1,5 +1,7 @@
 // The OpenAPI document's frame (info, servers, declared tags, security) and the one pass that turns
 // @fastify/swagger's per-route output into a contract generators can type:
+//   - an error answer marked with a response name (arm.schema.ts) becomes one entry of
+//     components.responses, referenced by every operation that answers it;
 //   - every schema with a `title` becomes components.schemas[title] and is referenced by $ref
 //     (ErrorResponse once instead of hundreds of inline copies); two different schemas under one
 //     title are a bug and fail the build. A use that only adds readOnly or its own description
@@ -13,6 +15,9 @@ import type { FastifyDynamicSwaggerOptions, SwaggerTransformObject } from "@fast
 import { CHILD_COLLECTIONS } from "../../domain/collections.js";
 
 type Json = Record<string, unknown>;
+
+/** Schema keyword naming a shared response (components.responses); removed from the document. */
+export const RESPONSE_NAME = "x-lbplane-response";
 
 const TAGS = [
   { name: "ResourceGroups", description: "Microsoft.Resources resource groups: the containers of load balancers and public IPs" },
@@ -131,14 +136,44 @@ function referenceTo(name: string, use: Json, component: Json): Json {
 }
 
 function hoistComponents(doc: Json): void {
-  doc.paths = visit(doc.paths, collapseEnums);
-  const components = collectComponents(doc.paths);
+  const box = (doc.components ??= {}) as Json;
+  const roots = visit({ paths: doc.paths, responses: box.responses ?? {} }, collapseEnums);
+  const components = collectComponents(roots);
   const replace = (n: Json): Json => (typeof n.title === "string" ? referenceTo(n.title, n, components.get(n.title)!) : n);
-  doc.paths = visit(doc.paths, replace);
+  const replaced = visit(roots, replace) as Json;
+  doc.paths = replaced.paths;
+  box.responses = replaced.responses;
   const schemas: Json = {};
   for (const [name, component] of components) schemas[name] = visit(component, replace);
-  const box = (doc.components ??= {}) as Json;
   box.schemas = { ...(box.schemas as Json | undefined), ...schemas };
+}
+
+/** Responses whose schema carries RESPONSE_NAME → components.responses[name], referenced by $ref. */
+function shareNamedResponses(doc: Json): void {
+  const shared: Json = {};
+  eachOperation(doc, (op) => {
+    const responses = (op.responses ?? {}) as Json;
+    for (const [status, response] of Object.entries(responses)) {
+      const r = response as Json;
+      const media = Object.values((r.content ?? {}) as Json) as Json[];
+      const name = (media[0]?.schema as Json | undefined)?.[RESPONSE_NAME];
+      if (typeof name !== "string") continue;
+      for (const m of media) delete (m.schema as Json)[RESPONSE_NAME];
+      if (shared[name] !== undefined && canonical(shared[name]) !== canonical(r)) throw new Error(`OpenAPI: two different responses are named ${name}`);
+      shared[name] = r;
+      responses[status] = { $ref: `#/components/responses/${name}` };
+    }
+  });
+  (doc.components as Json).responses = shared;
+}
+
+/** What every answer carries: x-ms-request-id; and no copy of the request example. */
+function finishResponse(response: Json): void {
+  if (response.$ref) return;
+  response.headers = { ...(response.headers as Json | undefined), "x-ms-request-id": { $ref: "#/components/headers/RequestId" } };
+  // A request example shown as every response's example would mislead (and repeat): the
+  // component carries it once.
+  for (const media of Object.values((response.content ?? {}) as Json)) delete (media as Json).example;
 }
 
 function eachOperation(doc: Json, fn: (op: Json) => void): void {
@@ -151,16 +186,12 @@ function eachOperation(doc: Json, fn: (op: Json) => void): void {
 export const finishOpenApiDocument: SwaggerTransformObject = (input) => {
   if (!("openapiObject" in input)) throw new Error("lbplane documents itself as OpenAPI 3, not Swagger 2");
   const doc = structuredClone(input.openapiObject) as Json;
+  shareNamedResponses(doc);
   hoistComponents(doc);
   eachOperation(doc, (op) => {
     if (typeof op.operationId === "string") op.operationId = op.operationId.replace(/-head$/, "");
-    for (const response of Object.values((op.responses ?? {}) as Json)) {
-      const r = response as Json;
-      // A request example shown as every response's example would mislead (and repeat): the
-      // component carries it once.
-      for (const media of Object.values((r.content ?? {}) as Json)) delete (media as Json).example;
-      r.headers = { ...(r.headers as Json | undefined), "x-ms-request-id": { $ref: "#/components/headers/RequestId" } };
-    }
+    for (const response of Object.values((op.responses ?? {}) as Json)) finishResponse(response as Json);
   });
+  for (const response of Object.values(((doc.components as Json).responses ?? {}) as Json)) finishResponse(response as Json);
   return doc;
 };
