@@ -17,7 +17,7 @@ import { registerJsonParser } from "./routes/json-body.js";
 import { Errors } from "./errors.js";
 import { registerRoutes } from "./routes/index.js";
 import { rejectUnstorableText } from "./routes/storable-text.js";
-import { finishOpenApiDocument, openApiFrame } from "./routes/schemas/openapi-document.js";
+import { finishOpenApiDocument, openApiFrame, servedToSwaggerUi } from "./routes/schemas/openapi-document.js";
 import { SWAGGER_UI_CONFIG } from "./routes/schemas/swagger-ui.js";
 
 export interface AppDeps extends ServiceDeps {
@@ -98,7 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   await app.register(swagger, { openapi: openApiFrame(LBPLANE_VERSION), transformObject: finishOpenApiDocument });
-  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: SWAGGER_UI_CONFIG });
+  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: SWAGGER_UI_CONFIG, transformSpecification: servedToSwaggerUi });
 
   await registerRoutes(app);
   return app;

@@ -48,13 +48,15 @@ export function openApiFrame(version: string): FastifyDynamicSwaggerOptions["ope
       license: { name: "MIT", url: "https://opensource.org/licenses/MIT" },
       contact: { name: "lbplane", url: "https://github.com/lbplane/lbplane" },
     },
+    // Absolute first: generated clients take the first server as their default base URL, and a
+    // relative one fails outside a browser. Swagger UI gets "/" first (servedToSwaggerUi).
     servers: [
-      { url: "/", description: "The lbplane serving this document" },
       {
         url: "{scheme}://{host}",
-        description: "An lbplane elsewhere (npm start listens on 127.0.0.1:8080)",
+        description: "An lbplane (npm start listens on http://127.0.0.1:8080)",
         variables: { scheme: { enum: ["http", "https"], default: "http" }, host: { default: "127.0.0.1:8080" } },
       },
+      { url: RELATIVE_SERVER, description: "The lbplane serving this document" },
     ],
     tags: TAGS,
     components: {
@@ -65,6 +67,17 @@ export function openApiFrame(version: string): FastifyDynamicSwaggerOptions["ope
     },
     security: [{ bearer: [] }],
   };
+}
+
+const RELATIVE_SERVER = "/";
+
+/**
+ * The document as Swagger UI receives it (/docs/json): the serving lbplane first, so "Try it out"
+ * calls the instance the page came from, whatever its address.
+ */
+export function servedToSwaggerUi(document: Record<string, unknown>): Record<string, unknown> {
+  const servers = (document.servers ?? []) as Array<{ url: string }>;
+  return { ...document, servers: [...servers.filter((s) => s.url === RELATIVE_SERVER), ...servers.filter((s) => s.url !== RELATIVE_SERVER)] };
 }
 
 const METHODS = ["get", "put", "post", "patch", "delete", "head", "options"];
