@@ -171,13 +171,17 @@ function shareNamedResponses(doc: Json): void {
       const media = Object.values((r.content ?? {}) as Json) as Json[];
       const name = (media[0]?.schema as Json | undefined)?.[RESPONSE_NAME];
       if (typeof name !== "string") continue;
-      for (const m of media) delete (m.schema as Json)[RESPONSE_NAME];
+      // Copies, not in place: one schema object may serve several responses.
+      for (const m of media) {
+        const { [RESPONSE_NAME]: _, ...schema } = m.schema as Json;
+        m.schema = schema;
+      }
       if (shared[name] !== undefined && canonical(shared[name]) !== canonical(r)) throw new Error(`OpenAPI: two different responses are named ${name}`);
       shared[name] = r;
       responses[status] = { $ref: `#/components/responses/${name}` };
     }
   });
-  (doc.components as Json).responses = shared;
+  ((doc.components ??= {}) as Json).responses = shared;
 }
 
 /** What every answer carries: x-ms-request-id; and no copy of the request example. */
