@@ -18,6 +18,8 @@ import { registerJsonParser } from "./routes/json-body.js";
 import { Errors } from "./errors.js";
 import { registerRoutes } from "./routes/index.js";
 import { rejectUnstorableText } from "./routes/storable-text.js";
+import { finishOpenApiDocument, openApiFrame, servedToSwaggerUi } from "./routes/schemas/openapi-document.js";
+import { SWAGGER_UI_CONFIG } from "./routes/schemas/swagger-ui.js";
 
 export interface AppDeps extends ServiceDeps {
   tokens: TokenStore;
@@ -35,6 +37,9 @@ declare module "fastify" {
 }
 
 export type App = FastifyInstance;
+
+/** The version the OpenAPI document states (package.json's). */
+const LBPLANE_VERSION = "0.1.0";
 
 /** Largest accepted request body: a load balancer at Standard limits is ~3 MB of JSON. */
 export const BODY_LIMIT = 8 * 1024 * 1024;
@@ -96,20 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.code(404).send(err.toBody());
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.0.3",
-      info: {
-        title: "lbplane",
-        description:
-          "Control plane for software layer-4 load balancers speaking the Azure Load Balancer resource model (Microsoft.Network api-versions 2026-01-01 and 2024-05-01), plus lbplane's agent API.",
-        version: "0.1.0",
-      },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-      security: [{ bearer: [] }],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(swagger, { openapi: openApiFrame(LBPLANE_VERSION), transformObject: finishOpenApiDocument });
+  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: SWAGGER_UI_CONFIG, transformSpecification: servedToSwaggerUi });
 
   await registerRoutes(app);
   return app;

@@ -54,7 +54,7 @@ export const CapabilitiesSchema = Type.Object(
     /** IPv6 frontends and backends; absent = no (older agents). */
     ipv6: Type.Optional(Type.Boolean()),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, title: "AgentCapabilities" },
 );
 export type AgentCapabilities = Static<typeof CapabilitiesSchema>;
 
@@ -77,7 +77,7 @@ export const RegisterRequestSchema = Type.Object(
      */
     credential: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   },
-  Strict,
+  { ...Strict, title: "AgentRegisterRequest" },
 );
 export type RegisterRequest = Static<typeof RegisterRequestSchema>;
 
@@ -113,18 +113,18 @@ export const RegisterResponseSchema = Type.Object({
   pushToken: Type.String({ description: "lbplane presents this on every config push." }),
   heartbeatIntervalMs: Type.Integer(),
   livenessWindowMs: Type.Integer(),
-});
+}, { title: "AgentRegisterResponse" });
 export type RegisterResponse = Static<typeof RegisterResponseSchema>;
 
-export const HeartbeatRequestSchema = Type.Object({ appliedGeneration: Generation }, Strict);
+export const HeartbeatRequestSchema = Type.Object({ appliedGeneration: Generation }, { ...Strict, title: "AgentHeartbeatRequest" });
 export type HeartbeatRequest = Static<typeof HeartbeatRequestSchema>;
 
-export const HeartbeatResponseSchema = Type.Object({ desiredGeneration: Type.Integer() });
+export const HeartbeatResponseSchema = Type.Object({ desiredGeneration: Type.Integer() }, { title: "AgentHeartbeatResponse" });
 export type HeartbeatResponse = Static<typeof HeartbeatResponseSchema>;
 
 // ---- health (agent → lbplane)
 
-export const HealthStateSchema = Type.Union([Type.Literal("Up"), Type.Literal("Down")]);
+export const HealthStateSchema = Type.Union([Type.Literal("Up"), Type.Literal("Down")], { title: "ProbeState" });
 export type HealthState = Static<typeof HealthStateSchema>;
 
 export const ProbeReportSchema = Type.Object(
@@ -136,14 +136,14 @@ export const ProbeReportSchema = Type.Object(
     reason: Type.Optional(Type.String({ maxLength: 512 })),
     since: Type.String({ minLength: 1, maxLength: 40, pattern: "^[0-9A-Za-z:.+-]+$", description: "ISO time of the last transition" }),
   },
-  Strict,
+  { ...Strict, title: "ProbeReport" },
 );
 export type ProbeReport = Static<typeof ProbeReportSchema>;
 
 /** `full`: true = periodic summary of every probed target; false = transitions only. */
 export const HealthReportSchema = Type.Object(
   { full: Type.Boolean(), reports: Type.Array(ProbeReportSchema, { maxItems: MAX_HEALTH_REPORTS }) },
-  Strict,
+  { ...Strict, title: "HealthReport" },
 );
 export type HealthReport = Static<typeof HealthReportSchema>;
 

@@ -18,7 +18,7 @@ import {
   reportHealth,
   type Agent,
 } from "../services/agents.service.js";
-import { ErrorResponseSchema } from "./arm-common.js";
+import { agentErrors } from "./schemas/arm.schema.js";
 import { bearerToken } from "./auth.js";
 import { drainBody, handleError } from "./error-handler.js";
 import {
@@ -26,10 +26,10 @@ import {
   AgentListSchema,
   HEALTH_BODY_LIMIT,
   HealthIntakeResponseSchema,
-  HealthReportSchema,
-  HeartbeatRequestSchema,
+  HealthReportBody,
+  HeartbeatRequestBody,
   HeartbeatResponseSchema,
-  RegisterRequestSchema,
+  RegisterRequestBody,
   RegisterResponseSchema,
 } from "./agents.schemas.js";
 
@@ -40,7 +40,7 @@ declare module "fastify" {
 }
 
 const TAGS = ["Agents"];
-const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 409: ErrorResponseSchema, 503: ErrorResponseSchema };
+const errors = agentErrors;
 const agentSecurity = [{ bearer: [] }];
 
 /** onRequest hook: the caller must present the credential of the agent named in the path. */
@@ -91,7 +91,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
         description:
           "Bearer LBPLANE_JOIN_TOKEN (checked before the body is read). Registers the agent by name with a fresh credential and push token. A name held by a live agent is refused (409 AgentNameInUse) unless the body's `credential` is that agent's current credential; a name frees once its holder has missed the liveness window. `url` must be http(s)://host:port with no path, query, fragment or userinfo (lbplane pushes to {url}/v1/config), and inside LBPLANE_AGENT_NETWORKS when that is set. An agent that starts empty (appliedGeneration -1 or absent) receives its location's full configuration at once; health reports start afresh.",
         security: agentSecurity,
-        body: RegisterRequestSchema,
+        body: RegisterRequestBody,
         response: { 200: RegisterResponseSchema, ...errors },
       },
     },
@@ -118,7 +118,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
         summary: "Agent heartbeat: keeps the agent live and returns the generation it should have",
         security: agentSecurity,
         params: AgentIdParams,
-        body: HeartbeatRequestSchema,
+        body: HeartbeatRequestBody,
         response: { 200: HeartbeatResponseSchema, ...errors },
       },
     },
@@ -143,7 +143,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
           "Refused (409) from an agent that is not live. Malformed or oversized reports are refused whole (400). Items about load balancers or probes outside the agent's location are ignored one by one.",
         security: agentSecurity,
         params: AgentIdParams,
-        body: HealthReportSchema,
+        body: HealthReportBody,
         response: { 200: HealthIntakeResponseSchema, ...errors },
       },
     },

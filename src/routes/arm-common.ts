@@ -1,76 +1,10 @@
-// Pieces every ARM route shares: path parameter schemas, the error response schema, ETag checks,
-// absolute URLs for async-operation headers and list paging.
+// Behaviour every ARM route shares: name checks, ETag preconditions, absolute URLs for
+// async-operation headers and list paging. The shared schemas are in schemas/arm.schema.ts.
 
 import type { Page, PageKey, PageRequest } from "../store/paging.js";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { Type, type TSchema } from "typebox";
 import { Errors } from "../errors.js";
 import { isValidResourceName } from "../domain/ids.js";
-
-export const ErrorDetailSchema = Type.Object({
-  code: Type.String(),
-  message: Type.String(),
-  target: Type.Optional(Type.String()),
-});
-
-export const ErrorResponseSchema = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      target: Type.Optional(Type.String()),
-      details: Type.Array(ErrorDetailSchema),
-    }),
-  },
-  { description: "ARM error body" },
-);
-
-/**
- * The error responses every ARM route may return (documented in OpenAPI): the ones the edge itself
- * answers before or around any handler. The statuses are the catalogue's (src/errors.ts).
- */
-export const armErrors = {
-  /** Errors.missingApiVersion / invalidApiVersion, and schema violations (invalidRequestFormat, invalidParameter). */
-  400: ErrorResponseSchema,
-  /** Errors.authorizationHeaderMissing / accessTokenInvalid. */
-  401: ErrorResponseSchema,
-  /** Errors.subscriptionNotAuthorized: the token is limited to other subscriptions. */
-  403: ErrorResponseSchema,
-  /** Errors.resourceGroupNotFound / resourceNotFound. */
-  404: ErrorResponseSchema,
-  /** Errors.preconditionFailed (If-Match / If-None-Match). */
-  412: ErrorResponseSchema,
-  /** Errors.requestEntityTooLarge. */
-  413: ErrorResponseSchema,
-  /** Errors.internalServerError: anything unexpected, without its details. */
-  500: ErrorResponseSchema,
-};
-
-/** armErrors plus 409 Conflict, for operations that can collide with the resource's current state. */
-export const armErrorsWithConflict = { ...armErrors, 409: ErrorResponseSchema };
-
-export const ApiVersionQuery = Type.Object(
-  { "api-version": Type.String({ description: "API version, e.g. 2026-01-01" }) },
-  { additionalProperties: true },
-);
-
-export const ListQuery = Type.Object(
-  {
-    "api-version": Type.String(),
-    $skipToken: Type.Optional(Type.String()),
-    $top: Type.Optional(Type.String()),
-  },
-  { additionalProperties: true },
-);
-
-export const SubscriptionParams = Type.Object({ subscriptionId: Type.String() });
-export const ResourceGroupParams = Type.Object({ subscriptionId: Type.String(), resourceGroupName: Type.String() });
-
-export const TagsSchema = Type.Record(Type.String(), Type.String());
-
-/** A location with something in it: it is stored without spaces, and "  " would become "". */
-export const LocationSchema = Type.String({ minLength: 1, maxLength: 100, pattern: "\\S", description: "Azure location, e.g. westeurope" });
-
 
 /** Azure's naming rule for the resource a path names (InvalidResourceName otherwise). */
 export function checkName(name: string, kind: "loadBalancer" | "child" | "publicIPAddress"): void {
@@ -180,11 +114,4 @@ export function sendStatusOnly(reply: FastifyReply, status: number): FastifyRepl
 
 export function setEtagHeader(reply: FastifyReply, etag: string): void {
   reply.header("etag", etag);
-}
-
-/** Response schema helper: the resource for 200/201 plus the shared ARM errors. */
-export function resourceResponses(resource: TSchema, codes: number[] = [200]): Record<number, TSchema> {
-  const out: Record<number, TSchema> = { ...armErrors };
-  for (const c of codes) out[c] = resource;
-  return out;
 }

@@ -6,26 +6,34 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { listEffectiveMappings } from "../services/health.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, armErrors } from "./arm-common.js";
+import {
+  BackendHealthStateSchema, NetworkApiVersionQuery, StringEnum, TransportProtocolSchema, armErrors,
+} from "./schemas/arm.schema.js";
 import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancer.http.js";
 
-const Health = Type.Union([Type.Literal("Up"), Type.Literal("Down"), Type.Literal("Unknown")]);
-const MappingSchema = Type.Object({
-  rule: Type.String(),
-  kind: Type.Union([Type.Literal("LoadBalancingRule"), Type.Literal("InboundNatRule")]),
-  protocol: Type.String(),
-  frontendIPAddress: Type.String(),
-  frontendPort: Type.Integer(),
-  enableFloatingIP: Type.Boolean(),
-  destinations: Type.Array(
-    Type.Object({
-      backendAddress: Type.String({ description: "the DIP (identifies the backend VM; probes go here)" }),
-      destinationIPAddress: Type.String({ description: "DIP for a default rule, the VIP for a floating IP rule" }),
-      destinationPort: Type.Integer(),
-      health: Health,
-    }),
-  ),
-});
+const MappingSchema = Type.Object(
+  {
+    rule: Type.String(),
+    kind: StringEnum(["LoadBalancingRule", "InboundNatRule"], { title: "EffectiveMappingKind" }),
+    // The domain holds the protocol as a string; the document names the closed set.
+    protocol: Type.Unsafe<string>(TransportProtocolSchema),
+    frontendIPAddress: Type.String(),
+    frontendPort: Type.Integer(),
+    enableFloatingIP: Type.Boolean(),
+    destinations: Type.Array(
+      Type.Object(
+        {
+          backendAddress: Type.String({ description: "the DIP (identifies the backend VM; probes go here)" }),
+          destinationIPAddress: Type.String({ description: "DIP for a default rule, the VIP for a floating IP rule" }),
+          destinationPort: Type.Integer(),
+          health: BackendHealthStateSchema,
+        },
+        { title: "EffectiveDestination" },
+      ),
+    ),
+  },
+  { title: "EffectiveMapping", description: "One row of the seed's mapping table" },
+);
 
 export async function effectiveMappingRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -38,8 +46,8 @@ export async function effectiveMappingRoutes(fastify: FastifyInstance): Promise<
       description:
         "One row per load-balancing rule and inbound NAT rule: protocol, VIP, frontend port, and per backend the destination IP (the DIP for a default rule, the VIP for a floating IP rule), destination port and probe health (majority of the location's live agents; Unknown without reports).",
       params: LbParams,
-      querystring: ApiVersionQuery,
-      response: { ...armErrors, 200: Type.Object({ value: Type.Array(MappingSchema) }) },
+      querystring: NetworkApiVersionQuery,
+      response: { ...armErrors, 200: Type.Object({ value: Type.Array(MappingSchema) }, { title: "EffectiveMappingListResult" }) },
     },
   }, async (request) => {
     const lb = await requireLoadBalancer(request, request.params);

@@ -7,11 +7,16 @@ import { Type, type Static } from "typebox";
 import { requireLoadBalancer as requireLoadBalancerByName, type WriteTarget } from "../services/load-balancers.service.js";
 import type { StoredLoadBalancer } from "../store/load-balancers.store.js";
 import type { Operation } from "../store/operations.store.js";
-import { ResourceGroupParams, baseUrl, checkPreconditions } from "./arm-common.js";
+import { baseUrl, checkPreconditions } from "./arm-common.js";
+import { ResourceGroupParams } from "./schemas/arm.schema.js";
+import { EXAMPLE } from "./schemas/examples.js";
 import { callerScope } from "./auth.js";
 
 export const LB_PATH = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/providers/Microsoft.Network/loadBalancers/:loadBalancerName";
-export const LbParams = Type.Object({ ...ResourceGroupParams.properties, loadBalancerName: Type.String() });
+export const LbParams = Type.Object({
+  ...ResourceGroupParams.properties,
+  loadBalancerName: Type.String({ description: "The load balancer", examples: [EXAMPLE.loadBalancerName] }),
+});
 export type LbParamsT = Static<typeof LbParams>;
 
 /**

@@ -3,19 +3,20 @@
 
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
 import type { LoadBalancerProperties, LoadBalancerSpec } from "../domain/model.js";
 import { deleteLoadBalancer, saveLoadBalancer, updateLoadBalancerTags } from "../services/load-balancers.service.js";
 import { listLoadBalancers } from "../store/load-balancers.store.js";
 import { requireResourceGroup } from "../services/resource-groups.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
+import { checkName, listAnswer, pageRequestOf, resourcePath, sendStatusOnly, setEtagHeader } from "./arm-common.js";
 import {
-  ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, TagsSchema, armErrors, armErrorsWithConflict,
-  checkName, listAnswer, pageRequestOf, resourcePath, sendStatusOnly, setEtagHeader,
-} from "./arm-common.js";
+  ASYNC_HEADERS, ETAG_HEADER, LOCATION_HEADERS, NetworkApiVersionQuery, NetworkListQuery, PreconditionHeaders,
+  ResourceGroupParams, SubscriptionParams, TagsObjectSchema, armErrors, armErrorsWithConflict, armWriteErrors, noBody, withHeaders,
+} from "./schemas/arm.schema.js";
 import { LB_PATH, LbParams, answerDelete, answerWrite, requireLoadBalancer, writeTarget } from "./load-balancer.http.js";
 import { renderLoadBalancer } from "./load-balancer.view.js";
-import { LoadBalancerBodySchema, ResourceListSchema, ResourceSchema, type LoadBalancerBody } from "./schemas/load-balancer.schema.js";
+import { LoadBalancerListSchema, LoadBalancerSchema, type LoadBalancerBody } from "./schemas/load-balancer.schema.js";
+import { TAGS_EXAMPLE } from "./schemas/examples.js";
 
 const config = { apiVersions: NETWORK_API_VERSIONS };
 const tags = ["LoadBalancers"];
@@ -38,8 +39,12 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
     schema: {
       operationId: "LoadBalancers_CreateOrUpdate", tags, summary: "Create or replace a load balancer",
       description: "Validates the whole load balancer (structure, references, limits and the uniqueness law against every load balancer of the location), stores it in one transaction and starts pushing it to the location's agents. 201 on create, 200 on update; poll Azure-AsyncOperation for agent acknowledgement.",
-      params: LbParams, querystring: ApiVersionQuery, body: LoadBalancerBodySchema,
-      response: { ...armErrorsWithConflict, 200: ResourceSchema, 201: ResourceSchema },
+      params: LbParams, querystring: NetworkApiVersionQuery, headers: PreconditionHeaders, body: LoadBalancerSchema,
+      response: {
+        ...armWriteErrors,
+        200: withHeaders(LoadBalancerSchema, { ...ETAG_HEADER, ...ASYNC_HEADERS }, "Updated"),
+        201: withHeaders(LoadBalancerSchema, { ...ETAG_HEADER, ...ASYNC_HEADERS }, "Created"),
+      },
     },
   }, async (request, reply) => {
     const p = request.params;
@@ -54,7 +59,8 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
     config,
     schema: {
       operationId: "LoadBalancers_Get", tags, summary: "Get a load balancer",
-      params: LbParams, querystring: ApiVersionQuery, response: { ...armErrors, 200: ResourceSchema },
+      params: LbParams, querystring: NetworkApiVersionQuery,
+      response: { ...armErrors, 200: withHeaders(LoadBalancerSchema, ETAG_HEADER, "The load balancer") },
     },
   }, async (request, reply) => {
     const lb = await requireLoadBalancer(request, request.params);
@@ -67,8 +73,13 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
     schema: {
       operationId: "LoadBalancers_Delete", tags, summary: "Delete a load balancer",
       description: "200 when deleted and no agent must confirm, 202 (Location) while agents withdraw it, 204 when it did not exist.",
-      params: LbParams, querystring: ApiVersionQuery,
-      response: { ...armErrors, 200: Type.Null(), 202: Type.Null(), 204: Type.Null() },
+      params: LbParams, querystring: NetworkApiVersionQuery, headers: PreconditionHeaders,
+      response: {
+        ...armErrorsWithConflict,
+        200: noBody("Deleted; no agent must confirm"),
+        202: noBody("Accepted: agents are withdrawing it; poll Location", { ...LOCATION_HEADERS, ...ASYNC_HEADERS }),
+        204: noBody("It did not exist"),
+      },
     },
   }, async (request, reply) => {
     const p = request.params;
@@ -81,9 +92,9 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
     config,
     schema: {
       operationId: "LoadBalancers_UpdateTags", tags, summary: "Replace a load balancer's tags",
-      params: LbParams, querystring: ApiVersionQuery,
-      body: Type.Object({ tags: Type.Optional(TagsSchema) }, { additionalProperties: false }),
-      response: { ...armErrors, 200: ResourceSchema },
+      params: LbParams, querystring: NetworkApiVersionQuery, headers: PreconditionHeaders,
+      body: { ...TagsObjectSchema, examples: [TAGS_EXAMPLE] },
+      response: { ...armWriteErrors, 200: withHeaders(LoadBalancerSchema, ETAG_HEADER, "The load balancer with its new tags") },
     },
   }, async (request, reply) => {
     const p = request.params;
@@ -98,7 +109,7 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
       config,
       schema: {
         operationId: "LoadBalancers_List", tags, summary: "List the load balancers of a resource group",
-        params: ResourceGroupParams, querystring: ListQuery, response: { ...armErrors, 200: ResourceListSchema },
+        params: ResourceGroupParams, querystring: NetworkListQuery, response: { ...armErrors, 200: LoadBalancerListSchema },
       },
     },
     async (request) => {
@@ -113,7 +124,7 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
     config,
     schema: {
       operationId: "LoadBalancers_ListAll", tags, summary: "List the load balancers of a subscription",
-      params: SubscriptionParams, querystring: ListQuery, response: { ...armErrors, 200: ResourceListSchema },
+      params: SubscriptionParams, querystring: NetworkListQuery, response: { ...armErrors, 200: LoadBalancerListSchema },
     },
   }, async (request) => {
     const page = await listLoadBalancers(request.server.deps.db, { subscriptionId: request.params.subscriptionId }, pageRequestOf(request));

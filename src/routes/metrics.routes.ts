@@ -4,7 +4,9 @@
 
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
 import { refreshAgentGauges, registry } from "../agents/metrics.js";
+import { edgeErrors } from "./schemas/arm.schema.js";
 
 export async function metricsRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -17,7 +19,10 @@ export async function metricsRoutes(fastify: FastifyInstance): Promise<void> {
         tags: ["Operations"],
         summary: "Prometheus metrics: push latency, generations behind per agent, live agents, NACKs, push failures",
         security: [],
-        produces: ["text/plain"],
+        response: {
+          200: { description: "Prometheus text exposition format", content: { "text/plain": { schema: Type.String() } } },
+          ...edgeErrors,
+        },
       },
     },
     async (_request, reply) => {

@@ -6,10 +6,13 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { Errors } from "../errors.js";
 import { pendingMigrationsOf } from "../store/migrator.js";
-import { ErrorResponseSchema } from "./arm-common.js";
+import { ErrorResponseSchema, edgeErrors } from "./schemas/arm.schema.js";
 
-const StatusSchema = Type.Object({ status: Type.String() });
-const NotReadySchema = Type.Object({ status: Type.String(), error: ErrorResponseSchema.properties.error });
+const StatusSchema = Type.Object({ status: Type.String() }, { title: "ProcessStatus" });
+const NotReadySchema = Type.Object(
+  { status: Type.String(), error: ErrorResponseSchema.properties.error },
+  { title: "NotReady", "x-response-description": "Not ready: the database is unreachable or migrations are pending" },
+);
 
 export async function operationalRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -21,7 +24,7 @@ export async function operationalRoutes(fastify: FastifyInstance): Promise<void>
         tags: ["Operations"],
         summary: "Process liveness",
         security: [],
-        response: { 200: StatusSchema },
+        response: { 200: StatusSchema, ...edgeErrors },
       },
     },
     async () => ({ status: "ok" }),
@@ -35,7 +38,7 @@ export async function operationalRoutes(fastify: FastifyInstance): Promise<void>
         tags: ["Operations"],
         summary: "Readiness: database reachable and every migration applied",
         security: [],
-        response: { 200: StatusSchema, 503: NotReadySchema },
+        response: { 200: StatusSchema, 503: NotReadySchema, ...edgeErrors },
       },
     },
     async (request, reply) => {

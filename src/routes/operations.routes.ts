@@ -8,20 +8,32 @@ import { Errors, withStatusAndCode } from "../errors.js";
 import { getOperation } from "../services/operations.service.js";
 import type { Operation } from "../store/operations.store.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, armErrors, baseUrl, resourcePath, sendStatusOnly } from "./arm-common.js";
+import { baseUrl, resourcePath, sendStatusOnly } from "./arm-common.js";
+import {
+  AnsweredEnum, LOCATION_HEADERS, NetworkApiVersionQuery, SubscriptionParams, armErrors, noBody, withHeaders,
+} from "./schemas/arm.schema.js";
 
 const config = { apiVersions: NETWORK_API_VERSIONS };
 const tags = ["Operations"];
-const Params = Type.Object({ subscriptionId: Type.String(), location: Type.String(), operationId: Type.String() });
-type ParamsT = Static<typeof Params>;
-const OperationStatusSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  status: Type.String({ description: "InProgress, Succeeded, Failed or Canceled" }),
-  startTime: Type.String(),
-  endTime: Type.Optional(Type.String()),
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true })),
+const Params = Type.Object({
+  ...SubscriptionParams.properties,
+  location: Type.String({ description: "The location of the operation (as in the Azure-AsyncOperation URL)" }),
+  operationId: Type.String({ description: "The operation" }),
 });
+type ParamsT = Static<typeof Params>;
+const OperationStatusSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    status: AnsweredEnum(["InProgress", "Succeeded", "Failed", "Canceled"], { title: "OperationStatusValue" }),
+    startTime: Type.String({ format: "date-time" }),
+    endTime: Type.Optional(Type.String({ format: "date-time" })),
+    error: Type.Optional(
+      Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true, title: "OperationError" }),
+    ),
+  },
+  { title: "OperationStatus", description: "Status of an asynchronous operation (Azure-AsyncOperation)" },
+);
 
 function load(request: FastifyRequest, p: ParamsT): Promise<Operation> {
   return getOperation(request.server.deps, p.subscriptionId, p.operationId);
@@ -46,7 +58,8 @@ export async function operationRoutes(fastify: FastifyInstance): Promise<void> {
     config,
     schema: {
       operationId: "Operations_GetStatus", tags, summary: "Status of an asynchronous operation (Azure-AsyncOperation)",
-      params: Params, querystring: ApiVersionQuery, response: { ...armErrors, 200: OperationStatusSchema },
+      params: Params, querystring: NetworkApiVersionQuery,
+      response: { ...armErrors, 200: withHeaders(OperationStatusSchema, { "Retry-After": LOCATION_HEADERS["Retry-After"] }, "The status (Retry-After while InProgress)") },
     },
   }, async (request, reply) => {
     const op = await load(request, request.params);
@@ -59,8 +72,8 @@ export async function operationRoutes(fastify: FastifyInstance): Promise<void> {
     schema: {
       operationId: "Operations_GetResult", tags, summary: "Result of an asynchronous operation (Location)",
       description: "202 while in progress; 204 when it succeeded; the operation's error when it failed.",
-      params: Params, querystring: ApiVersionQuery,
-      response: { ...armErrors, 202: Type.Null(), 204: Type.Null() },
+      params: Params, querystring: NetworkApiVersionQuery,
+      response: { ...armErrors, 202: noBody("Still running; poll again", LOCATION_HEADERS), 204: noBody("The operation succeeded") },
     },
   }, async (request, reply) => {
     const op = await load(request, request.params);

@@ -3,15 +3,14 @@
 
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
+import { checkName, checkPreconditions, listAnswer, pageRequestOf, sendStatusOnly, setEtagHeader } from "./arm-common.js";
+import { PublicIpListSchema, PublicIpParams, PublicIpSchema, toPublicIpWrite, type PublicIpBody } from "./public-ip-addresses.schemas.js";
 import {
-  ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict,
-  checkName, checkPreconditions, listAnswer, pageRequestOf, resourceResponses, sendStatusOnly, setEtagHeader,
-} from "./arm-common.js";
-import {
-  PublicIpBodySchema, PublicIpListSchema, PublicIpParams, PublicIpSchema, TagsBodySchema, toPublicIpWrite,
-} from "./public-ip-addresses.schemas.js";
+  ETAG_HEADER, NetworkApiVersionQuery, NetworkListQuery, PreconditionHeaders, ResourceGroupParams, SubscriptionParams,
+  TagsObjectSchema, armErrors, armErrorsWithConflict, armWriteErrors, noBody, withHeaders,
+} from "./schemas/arm.schema.js";
+import { TAGS_EXAMPLE } from "./schemas/examples.js";
 import { callerScope } from "./auth.js";
 import { toPublicIpResource } from "./public-ip-addresses.view.js";
 import {
@@ -27,7 +26,11 @@ function keyOf(params: { subscriptionId: string; resourceGroupName: string; publ
   return { subscriptionId: params.subscriptionId, resourceGroupName: params.resourceGroupName, name: params.publicIpAddressName };
 }
 
-const render = (request: FastifyRequest) => (row: PublicIpRow) => toPublicIpResource(row, callerScope(request));
+/**
+ * The view renders a row whose SKU and properties PublicIpSchema checked on the way in, typed as
+ * stored (strings); the response schema serializes it, so it is answered as the schema's type.
+ */
+const render = (request: FastifyRequest) => (row: PublicIpRow) => toPublicIpResource(row, callerScope(request)) as PublicIpBody;
 const etagCheck = (request: FastifyRequest): EtagCheck => (current, id) => checkPreconditions(request, current, id);
 
 export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<void> {
@@ -47,9 +50,14 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
           "IpAddressAlreadyAllocated, PublicIPAddressPoolExhausted, PublicIPv6AddressRequiresIpAddress, " +
           "PublicIPAddressInUseCannotChangeAddress, PublicIPAddressInUseCannotChangeSku, InvalidIPAddress.",
         params: PublicIpParams,
-        querystring: ApiVersionQuery,
-        body: PublicIpBodySchema,
-        response: { ...armErrorsWithConflict, 200: PublicIpSchema, 201: PublicIpSchema },
+        querystring: NetworkApiVersionQuery,
+        headers: PreconditionHeaders,
+        body: PublicIpSchema,
+        response: {
+          ...armWriteErrors,
+          200: withHeaders(PublicIpSchema, ETAG_HEADER, "Updated"),
+          201: withHeaders(PublicIpSchema, ETAG_HEADER, "Created"),
+        },
       },
     },
     async (request, reply) => {
@@ -70,8 +78,8 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
         tags,
         summary: "Get a public IP address ($expand is accepted and ignored)",
         params: PublicIpParams,
-        querystring: ApiVersionQuery,
-        response: resourceResponses(PublicIpSchema),
+        querystring: NetworkApiVersionQuery,
+        response: { ...armErrors, 200: withHeaders(PublicIpSchema, ETAG_HEADER, "The public IP address") },
       },
     },
     async (request, reply) => {
@@ -91,8 +99,9 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
         summary: "Delete a public IP address (200 deleted, 204 did not exist)",
         description: "Refused with 400 PublicIPAddressCannotBeDeleted while a load balancer frontend uses it.",
         params: PublicIpParams,
-        querystring: ApiVersionQuery,
-        response: { ...armErrors, 200: Type.Null(), 204: Type.Null() },
+        querystring: NetworkApiVersionQuery,
+        headers: PreconditionHeaders,
+        response: { ...armErrorsWithConflict, 200: noBody("Deleted"), 204: noBody("It did not exist") },
       },
     },
     async (request, reply) => {
@@ -111,9 +120,10 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
         tags,
         summary: "Replace a public IP address's tags",
         params: PublicIpParams,
-        querystring: ApiVersionQuery,
-        body: TagsBodySchema,
-        response: resourceResponses(PublicIpSchema),
+        querystring: NetworkApiVersionQuery,
+        headers: PreconditionHeaders,
+        body: { ...TagsObjectSchema, examples: [TAGS_EXAMPLE] },
+        response: { ...armWriteErrors, 200: withHeaders(PublicIpSchema, ETAG_HEADER, "The public IP address with its new tags") },
       },
     },
     async (request, reply) => {
@@ -132,8 +142,8 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
         tags,
         summary: "List the public IP addresses of a resource group (paged with nextLink)",
         params: ResourceGroupParams,
-        querystring: ListQuery,
-        response: resourceResponses(PublicIpListSchema),
+        querystring: NetworkListQuery,
+        response: { ...armErrors, 200: PublicIpListSchema },
       },
     },
     async (request) => {
@@ -151,8 +161,8 @@ export async function publicIpAddressRoutes(fastify: FastifyInstance): Promise<v
         tags,
         summary: "List the public IP addresses of a subscription (paged with nextLink)",
         params: SubscriptionParams,
-        querystring: ListQuery,
-        response: resourceResponses(PublicIpListSchema),
+        querystring: NetworkListQuery,
+        response: { ...armErrors, 200: PublicIpListSchema },
       },
     },
     async (request) => {

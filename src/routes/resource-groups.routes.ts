@@ -3,17 +3,16 @@
 
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
 import { Errors, withStatusAndCode } from "../errors.js";
 import { RESOURCES_API_VERSIONS } from "./api-versions.js";
+import { baseUrl, listAnswer, pageRequestOf, sendStatusOnly } from "./arm-common.js";
 import {
-  ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict, baseUrl,
-  listAnswer, pageRequestOf, resourceResponses, sendStatusOnly,
-} from "./arm-common.js";
-import {
-  OperationResultParams, ResourceGroupBodySchema, ResourceGroupListSchema, ResourceGroupPatchSchema,
-  ResourceGroupSchema, checkResourceGroupName,
+  OperationResultParams, ResourceGroupListSchema, ResourceGroupPatchSchema, ResourceGroupSchema, checkResourceGroupName,
 } from "./resource-groups.schemas.js";
+import {
+  LOCATION_HEADERS, ResourceGroupDeleteQuery, ResourceGroupParams, ResourcesApiVersionQuery, ResourcesListQuery,
+  SubscriptionParams, armErrors, armErrorsWithConflict, armWriteErrors, noBody,
+} from "./schemas/arm.schema.js";
 import { callerScope } from "./auth.js";
 import { toResourceGroupResource } from "./resource-groups.view.js";
 import { findResourceGroup, listResourceGroups } from "../store/resource-groups.store.js";
@@ -40,9 +39,13 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
         tags,
         summary: "Create or update a resource group (201 created, 200 updated)",
         params: ResourceGroupParams,
-        querystring: ApiVersionQuery,
-        body: ResourceGroupBodySchema,
-        response: { ...armErrorsWithConflict, 200: ResourceGroupSchema, 201: ResourceGroupSchema },
+        querystring: ResourcesApiVersionQuery,
+        body: ResourceGroupSchema,
+        response: {
+          ...armWriteErrors,
+          200: { ...ResourceGroupSchema, "x-response-description": "Updated" },
+          201: { ...ResourceGroupSchema, "x-response-description": "Created" },
+        },
       },
     },
     async (request, reply) => {
@@ -69,8 +72,8 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
         tags,
         summary: "Check whether a resource group exists (204 yes, 404 no)",
         params: ResourceGroupParams,
-        querystring: ApiVersionQuery,
-        response: { ...armErrors, 204: Type.Null({ description: "The resource group exists" }) },
+        querystring: ResourcesApiVersionQuery,
+        response: { ...armErrors, 204: noBody("The resource group exists") },
       },
     },
     async (request, reply) => {
@@ -90,8 +93,8 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
         tags,
         summary: "Get a resource group",
         params: ResourceGroupParams,
-        querystring: ApiVersionQuery,
-        response: resourceResponses(ResourceGroupSchema),
+        querystring: ResourcesApiVersionQuery,
+        response: { ...armErrors, 200: ResourceGroupSchema },
       },
     },
     async (request) => {
@@ -109,9 +112,9 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
         tags,
         summary: "Update a resource group's tags (replacing the whole set) and managedBy",
         params: ResourceGroupParams,
-        querystring: ApiVersionQuery,
+        querystring: ResourcesApiVersionQuery,
         body: ResourceGroupPatchSchema,
-        response: resourceResponses(ResourceGroupSchema),
+        response: { ...armWriteErrors, 200: ResourceGroupSchema },
       },
     },
     async (request) => {
@@ -134,11 +137,8 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
           "Deletes the group's load balancers and public IP addresses in one transaction. Refused with 409 " +
           "ResourceGroupDeletionBlocked while a load balancer in another group uses one of its public IPs.",
         params: ResourceGroupParams,
-        querystring: Type.Object(
-          { "api-version": Type.String(), forceDeletionTypes: Type.Optional(Type.String()) },
-          { additionalProperties: true },
-        ),
-        response: { ...armErrorsWithConflict, 202: Type.Null({ description: "Accepted; poll the Location header" }) },
+        querystring: ResourceGroupDeleteQuery,
+        response: { ...armErrorsWithConflict, 202: noBody("Accepted; poll the Location header", LOCATION_HEADERS) },
       },
     },
     async (request, reply) => {
@@ -162,8 +162,8 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
         tags,
         summary: "List the subscription's resource groups (paged with nextLink)",
         params: SubscriptionParams,
-        querystring: ListQuery,
-        response: resourceResponses(ResourceGroupListSchema),
+        querystring: ResourcesListQuery,
+        response: { ...armErrors, 200: ResourceGroupListSchema },
       },
     },
     async (request) => {
@@ -180,8 +180,12 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
         tags,
         summary: "Result of an asynchronous resource-group operation (202 running, 200 done)",
         params: OperationResultParams,
-        querystring: ApiVersionQuery,
-        response: { ...armErrorsWithConflict, 200: Type.Null(), 202: Type.Null() },
+        querystring: ResourcesApiVersionQuery,
+        response: {
+          ...armErrorsWithConflict,
+          200: noBody("The operation succeeded"),
+          202: noBody("Still running; poll again", LOCATION_HEADERS),
+        },
       },
     },
     async (request, reply) => {

@@ -1,65 +1,62 @@
-// Wire shapes of Microsoft.Resources/resourceGroups (api-version 2025-04-01). Request bodies reject
-// unknown members so a misspelled field is an error, not silently dropped.
+// Wire shapes of Microsoft.Resources/resourceGroups, one named schema for requests and responses
+// (read-only members typed and marked readOnly). Request bodies reject unknown members so a
+// misspelled field is an error, not silently dropped; echoed read-only members are ignored.
 
 import { Type, type Static } from "typebox";
-import { LocationSchema, TagsSchema } from "./arm-common.js";
+import { LocationSchema, ReadOnly, SubscriptionParams, TagsSchema } from "./schemas/arm.schema.js";
+import { RESOURCE_GROUP_EXAMPLE } from "./schemas/examples.js";
 import { Errors } from "../errors.js";
 import { isValidResourceName } from "../domain/ids.js";
 
 const strict = { additionalProperties: false } as const;
 
-/** Read-only members a client may echo back from a GET; accepted and ignored. */
-const echoedReadOnly = {
-  id: Type.Optional(Type.String()),
-  name: Type.Optional(Type.String()),
-  type: Type.Optional(Type.String()),
-};
+const PropertiesSchema = Type.Object(
+  { provisioningState: ReadOnly(Type.String({ description: "Always Succeeded: every resource group write completes in its request" })) },
+  { ...strict, title: "ResourceGroupProperties" },
+);
 
-const PropertiesBody = Type.Object({ provisioningState: Type.Optional(Type.String()) }, strict);
-
-export const ResourceGroupBodySchema = Type.Object(
+/** One schema for requests and responses; read-only members a client echoes back are ignored. */
+export const ResourceGroupSchema = Type.Object(
   {
+    id: ReadOnly(Type.String()),
+    name: ReadOnly(Type.String()),
+    type: ReadOnly(Type.String()),
     location: LocationSchema,
     tags: Type.Optional(TagsSchema),
     managedBy: Type.Optional(Type.String({ maxLength: 1024 })),
-    properties: Type.Optional(PropertiesBody),
-    ...echoedReadOnly,
+    properties: Type.Optional(PropertiesSchema),
   },
-  { ...strict, description: "Resource group to create or update" },
+  { ...strict, title: "ResourceGroup", description: "Resource group", examples: [RESOURCE_GROUP_EXAMPLE] },
 );
-export type ResourceGroupBody = Static<typeof ResourceGroupBodySchema>;
+export type ResourceGroupBody = Static<typeof ResourceGroupSchema>;
+export type ResourceGroupResource = ResourceGroupBody;
 
 export const ResourceGroupPatchSchema = Type.Object(
   {
+    name: ReadOnly(Type.String()),
     tags: Type.Optional(TagsSchema),
     managedBy: Type.Optional(Type.String({ maxLength: 1024 })),
-    properties: Type.Optional(PropertiesBody),
-    ...echoedReadOnly,
+    properties: Type.Optional(PropertiesSchema),
+    id: ReadOnly(Type.String()),
+    type: ReadOnly(Type.String()),
   },
-  { ...strict, description: "Resource group changes: tags (replacing the whole set) and managedBy" },
+  {
+    ...strict, title: "ResourceGroupPatchable",
+    description: "Resource group changes: tags (replacing the whole set) and managedBy",
+    examples: [{ tags: { purpose: "seed", owner: "network-team" } }],
+  },
 );
 export type ResourceGroupPatch = Static<typeof ResourceGroupPatchSchema>;
 
-export const ResourceGroupSchema = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    type: Type.String(),
-    location: Type.String(),
-    tags: TagsSchema,
-    managedBy: Type.Optional(Type.String()),
-    properties: Type.Object({ provisioningState: Type.String() }),
-  },
-  { description: "Resource group" },
+export const ResourceGroupListSchema = Type.Object(
+  { value: Type.Array(ResourceGroupSchema), nextLink: Type.Optional(Type.String({ description: "URL of the next page; absent on the last" })) },
+  { title: "ResourceGroupListResult" },
 );
-export type ResourceGroupResource = Static<typeof ResourceGroupSchema>;
 
-export const ResourceGroupListSchema = Type.Object({
-  value: Type.Array(ResourceGroupSchema),
-  nextLink: Type.Optional(Type.String()),
+export const OperationResultParams = Type.Object({
+  ...SubscriptionParams.properties,
+  operationId: Type.String({ description: "The operation (from the Location header of a DELETE)" }),
 });
-
-export const OperationResultParams = Type.Object({ subscriptionId: Type.String(), operationId: Type.String() });
 
 /** Azure's resource group naming rule, with Azure's code for a violation. */
 export function checkResourceGroupName(name: string): void {

@@ -9,11 +9,16 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type, type Static } from "typebox";
 import { getRuleHealth } from "../services/health.service.js";
 import { NETWORK_API_VERSIONS } from "./api-versions.js";
-import { ApiVersionQuery, armErrors, baseUrl, resourcePath, sendStatusOnly } from "./arm-common.js";
+import { baseUrl, resourcePath, sendStatusOnly } from "./arm-common.js";
+import { EXAMPLE } from "./schemas/examples.js";
+import { BackendHealthStateSchema, LOCATION_HEADERS, NetworkApiVersionQuery, armErrors, noBody } from "./schemas/arm.schema.js";
 import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancer.http.js";
 
 const RULE_HEALTH_PATH = `${LB_PATH}/loadBalancingRules/:loadBalancingRuleName/health`;
-const RuleParams = Type.Object({ ...LbParams.properties, loadBalancingRuleName: Type.String() });
+const RuleParams = Type.Object({
+  ...LbParams.properties,
+  loadBalancingRuleName: Type.String({ description: "The load balancing rule", examples: [EXAMPLE.children.loadBalancingRules] }),
+});
 type RuleParamsT = Static<typeof RuleParams>;
 
 const HealthPerRuleSchema = Type.Object(
@@ -21,15 +26,18 @@ const HealthPerRuleSchema = Type.Object(
     up: Type.Integer({ description: "Backends considered healthy" }),
     down: Type.Integer({ description: "Backends considered unhealthy" }),
     loadBalancerBackendAddresses: Type.Array(
-      Type.Object({
-        ipAddress: Type.String(),
-        networkInterfaceIPConfigurationId: Type.Optional(Type.String()),
-        state: Type.String({ description: "Up, Down or Unknown" }),
-        reason: Type.String(),
-      }),
+      Type.Object(
+        {
+          ipAddress: Type.String(),
+          networkInterfaceIPConfigurationId: Type.Optional(Type.String()),
+          state: BackendHealthStateSchema,
+          reason: Type.String(),
+        },
+        { title: "LoadBalancerHealthPerRulePerBackendAddress" },
+      ),
     ),
   },
-  { description: "LoadBalancerHealthPerRule" },
+  { title: "LoadBalancerHealthPerRule", description: "Health of each backend address of a rule" },
 );
 type HealthPerRule = Static<typeof HealthPerRuleSchema>;
 
@@ -54,8 +62,8 @@ export async function ruleHealthRoutes(fastify: FastifyInstance): Promise<void> 
         description:
           "Per backend address of the rule: Up when a majority of the location's live agents report its probe up, Down when a majority report it down, Unknown otherwise (tie, or no live reports).",
         params: RuleParams,
-        querystring: ApiVersionQuery,
-        response: { ...armErrors, 202: Type.Null() },
+        querystring: NetworkApiVersionQuery,
+        response: { ...armErrors, 202: noBody("Accepted: read the result at Location", LOCATION_HEADERS) },
       },
     },
     async (request, reply) => {
@@ -76,7 +84,7 @@ export async function ruleHealthRoutes(fastify: FastifyInstance): Promise<void> 
         tags,
         summary: "Result of the rule-health operation (the POST's Location target)",
         params: RuleParams,
-        querystring: ApiVersionQuery,
+        querystring: NetworkApiVersionQuery,
         response: { ...armErrors, 200: HealthPerRuleSchema },
       },
     },

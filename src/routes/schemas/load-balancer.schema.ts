@@ -1,57 +1,73 @@
-// Request schemas for load balancers, as Microsoft.Network 2026-01-01 defines them. Every object
-// rejects unknown members (a misspelled rule property must fail, not vanish). Read-only members that
-// clients echo back from a GET (id, etag, type, provisioningState, back-references) are accepted and
-// ignored; that is what the Azure SDK and `az` do when they PUT a modified GET result.
+// Microsoft.Network/loadBalancers and its children as Microsoft.Network 2026-01-01 defines them, one
+// named schema per resource and sub-resource, used for requests and responses alike (as Azure's own
+// specification does): read-only members are typed and marked readOnly. Requests reject unknown
+// members (a misspelled rule property must fail, not vanish); read-only members a client echoes
+// back from a GET (id, etag, type, provisioningState, back-references) are accepted and ignored,
+// which is what the Azure SDK and `az` do when they PUT a modified GET result. A child's `name` is
+// optional here as in Azure's schema: the domain reports a missing one with its target.
 
 import { Type, type Static, type TSchema } from "typebox";
 import type { ChildCollection, WritableChildCollection } from "../../domain/collections.js";
+import {
+  ProvisioningStateSchema, ReadOnly, StringEnum, SubResourceSchema, TagsSchema, TransportProtocolSchema,
+} from "./arm.schema.js";
+import { BACKEND_POOL_EXAMPLE, INBOUND_NAT_RULE_EXAMPLE, LOAD_BALANCER_EXAMPLE } from "./examples.js";
 
 const Strict = { additionalProperties: false } as const;
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
-const Name = Type.String({ minLength: 1, maxLength: 80 });
-const Sub = Type.Object({ id: Type.String({ minLength: 1, maxLength: 1024 }) }, Strict);
+const Name = Type.String({ minLength: 1, maxLength: 80, description: "Unique within its collection (case-insensitive)" });
+const Sub = SubResourceSchema;
 const SubList = Type.Array(Sub);
-const Ignored = Type.Unknown({ description: "read-only; accepted and ignored" });
 const Zones = Type.Array(Type.String({ maxLength: 8 }), { maxItems: 3 });
+const Protocol = TransportProtocolSchema;
+const IdleTimeout = Type.Integer({ description: "Minutes (the domain checks Azure's range)" });
+const provisioningState = ReadOnly(ProvisioningStateSchema);
+/** Read-only back-references: who references this child (filled on GET, ignored on PUT). */
+const refsFrom = (who: string) => ReadOnly(SubList, `The ${who} that reference this (read-only)`);
 
-/** Members every child resource may carry: name, plus read-only ones clients echo back, plus `more`. */
-function child<P extends TSchema, M extends Record<string, TSchema>>(properties: P, more?: M) {
+/** The envelope of every child resource: name, id, and the read-only etag and type. */
+function child<P extends TSchema, M extends Record<string, TSchema>>(title: string, description: string, properties: P, more?: M) {
   return Type.Object(
-    { name: Name, id: Type.Optional(Type.String()), etag: Type.Optional(Ignored), type: Type.Optional(Ignored), properties, ...(more as M) },
-    Strict,
+    {
+      name: Type.Optional(Name),
+      id: Type.Optional(Type.String({ description: "ARM id (filled in by lbplane)" })),
+      etag: ReadOnly(Type.String()),
+      type: ReadOnly(Type.String()),
+      properties,
+      ...(more as M),
+    },
+    { ...Strict, title, description },
   );
 }
 
-const readOnly = {
-  provisioningState: Type.Optional(Ignored),
-  loadBalancingRules: Type.Optional(Ignored),
-  inboundNatRules: Type.Optional(Ignored),
-  inboundNatPools: Type.Optional(Ignored),
-  outboundRules: Type.Optional(Ignored),
-  backendIPConfigurations: Type.Optional(Ignored),
-  backendIPConfiguration: Type.Optional(Ignored),
-  loadBalancerFrontendIPConfigurations: Type.Optional(Ignored),
-  outboundRule: Type.Optional(Ignored),
-};
-
 export const FrontendIPConfigurationSchema = child(
+  "FrontendIPConfiguration", "A frontend: the VIP flows arrive at",
   Type.Object(
     {
-      privateIPAddress: Type.Optional(Type.String({ maxLength: 64 })),
-      privateIPAllocationMethod: Type.Optional(Type.Union([Type.Literal("Static"), Type.Literal("Dynamic")])),
-      privateIPAddressVersion: Type.Optional(Type.Union([Type.Literal("IPv4"), Type.Literal("IPv6")])),
+      privateIPAddress: Type.Optional(Type.String({ maxLength: 64, description: "Internal load balancers: the VIP (static; lbplane has no subnets to allocate from)" })),
+      privateIPAllocationMethod: Type.Optional(StringEnum(["Static", "Dynamic"], { title: "IPAllocationMethod" })),
+      privateIPAddressVersion: Type.Optional(StringEnum(["IPv4", "IPv6"], { title: "IPVersion" })),
       subnet: Type.Optional(Sub),
       publicIPAddress: Type.Optional(Sub),
       publicIPPrefix: Type.Optional(Sub),
       gatewayLoadBalancer: Type.Optional(Sub),
-      ddosSettings: Type.Optional(Type.Unknown()),
+      ddosSettings: Type.Optional(Type.Unknown({ description: "Accepted and stored; lbplane does no DDoS protection" })),
       enableConnectionTracking: Type.Optional(Type.Boolean()),
-      ...readOnly,
+      loadBalancingRules: refsFrom("load-balancing rules"),
+      inboundNatRules: refsFrom("inbound NAT rules"),
+      inboundNatPools: refsFrom("inbound NAT pools"),
+      outboundRules: refsFrom("outbound rules"),
+      provisioningState,
     },
-    Strict,
+    { ...Strict, title: "FrontendIPConfigurationPropertiesFormat" },
   ),
   // Zones sit beside properties on a frontend, as Azure (and the SDK's serializer) put them.
   { zones: Type.Optional(Zones) },
+);
+
+export const NatRulePortMappingSchema = Type.Object(
+  { inboundNatRuleName: Type.String(), frontendPort: Port, backendPort: Port },
+  { title: "NatRulePortMapping", description: "The frontend port of a pool-based inbound NAT rule that reaches this address" },
 );
 
 export const BackendAddressSchema = Type.Object(
@@ -60,133 +76,138 @@ export const BackendAddressSchema = Type.Object(
     properties: Type.Optional(
       Type.Object(
         {
-          ipAddress: Type.Optional(Type.String({ maxLength: 64 })),
+          ipAddress: Type.Optional(Type.String({ maxLength: 64, description: "The DIP (required: lbplane has no NIC resources)" })),
           virtualNetwork: Type.Optional(Sub),
           subnet: Type.Optional(Sub),
           loadBalancerFrontendIPConfiguration: Type.Optional(Sub),
-          adminState: Type.Optional(
-            Type.Union([Type.Literal("None"), Type.Literal("Up"), Type.Literal("Down"), Type.Literal("Drain")]),
-          ),
-          networkInterfaceIPConfiguration: Type.Optional(Ignored),
-          inboundNatRulesPortMapping: Type.Optional(Ignored),
+          adminState: Type.Optional(StringEnum(["None", "Up", "Down", "Drain"], { title: "LoadBalancerBackendAddressAdminState" })),
+          networkInterfaceIPConfiguration: ReadOnly(Sub),
+          inboundNatRulesPortMapping: ReadOnly(Type.Array(NatRulePortMappingSchema)),
         },
-        Strict,
+        { ...Strict, title: "LoadBalancerBackendAddressPropertiesFormat" },
       ),
     ),
   },
-  Strict,
+  { ...Strict, title: "LoadBalancerBackendAddress", description: "A backend (VM) by its DIP" },
 );
 
 // Optional: the SDK's serializer (and many templates) send a pool with no addresses as {"name":…}.
 export const BackendAddressPoolSchema = child(
+  "BackendAddressPool", "A pool of backend addresses",
   Type.Optional(Type.Object(
     {
       location: Type.Optional(Type.String()),
       loadBalancerBackendAddresses: Type.Optional(Type.Array(BackendAddressSchema)),
       virtualNetwork: Type.Optional(Sub),
       drainPeriodInSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
-      tunnelInterfaces: Type.Optional(Type.Array(Type.Unknown())),
-      syncMode: Type.Optional(Type.Union([Type.Literal("Automatic"), Type.Literal("Manual")])),
-      ...readOnly,
+      tunnelInterfaces: Type.Optional(Type.Array(Type.Unknown(), { description: "Gateway load balancers only; stored, not used" })),
+      syncMode: Type.Optional(StringEnum(["Automatic", "Manual"], { title: "SyncMode" })),
+      backendIPConfigurations: ReadOnly(SubList, "Always empty: lbplane has no NIC resources"),
+      loadBalancingRules: refsFrom("load-balancing rules"),
+      inboundNatRules: refsFrom("inbound NAT rules"),
+      outboundRule: ReadOnly(Sub),
+      outboundRules: refsFrom("outbound rules"),
+      provisioningState,
     },
-    Strict,
+    { ...Strict, title: "BackendAddressPoolPropertiesFormat" },
   )),
 );
 
-const RuleProtocol = Type.Union([Type.Literal("Tcp"), Type.Literal("Udp"), Type.Literal("All")]);
-
 export const LoadBalancingRuleSchema = child(
+  "LoadBalancingRule", "Frontend (VIP, protocol, port) → backend pool and port",
   Type.Object(
     {
       frontendIPConfiguration: Sub,
       backendAddressPool: Type.Optional(Sub),
       backendAddressPools: Type.Optional(SubList),
       probe: Type.Optional(Sub),
-      protocol: RuleProtocol,
-      loadDistribution: Type.Optional(
-        Type.Union([Type.Literal("Default"), Type.Literal("SourceIP"), Type.Literal("SourceIPProtocol")]),
-      ),
+      protocol: Protocol,
+      loadDistribution: Type.Optional(StringEnum(["Default", "SourceIP", "SourceIPProtocol"], { title: "LoadDistribution" })),
       frontendPort: Port,
-      backendPort: Type.Optional(Port),
-      idleTimeoutInMinutes: Type.Optional(Type.Integer()),
-      enableFloatingIP: Type.Optional(Type.Boolean()),
+      backendPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: "Default: frontendPort" })),
+      idleTimeoutInMinutes: Type.Optional(IdleTimeout),
+      enableFloatingIP: Type.Optional(Type.Boolean({ description: "Deliver to VIP:backendPort on the backend (direct server return)" })),
       enableTcpReset: Type.Optional(Type.Boolean()),
       disableOutboundSnat: Type.Optional(Type.Boolean()),
       enableConnectionTracking: Type.Optional(Type.Boolean()),
-      provisioningState: Type.Optional(Ignored),
+      provisioningState,
     },
-    Strict,
+    { ...Strict, title: "LoadBalancingRulePropertiesFormat" },
   ),
 );
 
 export const ProbeSchema = child(
+  "Probe", "A health probe of the backends",
   Type.Object(
     {
-      protocol: Type.Union([Type.Literal("Tcp"), Type.Literal("Http"), Type.Literal("Https")]),
+      protocol: StringEnum(["Tcp", "Http", "Https"], { title: "ProbeProtocol" }),
       port: Port,
-      intervalInSeconds: Type.Optional(Type.Integer()),
+      intervalInSeconds: Type.Optional(Type.Integer({ description: "Default 15 (lbplane accepts ≥1, Azure ≥5)" })),
       numberOfProbes: Type.Optional(Type.Integer()),
       probeThreshold: Type.Optional(Type.Integer()),
-      requestPath: Type.Optional(Type.String({ maxLength: 2048 })),
-      noHealthyBackendsBehavior: Type.Optional(Type.Union([Type.Literal("AllProbedDown"), Type.Literal("AllProbedUp")])),
-      ...readOnly,
+      requestPath: Type.Optional(Type.String({ maxLength: 2048, description: "Http and Https probes: the path to GET" })),
+      noHealthyBackendsBehavior: Type.Optional(StringEnum(["AllProbedDown", "AllProbedUp"], { title: "ProbeNoHealthyBackendsBehavior" })),
+      loadBalancingRules: refsFrom("load-balancing rules"),
+      provisioningState,
     },
-    Strict,
+    { ...Strict, title: "ProbePropertiesFormat" },
   ),
 );
 
 export const InboundNatRulePropertiesSchema = Type.Object(
   {
     frontendIPConfiguration: Sub,
-    protocol: RuleProtocol,
+    protocol: Protocol,
     frontendPort: Type.Optional(Port),
     backendPort: Port,
     frontendPortRangeStart: Type.Optional(Port),
     frontendPortRangeEnd: Type.Optional(Port),
     backendAddressPool: Type.Optional(Sub),
     backendIPAddress: Type.Optional(Type.String({ maxLength: 64, description: "lbplane extension: the DIP of a single-VM NAT rule (lbplane has no NIC resources)" })),
-    idleTimeoutInMinutes: Type.Optional(Type.Integer()),
+    idleTimeoutInMinutes: Type.Optional(IdleTimeout),
     enableFloatingIP: Type.Optional(Type.Boolean()),
     enableTcpReset: Type.Optional(Type.Boolean()),
-    ...readOnly,
+    backendIPConfiguration: ReadOnly(Sub, "Never set: lbplane has no NIC resources"),
+    provisioningState,
   },
-  Strict,
+  { ...Strict, title: "InboundNatRulePropertiesFormat" },
 );
-export const InboundNatRuleSchema = child(InboundNatRulePropertiesSchema);
+export const InboundNatRuleSchema = child("InboundNatRule", "Frontend port → one backend (or a port range → a pool)", InboundNatRulePropertiesSchema);
 
 export const OutboundRuleSchema = child(
+  "OutboundRule", "Outbound SNAT for a pool (stored and validated; lbplane's agents do not SNAT)",
   Type.Object(
     {
       frontendIPConfigurations: SubList,
       backendAddressPool: Sub,
-      protocol: RuleProtocol,
+      protocol: Protocol,
       allocatedOutboundPorts: Type.Optional(Type.Integer({ minimum: 0, maximum: 64000 })),
-      idleTimeoutInMinutes: Type.Optional(Type.Integer()),
+      idleTimeoutInMinutes: Type.Optional(IdleTimeout),
       enableTcpReset: Type.Optional(Type.Boolean()),
-      ...readOnly,
+      provisioningState,
     },
-    Strict,
+    { ...Strict, title: "OutboundRulePropertiesFormat" },
   ),
 );
 
-export const LoadBalancerBodySchema = Type.Object(
+export const LoadBalancerSkuSchema = Type.Object(
   {
-    id: Type.Optional(Type.String()),
-    name: Type.Optional(Type.String()),
-    type: Type.Optional(Ignored),
-    etag: Type.Optional(Ignored),
-    location: Type.String({ minLength: 1, maxLength: 64 }),
-    tags: Type.Optional(Type.Record(Type.String({ maxLength: 512 }), Type.String({ maxLength: 256 }))),
-    sku: Type.Optional(
-      Type.Object(
-        {
-          name: Type.Optional(Type.Union([Type.Literal("Standard"), Type.Literal("Basic"), Type.Literal("Gateway")])),
-          tier: Type.Optional(Type.Union([Type.Literal("Regional"), Type.Literal("Global")])),
-        },
-        Strict,
-      ),
-    ),
-    extendedLocation: Type.Optional(Type.Unknown()),
+    name: Type.Optional(StringEnum(["Standard", "Basic", "Gateway"], { title: "LoadBalancerSkuName", default: "Standard" })),
+    tier: Type.Optional(StringEnum(["Regional", "Global"], { title: "LoadBalancerSkuTier", default: "Regional" })),
+  },
+  { ...Strict, title: "LoadBalancerSku" },
+);
+
+export const LoadBalancerSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ description: "ARM id (filled in by lbplane)" })),
+    name: ReadOnly(Type.String()),
+    type: ReadOnly(Type.String()),
+    etag: ReadOnly(Type.String()),
+    location: Type.String({ minLength: 1, maxLength: 64, description: "Azure location, e.g. westeurope: the data-plane domain" }),
+    tags: Type.Optional(TagsSchema),
+    sku: Type.Optional(LoadBalancerSkuSchema),
+    extendedLocation: Type.Optional(Type.Unknown({ description: "Accepted and ignored" })),
     properties: Type.Optional(
       Type.Object(
         {
@@ -195,55 +216,49 @@ export const LoadBalancerBodySchema = Type.Object(
           loadBalancingRules: Type.Optional(Type.Array(LoadBalancingRuleSchema)),
           probes: Type.Optional(Type.Array(ProbeSchema)),
           inboundNatRules: Type.Optional(Type.Array(InboundNatRuleSchema)),
-          inboundNatPools: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0, description: "not supported by lbplane" })),
+          inboundNatPools: Type.Optional(Type.Array(Type.Object({}), { maxItems: 0, description: "Not supported by lbplane: always empty" })),
           outboundRules: Type.Optional(Type.Array(OutboundRuleSchema)),
-          scope: Type.Optional(Type.Union([Type.Literal("Public"), Type.Literal("Private")])),
-          provisioningState: Type.Optional(Ignored),
-          resourceGuid: Type.Optional(Ignored),
+          scope: Type.Optional(StringEnum(["Public", "Private"], { title: "LoadBalancerScope" })),
+          provisioningState,
+          resourceGuid: ReadOnly(Type.String()),
         },
-        Strict,
+        { ...Strict, title: "LoadBalancerPropertiesFormat" },
       ),
     ),
   },
-  Strict,
+  { ...Strict, title: "LoadBalancer", description: "A load balancer", examples: [LOAD_BALANCER_EXAMPLE] },
 );
-export type LoadBalancerBody = Static<typeof LoadBalancerBodySchema>;
+export type LoadBalancerBody = Static<typeof LoadBalancerSchema>;
 export type BackendAddressPoolBody = Static<typeof BackendAddressPoolSchema>;
 export type InboundNatRuleBody = Static<typeof InboundNatRuleSchema>;
 
-/** Child PUT bodies: `name` comes from the path, so it is optional here. */
-export const BackendAddressPoolPutSchema = Type.Object(
-  { ...BackendAddressPoolSchema.properties, name: Type.Optional(Name) },
-  Strict,
-);
-export const InboundNatRulePutSchema = Type.Object({ ...InboundNatRuleSchema.properties, name: Type.Optional(Name) }, Strict);
-
-/** The PUT body of each writable collection of the collection table. */
-export const CHILD_PUT_SCHEMAS: Record<WritableChildCollection, TSchema> = {
-  backendAddressPools: BackendAddressPoolPutSchema,
-  inboundNatRules: InboundNatRulePutSchema,
+/** Each collection's item schema, for the child routes' answers. */
+export const CHILD_SCHEMAS: Record<ChildCollection, TSchema> = {
+  frontendIPConfigurations: FrontendIPConfigurationSchema,
+  backendAddressPools: BackendAddressPoolSchema,
+  loadBalancingRules: LoadBalancingRuleSchema,
+  probes: ProbeSchema,
+  inboundNatRules: InboundNatRuleSchema,
+  outboundRules: OutboundRuleSchema,
 };
+
+/** The PUT body of each writable collection of the collection table: the child, with an example. */
+export const CHILD_PUT_SCHEMAS: Record<WritableChildCollection, TSchema> = {
+  backendAddressPools: { ...BackendAddressPoolSchema, examples: [BACKEND_POOL_EXAMPLE] },
+  inboundNatRules: { ...InboundNatRuleSchema, examples: [INBOUND_NAT_RULE_EXAMPLE] },
+};
+
+/** A page of a list, named as Azure names it (e.g. LoadBalancerListResult). */
+export function listResult<T extends TSchema>(title: string, item: T) {
+  return Type.Object(
+    { value: Type.Array(item), nextLink: Type.Optional(Type.String({ description: "URL of the next page; absent on the last" })) },
+    { title },
+  );
+}
+
+export const LoadBalancerListSchema = listResult("LoadBalancerListResult", LoadBalancerSchema);
 
 // Every collection of the table is a member of the load balancer body: a new collection that is
 // missing there fails to compile here.
 type MissingFromBody = Exclude<ChildCollection, keyof NonNullable<LoadBalancerBody["properties"]>>;
 export const EVERY_COLLECTION_IN_BODY: [MissingFromBody] extends [never] ? true : MissingFromBody = true;
-
-/** Responses: resources are rendered by lbplane itself, so the response schema stays open. */
-export const ResourceSchema = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    type: Type.String(),
-    etag: Type.Optional(Type.String()),
-    location: Type.Optional(Type.String()),
-    tags: Type.Optional(Type.Record(Type.String(), Type.String())),
-    sku: Type.Optional(Type.Object({ name: Type.String(), tier: Type.String() })),
-    properties: Type.Object({}, { additionalProperties: true }),
-  },
-  { additionalProperties: true },
-);
-export const ResourceListSchema = Type.Object({
-  value: Type.Array(ResourceSchema),
-  nextLink: Type.Optional(Type.String()),
-});
