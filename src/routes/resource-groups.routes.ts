@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { Errors, withStatusAndCode } from "../errors.js";
-import { RESOURCES_API_VERSIONS } from "./api-versions.js";
+import { DEFAULT_RESOURCES_API_VERSION, RESOURCES_API_VERSIONS } from "./api-versions.js";
 import {
   ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict, baseUrl,
   pageOf, resourceResponses, sendStatusOnly,
@@ -146,7 +146,7 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
       const { operationId } = await deleteResourceGroup(deps(), { subscriptionId, name: resourceGroupName }, callerScope(request));
       reply.header(
         "location",
-        `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${RESOURCES_API_VERSIONS[0]}`,
+        `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${DEFAULT_RESOURCES_API_VERSION}`,
       );
       reply.header("retry-after", "0");
       return sendStatusOnly(reply, 202);
