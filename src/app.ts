@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerTimeouts } from "./config.js";
 import type { ServiceDeps } from "./services/deps.js";
 import type { TokenStore } from "./store/tokens.js";
+import { shapeRequestForVersion, shapeResponseForVersion } from "./routes/api-version-shapes.js";
 import { checkApiVersion } from "./routes/api-versions.js";
 import { authenticate } from "./routes/auth.js";
 import { handleError } from "./routes/error-handler.js";
@@ -83,7 +84,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook("preValidation", async (request) => {
     checkApiVersion(request);
     rejectUnstorableText(request);
+    shapeRequestForVersion(request);
   });
+  // Each api-version answers in its own shape (properties it does not know are left out).
+  app.addHook("preSerialization", async (request, _reply, payload) => shapeResponseForVersion(request, payload));
   // Runs after the onRequest hooks: an anonymous caller's body is never read past the limit check.
   registerJsonParser(app);
   app.setErrorHandler(handleError);
@@ -98,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       info: {
         title: "lbplane",
         description:
-          "Control plane for software layer-4 load balancers speaking the Azure Load Balancer resource model (Microsoft.Network api-versions 2026-01-01 and 2024-05-01), plus lbplane's agent API.",
+          "Control plane for software layer-4 load balancers speaking the Azure Load Balancer resource model (every stable Microsoft.Network api-version from 2020-06-01 to 2026-01-01, each answered in its own shape), plus lbplane's agent API.",
         version: "0.1.0",
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },

@@ -87,7 +87,7 @@ export const PublicIpSchema = Type.Object(
     location: Type.String(),
     tags: TagsSchema,
     etag: Type.String(),
-    sku: Type.Object({ name: Type.String(), tier: Type.String() }),
+    sku: Type.Object({ name: Type.String(), tier: opt(Type.String()) }),
     zones: opt(Type.Array(Type.String())),
     properties: Type.Object(
       {

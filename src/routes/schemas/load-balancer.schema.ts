@@ -238,7 +238,7 @@ export const ResourceSchema = Type.Object(
     etag: Type.Optional(Type.String()),
     location: Type.Optional(Type.String()),
     tags: Type.Optional(Type.Record(Type.String(), Type.String())),
-    sku: Type.Optional(Type.Object({ name: Type.String(), tier: Type.String() })),
+    sku: Type.Optional(Type.Object({ name: Type.String(), tier: Type.Optional(Type.String()) })),
     properties: Type.Object({}, { additionalProperties: true }),
   },
   { additionalProperties: true },
