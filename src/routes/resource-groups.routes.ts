@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { Errors, withStatusAndCode } from "../errors.js";
-import { DEFAULT_RESOURCES_API_VERSION, RESOURCES_API_VERSIONS } from "./api-versions.js";
+import { RESOURCES_API_VERSIONS } from "./api-versions.js";
 import {
   ApiVersionQuery, ListQuery, ResourceGroupParams, SubscriptionParams, armErrors, armErrorsWithConflict, baseUrl,
   pageOf, resourceResponses, sendStatusOnly,
@@ -144,10 +144,10 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     async (request, reply) => {
       const { subscriptionId, resourceGroupName } = request.params;
       const { operationId } = await deleteResourceGroup(deps(), { subscriptionId, name: resourceGroupName }, callerScope(request));
-      reply.header(
-        "location",
-        `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${DEFAULT_RESOURCES_API_VERSION}`,
-      );
+      // The poll URL carries the caller's api-version, as ARM's does: a client pinned to an older
+      // version keeps speaking it.
+      const version = encodeURIComponent(request.query["api-version"]);
+      reply.header("location", `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${version}`);
       reply.header("retry-after", "0");
       return sendStatusOnly(reply, 202);
     },
