@@ -8,9 +8,13 @@
 // Sources: azure-rest-api-specs Microsoft.Network/stable/<v>/loadBalancer.json and
 // publicIpAddress.json. Rows marked "models" were read from the per-version models Debian's
 // azure-mgmt-network 23 ships (2020-06-01, 2020-07-01, 2020-08-01, 2020-11-01, 2021-02-01,
-// 2022-07-01); a property first seen there in 2022-07-01 arrived somewhere in 2021-03-01..2022-07-01
-// and the row names the version the specs' history gives. Properties every version in the window
-// knows (ports, protocols, probes' basics, loadBalancerBackendAddresses, …) need no row.
+// 2022-07-01); rows marked "templates" from Azure's per-version resource reference (absent in one
+// version, present in the next listed). Unmarked rows come from the specs' history without a
+// second source; where a property falls between two checked versions, the row names the later
+// one (an older client then sees a property missing, never one it cannot parse). Properties every
+// version in the window knows (ports, protocols, probes' basics, loadBalancerBackendAddresses, …)
+// need no row. One quirk is simplified: 2020-08-01 alone had a pool `location`, dropped again in
+// 2020-11-01 and back for good in 2021-02-01; the row starts at 2021-02-01.
 
 import type { FastifyRequest } from "fastify";
 import { CHILD_COLLECTION_NAMES, type ChildCollection } from "../domain/collections.js";
@@ -34,16 +38,18 @@ export const VERSIONED_PROPERTIES: readonly VersionedProperty[] = [
   { kind: "loadBalancers", path: "extendedLocation", since: "2020-07-01" },
   { kind: "publicIPAddresses", path: "sku.tier", since: "2020-07-01" },
   { kind: "publicIPAddresses", path: "extendedLocation", since: "2020-07-01" },
-  // Backend addresses (models, except adminState's exact version).
+  // Backend addresses (models; adminState: templates, present in 2022-01-01, absent from 2021-02-01's models).
   { kind: "loadBalancerBackendAddresses", path: "properties.loadBalancerFrontendIPConfiguration", since: "2020-07-01" },
   { kind: "loadBalancerBackendAddresses", path: "properties.subnet", since: "2020-11-01" },
   { kind: "loadBalancerBackendAddresses", path: "properties.inboundNatRulesPortMapping", since: "2021-08-01" },
-  { kind: "loadBalancerBackendAddresses", path: "properties.adminState", since: "2022-07-01" },
-  // Backend pools: gateway load balancer (tunnel interfaces) and cross-region pools. (models)
+  { kind: "loadBalancerBackendAddresses", path: "properties.adminState", since: "2022-01-01" },
+  // Backend pools: gateway load balancer (tunnel interfaces) and cross-region pools (models);
+  // drainPeriodInSeconds in 2022-01-01 but not virtualNetwork (templates; models: 2022-07-01 has it);
+  // syncMode absent from 2023-02-01, present in 2023-04-01 (templates).
   { kind: "backendAddressPools", path: "properties.location", since: "2021-02-01" },
   { kind: "backendAddressPools", path: "properties.tunnelInterfaces", since: "2021-02-01" },
   { kind: "backendAddressPools", path: "properties.inboundNatRules", since: "2021-08-01" },
-  { kind: "backendAddressPools", path: "properties.virtualNetwork", since: "2021-08-01" },
+  { kind: "backendAddressPools", path: "properties.virtualNetwork", since: "2022-07-01" },
   { kind: "backendAddressPools", path: "properties.drainPeriodInSeconds", since: "2022-01-01" },
   { kind: "backendAddressPools", path: "properties.syncMode", since: "2023-04-01" },
   // Frontends chaining to a gateway load balancer. (models)
