@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerTimeouts } from "./config.js";
 import type { ServiceDeps } from "./services/deps.js";
 import type { TokenStore } from "./store/tokens.js";
+import { shapeRequestForVersion, shapeResponseForVersion } from "./routes/api-version-shapes.js";
 import { checkApiVersion } from "./routes/api-versions.js";
 import { authenticate } from "./routes/auth.js";
 import { handleError } from "./routes/error-handler.js";
@@ -92,7 +93,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook("preValidation", async (request) => {
     checkApiVersion(request);
     rejectUnstorableText(request);
+    shapeRequestForVersion(request);
   });
+  // Each api-version answers in its own shape (properties it does not know are left out).
+  app.addHook("preSerialization", async (request, _reply, payload) => shapeResponseForVersion(request, payload));
   // Runs after the onRequest hooks: an anonymous caller's body is never read past the limit check.
   registerJsonParser(app);
   app.setErrorHandler(handleError);

@@ -144,10 +144,10 @@ export async function resourceGroupRoutes(fastify: FastifyInstance): Promise<voi
     async (request, reply) => {
       const { subscriptionId, resourceGroupName } = request.params;
       const { operationId } = await deleteResourceGroup(deps(), { subscriptionId, name: resourceGroupName }, callerScope(request));
-      reply.header(
-        "location",
-        `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${RESOURCES_API_VERSIONS[0]}`,
-      );
+      // The poll URL carries the caller's api-version, as ARM's does: a client pinned to an older
+      // version keeps speaking it.
+      const version = encodeURIComponent(request.query["api-version"]);
+      reply.header("location", `${baseUrl(request)}/subscriptions/${subscriptionId}/operationresults/${operationId}?api-version=${version}`);
       reply.header("retry-after", "0");
       return sendStatusOnly(reply, 202);
     },

@@ -47,10 +47,12 @@ describe("bad input", () => {
     it("unsupported → 400 InvalidApiVersionParameter listing the supported ones", async () => {
       const rg = await t.app.inject({ method: "PUT", url: rgUrl("x", "api-version=2026-01-01"), headers: AUTH, payload: { location: "a" } });
       await expectRefused(rg, 400, "InvalidApiVersionParameter");
-      expect(rg.json().error.message).toContain("'2025-04-01'");
+      expect(rg.json().error.message).toContain("'2025-04-01,2025-03-01,");
+      expect(rg.json().error.message).toContain(",2019-05-01'.");
       const pip = await putPip({ location: "a" }, pipUrl("vip", "api-version=2025-04-01"));
       await expectRefused(pip, 400, "InvalidApiVersionParameter");
-      expect(pip.json().error.message).toContain("2026-01-01,2024-05-01");
+      expect(pip.json().error.message).toContain("'2026-01-01,2025-07-01,");
+      expect(pip.json().error.message).toContain("2022-07-01");
     });
   });
 

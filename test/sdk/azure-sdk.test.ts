@@ -2,15 +2,12 @@
 // certificate): only the endpoint, the token scope and the TLS trust anchor change. Builds the
 // seed's "Rule type #1" load balancer: VIP1:80 → DIP:80 and VIP2:80 → DIP:81.
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import https from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { NetworkManagementClient } from "@azure/arm-network";
 import { ADMIN_TOKEN, SUB, createTestApp, type TestApp } from "../helpers/app.js";
+import { makeTestCertificate, type TestCertificate } from "./tls.js";
 
 const RG = "sdk-rg";
 const LB = "lb-rule-type-1";
@@ -27,18 +24,14 @@ async function all<T>(iter: AsyncIterable<T>): Promise<T[]> {
 
 describe("official Azure SDKs against lbplane over HTTPS", () => {
   let t: TestApp;
-  let dir: string;
+  let tls: TestCertificate;
   let resources: ResourceManagementClient;
   let network: NetworkManagementClient;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "lbplane-tls-"));
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-    ], { stdio: "ignore" });
-    const cert = readFileSync(join(dir, "cert.pem"));
-    t = await createTestApp({ https: { key: readFileSync(join(dir, "key.pem")), cert } });
+    tls = makeTestCertificate();
+    const { cert } = tls;
+    t = await createTestApp({ https: { key: tls.key, cert } });
     await t.app.listen({ host: "127.0.0.1", port: 0 });
     const { port } = t.app.server.address() as { port: number };
     const options = {
@@ -52,7 +45,7 @@ describe("official Azure SDKs against lbplane over HTTPS", () => {
   });
   afterAll(async () => {
     await t?.close();
-    rmSync(dir, { recursive: true, force: true });
+    tls?.remove();
   });
 
   it("arm-resources: creates, checks, reads, updates and lists a resource group", async () => {
