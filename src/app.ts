@@ -96,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     shapeRequestForVersion(request);
   });
   // Each api-version answers in its own shape (properties it does not know are left out).
-  app.addHook("preSerialization", async (request, _reply, payload) => shapeResponseForVersion(request, payload));
+  app.addHook("onSend", async (request, _reply, payload) => shapeResponseForVersion(request, payload));
   // Runs after the onRequest hooks: an anonymous caller's body is never read past the limit check.
   registerJsonParser(app);
   app.setErrorHandler(handleError);

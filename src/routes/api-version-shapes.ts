@@ -148,18 +148,19 @@ function versionLacksSome(version: string): boolean {
 }
 
 /**
- * preSerialization: a resource, or a page of them, in its api-version's shape. The views share
- * nested objects with stored state, so an older version's answer is shaped on a copy.
+ * onSend: a resource, or a page of them, in its api-version's shape. Shaped after serialisation:
+ * the response schemas are the newest version's, and the serialiser fills their defaults (a SKU
+ * tier) back in; only an older version pays for the extra parse, the newest passes through.
  */
-export function shapeResponseForVersion<T>(request: FastifyRequest, payload: T): T {
+export function shapeResponseForVersion(request: FastifyRequest, payload: unknown): unknown {
   const version = requestedNetworkVersion(request);
-  if (version === undefined || payload === null || typeof payload !== "object" || !versionLacksSome(version)) return payload;
-  const shaped = structuredClone(payload);
+  if (version === undefined || typeof payload !== "string" || !payload.startsWith("{") || !versionLacksSome(version)) return payload;
+  const shaped = JSON.parse(payload) as unknown;
   const page = (shaped as { value?: unknown }).value;
   const resources = Array.isArray(page) ? page : [shaped];
   for (const resource of resources) {
     const kind = kindOfType((resource as { type?: unknown } | null)?.type);
     if (kind !== undefined) shapeResource(kind, resource, version);
   }
-  return shaped;
+  return JSON.stringify(shaped);
 }

@@ -96,7 +96,9 @@ describe("the document's examples on a fresh lbplane", () => {
   });
 
   it("a load balancer's answer carries everything the view renders (the response schema drops nothing)", async () => {
-    const [stored] = await listLoadBalancers(t.db, { subscriptionId: SUB });
+    const {
+      items: [stored],
+    } = await listLoadBalancers(t.db, { subscriptionId: SUB }, { limit: 100 });
     const { op: _op, ...request } = requestFor("LoadBalancers_Get");
     const res = await t.app.inject({ ...request, headers: AUTH });
     expect(res.json()).toEqual(JSON.parse(JSON.stringify(renderLoadBalancer(stored))));
