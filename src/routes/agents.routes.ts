@@ -103,6 +103,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
         pushToken: reg.pushToken,
         heartbeatIntervalMs: Math.max(100, Math.floor(config.agentLivenessMs / 4)),
         livenessWindowMs: config.agentLivenessMs,
+        protocolVersion: reg.protocolVersion,
       };
     },
   );

@@ -4,7 +4,14 @@
 // heartbeat means "push now", which report items count — are made here.
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { pushTargetHost, pushTargetProblem, type HealthReport, type RegisterRequest } from "../domain/agent-protocol.js";
+import {
+  commonProtocolVersion,
+  pushTargetHost,
+  pushTargetProblem,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type HealthReport,
+  type RegisterRequest,
+} from "../domain/agent-protocol.js";
 import type { AgentNetwork } from "../config.js";
 import { loadBalancerId, normalizeLocation } from "../domain/ids.js";
 import { Errors } from "../errors.js";
@@ -44,6 +51,8 @@ export interface Registration {
   agent: Agent;
   credential: string;
   pushToken: string;
+  /** The push protocol version lbplane uses with this agent. */
+  protocolVersion: number;
 }
 
 /**
@@ -93,10 +102,17 @@ function ipv4Inside(host: string, net: AgentNetwork): boolean {
  * The acknowledged generation restarts at what the agent says it has applied (-1 when empty), so an
  * agent that restarts empty gets the full config at once; a claim from the future (another
  * database, or a lie) counts as empty.
+ *
+ * An agent that shares no push protocol version with lbplane is refused (400, naming both sets)
+ * before anything is written: a silent mismatch would look like an agent that never converges.
  */
 export async function registerAgent(deps: Deps, joinToken: string | undefined, req: RegisterRequest): Promise<Registration> {
   checkJoinToken(deps, joinToken);
   checkPushTarget(req.url, deps.config.agentNetworks);
+  const protocolVersion = commonProtocolVersion(req.protocolVersions);
+  if (protocolVersion === undefined) {
+    throw Errors.agentProtocolVersionUnsupported((req.protocolVersions ?? []).join(", "), SUPPORTED_PROTOCOL_VERSIONS.join(", "));
+  }
   const location = normalizeLocation(req.location);
   const current = await locationGeneration(deps.db, location);
   const claimed = req.appliedGeneration ?? -1;
@@ -121,7 +137,7 @@ export async function registerAgent(deps: Deps, joinToken: string | undefined, r
   );
   if (!agent) throw Errors.agentNameInUse(req.name, deps.config.agentLivenessMs);
   deps.notifyChange?.(agent.location);
-  return { agent, credential, pushToken };
+  return { agent, credential, pushToken, protocolVersion };
 }
 
 /**

@@ -42,8 +42,10 @@ describe("config push", () => {
   it("refuses a push without the push token (401) and a malformed one (400)", async () => {
     expect((await cp.push(a.record, config(1, []), "")).status).toBe(401);
     expect((await cp.push(a.record, config(1, []), "not-the-token")).status).toBe(401);
-    const bad = await cp.push(a.record, { protocolVersion: 1, generation: -3 } as never);
+    const bad = await cp.push(a.record, { protocolVersion: 2, generation: -3 } as never);
     expect(bad).toMatchObject({ status: 400, body: { error: { code: "InvalidRequestFormat", message: expect.stringContaining("generation") } } });
+    const v1 = await cp.push(a.record, { protocolVersion: 1, generation: 1, location: "westeurope", loadBalancers: [] } as never);
+    expect(v1).toMatchObject({ status: 400, body: { error: { code: "ProtocolVersionUnsupported", message: expect.stringMatching(/version 1; this agent speaks 2/) } } });
     const notJson = await request(`${a.record.url}/v1/config`, { method: "PUT", headers: { authorization: `Bearer ${a.record.pushToken}` }, body: "{" });
     expect(notJson.statusCode).toBe(400);
     await notJson.body.text();
