@@ -103,7 +103,6 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
     const deleted = await pruneFinishedOperations(db, config.operationRetentionHours, batch);
     if (deleted >= batch) nextPruneAt = 0;
     if (deleted > 0) log.info(`pruned ${deleted} operations finished more than ${config.operationRetentionHours} h ago`);
-    await pruneTombstones(lockPool, livenessMs);
   };
 
   // The running sweep, if any: one at a time, and stop() waits for it before the pools close.
@@ -114,6 +113,8 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
       try {
         reconciler.wake();
         await settleAll(db, { livenessMs });
+        // Tombstones are pruned every sweep: one statement that finds nothing when nothing was deleted.
+        await pruneTombstones(lockPool, livenessMs);
         await prune();
       } catch (err) {
         log.warn(`sweep failed: ${(err as Error).message}`);

@@ -21,7 +21,7 @@ import {
   isAgentLive,
   listAgentRows,
   locationGeneration,
-  recordHeartbeat,
+  recordCheckedHeartbeat,
   upsertAgentRegistration,
   type Agent,
 } from "../store/agents.store.js";
@@ -158,13 +158,24 @@ export async function authenticateAgent(deps: Pick<ServiceDeps, "db">, agentId: 
 /**
  * Marks the agent live and answers the generation it should have. An agent reporting less than
  * lbplane believes it acknowledged has lost state (restart without re-registering): believing the
- * lower number only costs an idempotent push, while a higher number is never believed — only an
- * ACK of a push raises it. A stale agent, or one that lost state, needs a push now.
+ * lower number only costs an idempotent push (the full state, when its base does not match), while
+ * a higher number is never believed — only an ACK of a push raises it. A stale agent, or one that
+ * lost state, needs a push now.
+ *
+ * The fleet's hot path: the credential is checked by the write itself (the row must carry the
+ * digest), and the writes of all beats arriving together are one statement (agents.store.ts), so a
+ * beat costs a sha256 and a share of a statement. A wrong credential and an unknown id are the same
+ * 401 at the same cost.
  */
-export async function heartbeat(deps: Deps, agent: Agent, appliedGeneration: number): Promise<{ desiredGeneration: bigint }> {
-  const beat = await recordHeartbeat(deps.db, agent.id, appliedGeneration, deps.config.agentLivenessMs);
-  if (!beat) throw Errors.agentCredentialInvalid(); // deregistered meanwhile
-  if (beat.wasStale || beat.lowered) deps.notifyChange?.(agent.location);
+export async function heartbeat(deps: Deps, agentId: string, credential: string | undefined, appliedGeneration: number): Promise<{ desiredGeneration: bigint }> {
+  if (!credential) throw Errors.agentCredentialInvalid();
+  const beat = await recordCheckedHeartbeat(
+    deps.db,
+    { agentId, credentialHash: sha256(credential), appliedGeneration: BigInt(appliedGeneration) },
+    deps.config.agentLivenessMs,
+  );
+  if (!beat) throw Errors.agentCredentialInvalid(); // unknown, deregistered, or a wrong credential
+  if (beat.wasStale || beat.lowered) deps.notifyChange?.(beat.location);
   return { desiredGeneration: beat.desiredGeneration };
 }
 

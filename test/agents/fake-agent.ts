@@ -17,6 +17,8 @@ export interface FakeAgentBehaviour {
   lie?: boolean;
   /** Destroy the connection of the next push without answering, then stop listening. */
   dieOnNextPush?: boolean;
+  /** Answer every push 503 (an agent that is up but cannot apply, so it misses generations). */
+  unavailable?: boolean;
 }
 
 export class FakeAgent {
@@ -96,6 +98,7 @@ export class FakeAgent {
       at: performance.now(),
       auth: req.headers.authorization,
     });
+    if (this.behaviour.unavailable) return void res.writeHead(503).end('{"error":{"code":"Busy","message":"try later"}}');
     // The push just applied, again (its ACK was lost, or a second replica raced): the same ACK.
     const last = this.lastPush;
     if (last && last.generation === config.generation && last.from === config.fromGeneration && this.appliedGeneration === config.generation) {
@@ -173,7 +176,11 @@ export class FakeAgent {
     return this.reg;
   }
 
+  /** Heartbeats sent (answered or not). */
+  beats = 0;
+
   heartbeat(): Promise<{ status: number; json: any }> {
+    this.beats++;
     return this.call("POST", `/dataplane/v1/agents/${this.reg!.agentId}/heartbeat`, this.reg!.credential, { appliedGeneration: this.appliedGeneration });
   }
 
