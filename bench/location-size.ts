@@ -19,7 +19,8 @@ const AGENTS = Number(process.argv[4] ?? 100);
 async function main() {
   const plane = await startBenchPlane();
   const { url, call, generation } = plane;
-  // The load balancer that changes; the filler ones are "fill-<n>".
+  // The load balancer that changes (ports 1000–1999); the filler ones are "fill-<n>" on port 2000+n
+  // (two internal load balancers may not deliver the same flow, so each has its own backend port).
   await call("PUT", lbPath("changing"), internalLbBody("changing", 0, 1000));
   const fleet = await Fleet.start();
   await fleet.grow(AGENTS, url);
@@ -35,7 +36,7 @@ async function main() {
     const worker = async () => {
       while (next < size) {
         const i = next++;
-        await call("PUT", lbPath(`fill-${i}`), internalLbBody(`fill-${i}`, i, 80, 4));
+        await call("PUT", lbPath(`fill-${i}`), internalLbBody(`fill-${i}`, i, 2000 + i, 4));
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
