@@ -6,81 +6,27 @@
 //
 // Convergence = from sending the PUT to the last agent receiving (and ACKing) that generation.
 //
-// Uses DATABASE_URL when set, else an embedded PostgreSQL in a temporary folder.
+// Uses DATABASE_URL when set, else an embedded PostgreSQL in a temporary folder. The load balancer is
+// internal (20 DIPs, one rule, one probe); each change moves its frontend port.
 
-import { fork } from "node:child_process";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { loadConfig } from "../src/config.js";
-import { composeLbplane } from "../src/lbplane.js";
-import { TokenStore } from "../src/store/tokens.js";
-import { benchDatabase } from "./database.js";
+import { epoch, Fleet, internalLbBody, lbPath, ms, pct, startBenchPlane } from "./agent-bench-kit.js";
 
-const TOKEN = "bench-admin-token-0123456789";
-const JOIN = "bench-join-token-0123456789";
-const SUB = "00000000-0000-0000-0000-0000000000b1";
-const NET = "api-version=2026-01-01";
 const CHANGES = Number(process.argv[2] ?? 200);
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const ms = (n: number) => `${n.toFixed(1)} ms`;
-
 async function main() {
-  const db0 = await benchDatabase();
-  const config = loadConfig({ LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_DATA_DIR: "/tmp/lbplane-bench-unused" });
-  const tokens = new TokenStore();
-  tokens.add(TOKEN, { name: "bench" });
-  // Warnings of the control loops (failed pushes) reach stderr; the figures go to stdout.
-  const lbplane = await composeLbplane({
-    config, databaseUrl: db0.url, tokens, poolSize: 20,
-    logger: { level: "warn", stream: process.stderr },
-    controlLoops: { concurrency: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined },
-  });
-  const { app, db } = lbplane;
-  const url = await app.listen({ host: "127.0.0.1", port: 0 });
-  const call = async (method: string, path: string, body: unknown) => {
-    const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  };
-  const rg = `/subscriptions/${SUB}/resourceGroups/bench`;
-  await call("PUT", `/subscriptions/${SUB}/resourcegroups/bench?api-version=2025-04-01`, { location: "westeurope" });
-  await call("PUT", `${rg}/providers/Microsoft.Network/publicIPAddresses/vip?${NET}`, {
-    location: "westeurope", sku: { name: "Standard" }, properties: { publicIPAllocationMethod: "Static", ipAddress: "65.52.9.1" },
-  });
-  const lbId = `${rg}/providers/Microsoft.Network/loadBalancers/lb`;
-  const lbBody = (port: number) => ({
-    location: "westeurope",
-    sku: { name: "Standard" },
-    properties: {
-      frontendIPConfigurations: [{ name: "fe", properties: { publicIPAddress: { id: `${rg}/providers/Microsoft.Network/publicIPAddresses/vip` } } }],
-      backendAddressPools: [{ name: "pool", properties: { loadBalancerBackendAddresses: Array.from({ length: 20 }, (_, i) => ({ name: `vm${i}`, properties: { ipAddress: `10.0.0.${i + 4}` } })) } }],
-      probes: [{ name: "probe", properties: { protocol: "Tcp", port: 9000 } }],
-      loadBalancingRules: [{
-        name: "web",
-        properties: {
-          frontendIPConfiguration: { id: `${lbId}/frontendIPConfigurations/fe` }, backendAddressPool: { id: `${lbId}/backendAddressPools/pool` },
-          probe: { id: `${lbId}/probes/probe` }, protocol: "Tcp", frontendPort: port, backendPort: port,
-        },
-      }],
-    },
-  });
-  const generation = async () => Number((await db.locationGeneration.findUnique({ where: { location: "westeurope" } }))?.generation ?? 0n);
+  const plane = await startBenchPlane({}, process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined);
+  const { config, url, call, generation } = plane;
+  await call("PUT", lbPath("lb"), internalLbBody("lb", 0, 999));
 
   console.log(`lbplane convergence bench: ${CHANGES} changes per fleet size, liveness ${config.agentLivenessMs} ms, Node ${process.version}, ${cpus().length} CPUs`);
   console.log("agents | PUT p50 / p99 | converge p50 | converge p99 | max | first push after PUT p50 | last ACK after PUT p50 / p99 | bytes/change (all agents) | bytes/push | lbplane CPU/change (wall/change) | idle CPU/s");
   // The agents run in their own process: sharing lbplane's event loop would measure the fakes.
-  const fleet = fork(join(dirname(fileURLToPath(import.meta.url)), "fake-fleet.ts"), [], { execArgv: ["--import", "tsx"] });
-  const replies: Array<(m: any) => void> = [];
-  fleet.on("message", (m) => replies.shift()?.(m));
-  const ask = (m: unknown) => new Promise<any>((resolve) => (replies.push(resolve), m && fleet.send(m as object)));
-  await ask(null); // ready
-  const epoch = () => performance.timeOrigin + performance.now();
+  const fleet = await Fleet.start();
   let port = 1000;
   for (const size of [1, 10, 100]) {
-    await ask({ cmd: "grow", size, url, join: JOIN });
-    await ask({ cmd: "wait", generation: await generation() });
+    await fleet.grow(size, url);
+    await fleet.reach(await generation());
     // Background cost of the fleet (heartbeats, sweeps) with no change at all.
     const idle0 = process.cpuUsage();
     await new Promise((r) => setTimeout(r, 2_000));
@@ -95,10 +41,10 @@ async function main() {
     const bytes: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
       const t0 = epoch();
-      await call("PUT", `${lbId}?${NET}`, lbBody(port++));
+      await call("PUT", lbPath("lb"), internalLbBody("lb", 0, port++));
       const tPut = epoch();
       puts.push(tPut - t0);
-      const r = await ask({ cmd: "wait", generation: await generation() });
+      const r = await fleet.reach(await generation());
       converge.push(r.last - t0);
       firsts.push(r.first - tPut);
       afterPut.push(r.last - tPut);
@@ -113,9 +59,8 @@ async function main() {
       `${String(size).padStart(6)} | ${ms(pct(puts, 50))} / ${ms(pct(puts, 99))} | ${ms(pct(converge, 50))} | ${ms(pct(converge, 99))} | ${ms(converge[converge.length - 1])} | ${ms(pct(firsts, 50))} | ${ms(pct(afterPut, 50))} / ${ms(pct(afterPut, 99))} | ${Math.round(perChange)} | ${Math.round(perChange / size)} | ${ms(cpuPerChange)} (${ms(wallPerChange)}) | ${ms(idlePerSecond)}`,
     );
   }
-  fleet.send({ cmd: "stop" });
-  await lbplane.close();
-  await db0.stop();
+  fleet.stop();
+  await plane.close();
 }
 
 main().catch((err) => {

@@ -1,25 +1,64 @@
-// A fleet of fake agents in its own process (forked by bench/convergence.ts), so the agents' HTTP
+// A fleet of fake agents in its own process (forked by bench/agent-bench-kit.ts), so the agents' HTTP
 // servers do not share an event loop with the control plane they are measuring. Talks to the parent
 // over IPC; times are epoch milliseconds with sub-millisecond precision (comparable across processes).
 
 import { FakeAgent } from "../test/agents/fake-agent.js";
 
-type Command = { cmd: "grow"; size: number; url: string; join: string } | { cmd: "wait"; generation: number } | { cmd: "stop" };
+type Command =
+  | { cmd: "grow"; size: number; url: string; join: string }
+  | { cmd: "wait"; generation: number }
+  | { cmd: "beats" }
+  | { cmd: "blast"; url: string; rate: number; seconds: number }
+  | { cmd: "stop" };
 
 const fleet: FakeAgent[] = [];
 
+/** Registers agents 20 at a time (1,000 one by one would take minutes). */
+async function grow(size: number, url: string, join: string): Promise<void> {
+  while (fleet.length < size) {
+    const batch = Array.from({ length: Math.min(20, size - fleet.length) }, (_, i) => new FakeAgent(`bench-${fleet.length + i}`, url));
+    fleet.push(...batch);
+    await Promise.all(
+      batch.map(async (a) => {
+        await a.start();
+        await a.register(join);
+        a.startHeartbeats();
+      }),
+    );
+  }
+}
+
+/** The baseline's load: heartbeat-shaped POSTs at `rate` per second, spread over 10 ms ticks. */
+async function blast(url: string, rate: number, seconds: number): Promise<number> {
+  let sent = 0;
+  const end = Date.now() + seconds * 1000;
+  const perTick = rate / 100;
+  let owed = 0;
+  const inFlight = new Set<Promise<unknown>>();
+  while (Date.now() < end) {
+    owed += perTick;
+    for (; owed >= 1; owed--) {
+      const p = fetch(`${url}/dataplane/v1/agents/00000000-0000-0000-0000-000000000000/heartbeat`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer x" },
+        body: '{"appliedGeneration":1}',
+      }).then((r) => r.text(), () => undefined);
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      sent++;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await Promise.all(inFlight);
+  return sent;
+}
+
 process.on("message", async (m: Command) => {
   if (m.cmd === "grow") {
-    while (fleet.length < m.size) {
-      const a = new FakeAgent(`bench-${fleet.length}`, m.url);
-      await a.start();
-      await a.register(m.join);
-      a.startHeartbeats();
-      fleet.push(a);
-    }
+    await grow(m.size, m.url, m.join);
     process.send!({ grown: fleet.length });
   } else if (m.cmd === "wait") {
-    await Promise.all(fleet.map((a) => a.waitForGeneration(m.generation, 30_000)));
+    await Promise.all(fleet.map((a) => a.waitForGeneration(m.generation, 60_000)));
     const pushes = fleet.map((a) => a.received.find((r) => r.generation === m.generation));
     const offset = performance.timeOrigin;
     process.send!({
@@ -28,6 +67,10 @@ process.on("message", async (m: Command) => {
       last: Math.max(...pushes.map((p) => offset + (p?.at ?? Infinity))),
       bytes: pushes.reduce((sum, p) => sum + (p?.bytes ?? 0), 0),
     });
+  } else if (m.cmd === "beats") {
+    process.send!({ beats: fleet.reduce((n, a) => n + a.beats, 0) });
+  } else if (m.cmd === "blast") {
+    process.send!({ sent: await blast(m.url, m.rate, m.seconds) });
   } else {
     await Promise.all(fleet.map((a) => a.kill()));
     process.exit(0);

@@ -204,6 +204,10 @@ export const Errors = {
     `The agent url '${url}' ${problem}.`),
   agentUrlNotAllowed: entry(403, "AgentUrlNotAllowed", (host: string, networks: string) =>
     `The agent url's host '${host}' is not an IP address inside LBPLANE_AGENT_NETWORKS (${networks}); lbplane pushes only there.`),
+  // ---- p: incremental push protocol --------------------------------------------------------------
+  agentProtocolVersionUnsupported: entry(400, "AgentProtocolVersionUnsupported", (agentSpeaks: string, lbplaneSpeaks: string) =>
+    `The agent speaks push protocol version(s) ${agentSpeaks}; this lbplane speaks ${lbplaneSpeaks}. ` +
+    `There is no common version: upgrade the older side (an agent that names no versions speaks 1).`),
 } as const;
 
 /**

@@ -18,6 +18,8 @@ export class AgentPushError extends Error {
     message: string,
     /** HTTP status when the agent answered, undefined for network errors and timeouts. */
     readonly status?: number,
+    /** The error code of the agent's answer (e.g. DeltaBaseMismatch), when it gave one. */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -83,7 +85,7 @@ export class AgentClient {
       throw new AgentPushError(`reading the ACK from ${target.origin} failed: ${(err as Error).message}`, res.statusCode);
     }
     if (res.statusCode !== 200) {
-      throw new AgentPushError(`agent answered ${res.statusCode}: ${text.slice(0, 300)}`, res.statusCode);
+      throw new AgentPushError(`agent answered ${res.statusCode}: ${text.slice(0, 300)}`, res.statusCode, errorCodeOf(text));
     }
     return parseAck(text);
   }
@@ -105,6 +107,16 @@ async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void 
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `error.code` of an agent's error answer ({"error":{"code","message"}}), if it has one. */
+function errorCodeOf(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { error?: { code?: unknown } })?.error?.code;
+    return typeof code === "string" ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const ackEnvelope = Compile(ConfigAckEnvelopeSchema);

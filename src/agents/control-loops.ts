@@ -2,17 +2,18 @@
 // slow safety-net sweep that catches what notifications miss (an agent turning stale or live, a
 // lost NOTIFY, a retry whose backoff expired), settles operations nobody is polling and, every few
 // minutes, deletes operations finished longer ago than LBPLANE_OPERATION_RETENTION_HOURS (so the
-// table cannot grow forever; a pruned operation's URL answers 404 like any unknown one).
+// table cannot grow forever; a pruned operation's URL answers 404 like any unknown one) and the
+// load balancer tombstones every live agent already has (incremental push needs no older ones).
 
 import type { Config } from "../config.js";
 import { settleAll } from "../services/operations.service.js";
 import { announceChange, ChangeFeed } from "../store/change-feed.js";
-import { readDesiredSnapshot } from "../store/desired-state.store.js";
+import { pruneTombstones, readLocationChanges } from "../store/load-balancer-versions.store.js";
 import { pruneFinishedOperations } from "../store/operations.store.js";
 import type { Db } from "../store/prisma.js";
 import { openPushPool, PushLockSession } from "../store/push-locks.store.js";
 import { AgentClient } from "./agent-client.js";
-import { compileDesiredState, DesiredStateCache } from "./desired-state.js";
+import { DesiredStateCache } from "./desired-state.js";
 import { Reconciler, type ReconcilerLog } from "./reconciler.js";
 
 export interface ControlLoops {
@@ -70,7 +71,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
   const reconciler: Reconciler = new Reconciler({
     locks,
     client,
-    desired: new DesiredStateCache(async (location) => compileDesiredState(location, await readDesiredSnapshot(lockPool, location))),
+    desired: new DesiredStateCache((location, since, known) => readLocationChanges(lockPool, location, since, known)),
     livenessMs,
     concurrency,
     onAcked: settleLocation,
@@ -112,6 +113,8 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
       try {
         reconciler.wake();
         await settleAll(db, { livenessMs });
+        // Tombstones are pruned every sweep: one statement that finds nothing when nothing was deleted.
+        await pruneTombstones(lockPool, livenessMs);
         await prune();
       } catch (err) {
         log.warn(`sweep failed: ${(err as Error).message}`);

@@ -1,88 +1,126 @@
-// What every agent of a location must serve at a generation: the compiled load balancers of that
-// location. Compiled once per (location, generation) and shared by every push of that generation,
-// so 100 agents cost one compile and one JSON serialisation.
+// What a push carries: for an agent at base generation B, the load balancers of its location written
+// after B (compiled) and those deleted after B — or, for a base of "full", every load balancer. A body
+// is built once per (location, base, generation) and shared by every agent at that base (after a
+// change, nearly all agents of a location are at the same base), so 100 agents cost one read, one
+// serialisation, and compiles only of what changed (src/agents/compiled-load-balancers.ts).
 
-import { AGENT_PROTOCOL_VERSION, type AgentConfig } from "../domain/agent-protocol.js";
-import { compileLoadBalancer } from "../domain/compile.js";
+import { AGENT_PROTOCOL_VERSION, type FromGeneration } from "../domain/agent-protocol.js";
 import { normalizeLocation } from "../domain/ids.js";
-import type { DesiredSnapshot } from "../store/desired-state.store.js";
+import type { LocationChanges } from "../store/load-balancer-versions.store.js";
+import { CompiledLocation } from "./compiled-load-balancers.js";
 
 export interface DesiredState {
   location: string;
   generation: bigint;
-  config: AgentConfig;
-  /** The push body, serialised and UTF-8 encoded once per generation, shared by every push. */
+  /** What the push applies on: "full", or the generation the agent must have. */
+  from: FromGeneration;
+  /** The push body, serialised and UTF-8 encoded once, shared by every push at this base. */
   body: Buffer;
-  /** Lower-cased ARM id → load balancer uid, to record per-LB ACKs (unknown ids are ignored). */
+  /** Lower-cased ARM id → load balancer uid of the upserts, to record per-LB ACKs (others are ignored). */
   uidByArmId: Map<string, string>;
+  upserts: number;
+  removals: number;
 }
 
-/** Reads a location's desired state (the key is already normalised). */
-export type DesiredStateSource = (location: string) => Promise<DesiredState>;
+/** A read of what changed since `since` (-1 = everything), naming what is already compiled. */
+export type ChangesSource = (location: string, since: bigint, known: Array<{ uid: string; generation: bigint }>) => Promise<LocationChanges>;
 
-/**
- * Compiles a one-statement snapshot (src/store/desired-state.store.ts): its content is exactly what
- * that generation committed, so an ACK of generation g proves the agent has every write stamped <= g.
- */
-export function compileDesiredState(location: string, snapshot: DesiredSnapshot): DesiredState {
-  const uidByArmId = new Map<string, string>();
-  const loadBalancers = snapshot.loadBalancers.map((lb) => {
-    uidByArmId.set(lb.id.toLowerCase(), lb.uid);
-    return compileLoadBalancer(lb.spec, { address: lb.address, publicIps: lb.publicIps });
-  });
-  const config: AgentConfig = {
-    protocolVersion: AGENT_PROTOCOL_VERSION,
-    generation: Number(snapshot.generation),
-    location,
-    loadBalancers,
-  };
-  return { location, generation: snapshot.generation, config, body: Buffer.from(JSON.stringify(config), "utf8"), uidByArmId };
+/** The base a push is asked for: the agent's acknowledged generation, or "full". */
+export type PushBase = bigint | "full";
+
+interface LocationBodies {
+  compiled: CompiledLocation;
+  /** Newest generation any read of this location saw: bodies for older targets are dropped. */
+  newest: bigint;
+  /** Base key ("full" or the generation) → the body for the newest target from that base. */
+  bodies: Map<string, Promise<DesiredState>>;
+  /** The base most agents were at after the last change (the previous target), for prefetch. */
+  lastTarget: bigint;
 }
 
-/**
- * Caches the newest desired state per location: a lookup that the cached generation satisfies costs
- * nothing; only a newer generation reads and recompiles. Concurrent callers for one location share
- * one compile. `prefetch` starts that read as soon as a change is announced, so it overlaps with
- * claiming the agents instead of following it.
- */
 export class DesiredStateCache {
-  private readonly entries = new Map<string, Promise<DesiredState>>();
-  /** Reads in flight, per location. */
-  private readonly reading = new Map<string, Promise<DesiredState>>();
+  private readonly locations = new Map<string, LocationBodies>();
 
-  constructor(private readonly read: DesiredStateSource) {}
+  constructor(private readonly read: ChangesSource) {}
 
-  async get(location: string, atLeast: bigint): Promise<DesiredState> {
-    const key = normalizeLocation(location);
+  /**
+   * The push for an agent at `base` that brings it to at least generation `atLeast`. Concurrent
+   * callers at one base share one read; a base the database can no longer answer a delta for
+   * (behind the tombstone horizon, or ahead of the location) gets the full state.
+   */
+  async get(location: string, base: PushBase, atLeast: bigint): Promise<DesiredState> {
+    const loc = this.location(normalizeLocation(location));
+    const key = String(base);
     for (let attempt = 0; attempt < 2; attempt++) {
-      // The second look catches a refresh another caller started while we awaited the first entry.
-      const entry = this.entries.get(key);
+      const entry = loc.bodies.get(key);
       const state = entry && (await entry.catch(() => undefined));
       if (state && state.generation >= atLeast) return state;
     }
-    return this.refresh(key);
+    return this.build(loc, normalizeLocation(location), base);
   }
 
-  /**
-   * A location changed: read its new state now, unless a read is already under way (if that one
-   * started just before the change, `get` notices the older generation and reads once more).
-   */
+  /** A location changed: build the body most of its agents (those at the last target) will need. */
   prefetch(location: string): void {
     const key = normalizeLocation(location);
-    if (!this.reading.has(key)) this.refresh(key).catch(() => {});
+    const loc = this.locations.get(key);
+    if (loc && loc.lastTarget >= 0n) this.build(loc, key, loc.lastTarget).catch(() => {});
   }
 
-  private refresh(key: string): Promise<DesiredState> {
-    const fresh = this.read(key);
-    this.entries.set(key, fresh);
-    this.reading.set(key, fresh);
-    const done = () => {
-      if (this.reading.get(key) === fresh) this.reading.delete(key);
-    };
-    fresh.then(done, () => {
-      done();
-      if (this.entries.get(key) === fresh) this.entries.delete(key);
-    });
+  private location(key: string): LocationBodies {
+    let loc = this.locations.get(key);
+    if (!loc) {
+      loc = { compiled: new CompiledLocation(), newest: -1n, bodies: new Map(), lastTarget: -1n };
+      this.locations.set(key, loc);
+    }
+    return loc;
+  }
+
+  private build(loc: LocationBodies, location: string, base: PushBase): Promise<DesiredState> {
+    const key = String(base);
+    const fresh = this.readAndSerialise(loc, location, base);
+    loc.bodies.set(key, fresh);
+    fresh.then(
+      (state) => {
+        if (state.generation > loc.newest) {
+          loc.newest = state.generation;
+          // Bodies aimed at an older target are never asked for again (claims name the newest).
+          for (const [k, p] of loc.bodies) {
+            if (p !== fresh) void p.then((s) => s.generation < loc.newest && loc.bodies.get(k) === p && loc.bodies.delete(k), () => {});
+          }
+        }
+        if (base !== "full" || loc.lastTarget < 0n) loc.lastTarget = state.generation;
+      },
+      () => {
+        if (loc.bodies.get(key) === fresh) loc.bodies.delete(key);
+      },
+    );
     return fresh;
+  }
+
+  private async readAndSerialise(loc: LocationBodies, location: string, base: PushBase): Promise<DesiredState> {
+    let since = base === "full" ? -1n : base;
+    let changes = await this.read(location, since, loc.compiled.knownAbove(since));
+    // A base the tombstones no longer cover, or one from the future (a restored database): full.
+    if (since >= 0n && (since < changes.horizon || since > changes.generation)) {
+      since = -1n;
+      changes = await this.read(location, since, loc.compiled.knownAbove(since));
+    }
+    const full = since < 0n;
+    const entries = loc.compiled.absorb(changes, full);
+    const upsertIds = new Set(entries.map((e) => e.lb.id));
+    // Deleted and created again under the same id: the upsert replaces it, no removal needed.
+    const removals = full ? [] : [...new Set(changes.removed.map((r) => r.id))].filter((id) => !upsertIds.has(id));
+    const from: FromGeneration = full ? "full" : Number(since);
+    const head = JSON.stringify({
+      protocolVersion: AGENT_PROTOCOL_VERSION,
+      location,
+      fromGeneration: from,
+      generation: Number(changes.generation),
+      removals,
+    });
+    // The compiled load balancers are spliced in as the JSON they were serialised to once.
+    const body = Buffer.from(`${head.slice(0, -1)},"upserts":[${entries.map((e) => e.json).join(",")}]}`, "utf8");
+    const uidByArmId = new Map(entries.map((e) => [e.lb.id.toLowerCase(), e.uid]));
+    return { location, generation: changes.generation, from, body, uidByArmId, upserts: entries.length, removals: removals.length };
   }
 }

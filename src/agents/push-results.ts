@@ -1,5 +1,6 @@
 // What a batch of ACKs means before it is recorded (src/store/push-locks.store.ts records it, many
-// agents per statement): per agent, one outcome per load balancer of the push — a refusal wins
+// agents per statement): per agent, one outcome per load balancer the push carried (a delta's
+// outcomes replace only those load balancers' rows; a full push's replace them all) — a refusal wins
 // over an "Applied" for the same id, and ids that were not in the push are ignored, so nothing an
 // agent sends can create or change a load balancer — and the last error a refusal leaves behind.
 
@@ -44,7 +45,7 @@ export function foldAcks(acks: AckToRecord[]): FoldedAcks {
     }
     refusedBy.set(agent.id, refused);
     const lastError = refused ? `refused ${refused} load balancer(s) at generation ${state.generation}: ${firstDetail}`.slice(0, 1000) : null;
-    columns.agents.push({ agent, generation: state.generation, lastError });
+    columns.agents.push({ agent, generation: state.generation, full: state.from === "full", lastError });
   }
   return { columns, refusedBy };
 }

@@ -20,7 +20,7 @@
 // ended, never while it is still under way, so this replica never overlaps two pushes to one agent.
 
 import { setMaxListeners } from "node:events";
-import type { ConfigAck } from "../domain/agent-protocol.js";
+import { DELTA_BASE_MISMATCH, type ConfigAck } from "../domain/agent-protocol.js";
 import { normalizeLocation } from "../domain/ids.js";
 import type { AckRecord, AgentEpoch, ClaimRow, FailureToRecord, PushLockSession, Released } from "../store/push-locks.store.js";
 import { AgentPushError, type AgentClient } from "./agent-client.js";
@@ -164,21 +164,30 @@ export class Reconciler {
     if (soonest < Infinity) this.wakeIn(soonest);
   }
 
-  /** One push of the newest generation, under the claimed lock. Never throws for agent trouble. */
+  /**
+   * One push of the newest generation, under the claimed lock: what changed since the generation the
+   * agent acknowledged, or the full state when it has none (or its base turns out not to match).
+   * Never throws for agent trouble.
+   */
   private async push(c: Claimed): Promise<Outcome> {
     const a = c.row;
     const signal = this.abort.signal;
     let state: DesiredState | undefined;
     const started = performance.now();
+    const acked = BigInt(a.acked);
     try {
-      state = await this.o.desired.get(a.location, BigInt(a.gen));
+      state = await this.o.desired.get(a.location, acked < 0n ? "full" : acked, BigInt(a.gen));
       if (c.epoch !== this.epoch || this.stopped) return { kind: "skip", c };
-      const ack = await this.o.client.pushConfig(a.url, a.push_token, state.body, signal);
-      pushedBytes.inc(state.body.length);
-      if (ack.generation !== state.config.generation) {
-        // An agent claiming another generation than the one it was sent is not believed; the retry
-        // pushes the same generation again until it acknowledges exactly that.
-        throw new AgentPushError(`agent acknowledged generation ${ack.generation} for a push of generation ${state.config.generation}`, 200);
+      let ack: ConfigAck;
+      try {
+        ack = await this.send(a, state, signal);
+      } catch (err) {
+        if (!(err instanceof AgentPushError && err.code === DELTA_BASE_MISMATCH) || state.from === "full") throw err;
+        // The agent has not what lbplane recorded (it restarted, or a database was restored): full state.
+        this.o.log.info(`agent '${a.name}' does not have generation ${state.from}; pushing the full state`);
+        state = await this.o.desired.get(a.location, "full", BigInt(a.gen));
+        if (c.epoch !== this.epoch || this.stopped) return { kind: "skip", c };
+        ack = await this.send(a, state, signal);
       }
       pushLatency.observe({ outcome: "ack" }, (performance.now() - started) / 1000);
       return { kind: "ack", c, state, ack };
@@ -191,6 +200,17 @@ export class Reconciler {
       if (a.failures === 0) this.o.log.warn(`push of generation ${state.generation} to agent '${a.name}' failed: ${message}`);
       return { kind: "fail", c, error: message, waitMs: this.backoffMs(a.failures + 1), generation: state.generation };
     }
+  }
+
+  private async send(a: ClaimRow, state: DesiredState, signal: AbortSignal): Promise<ConfigAck> {
+    const ack = await this.o.client.pushConfig(a.url, a.push_token, state.body, signal);
+    pushedBytes.inc(state.body.length);
+    if (ack.generation !== Number(state.generation)) {
+      // An agent claiming another generation than the one it was sent is not believed; the retry
+      // pushes the same generation again until it acknowledges exactly that.
+      throw new AgentPushError(`agent acknowledged generation ${ack.generation} for a push of generation ${state.generation}`, 200);
+    }
+    return ack;
   }
 
   // ---- record and release (group commit on the lock session) -----------------------------------

@@ -7,7 +7,7 @@
 // live agent answers 409, retried until about two liveness windows have passed (a restarted
 // predecessor's registration lapses within one), then the agent gives up loudly (`onFatal`).
 
-import type { CompiledLoadBalancer, ProbeReport, RegisterResponse } from "../domain/agent-protocol.js";
+import { SUPPORTED_PROTOCOL_VERSIONS, type CompiledLoadBalancer, type ProbeReport, type RegisterResponse } from "../domain/agent-protocol.js";
 import { ConfigApplier } from "./config-applier.js";
 import { ConfigServer } from "./config-server.js";
 import { ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
@@ -82,7 +82,12 @@ export class Agent {
     this.server = new ConfigServer({
       log,
       applyConfig: (config) => {
-        log.info("config pushed", { generation: config.generation, loadBalancers: config.loadBalancers.length });
+        log.info("config pushed", {
+          generation: config.generation,
+          from: config.fromGeneration,
+          upserts: config.upserts.length,
+          removals: config.removals.length,
+        });
         return this.applier.apply(config);
       },
       status: () => this.status(),
@@ -157,6 +162,7 @@ export class Agent {
           url: this.url,
           capabilities: this.opts.driver.capabilities,
           appliedGeneration: this.applier.generation,
+          protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
           ...(this.credential ? { credential: this.credential } : {}),
         });
         this.registration = reg;

@@ -1,12 +1,22 @@
-// Brings the driver to a pushed config, one load balancer at a time. A load balancer that cannot be
-// served is refused with a detail and its last good version keeps forwarding; it never holds back the
-// others. Pushes are serialized (the control plane may retry while one is still being applied) and
-// idempotent: the same generation with the same versions returns the same acknowledgement.
+// Brings the driver to a pushed config, one load balancer at a time. A full push replaces the whole
+// state (what it does not name stops); a delta touches only what it names — its removals stop, its
+// upserts apply — and only on top of the generation it was built from: any other base is refused
+// (BaseMismatch → 409) so lbplane sends the full state instead of a delta that would leave holes.
+// Load balancers a push does not name are not touched at all (no driver call, no listener rebind).
+// A load balancer that cannot be served is refused with a detail and its last good version keeps
+// forwarding, also across later deltas that do not name it; it never holds back the others. Pushes
+// are serialized (the control plane may retry while one is still being applied) and idempotent: the
+// same push again returns the same acknowledgement.
 
 import type { AgentConfig, CompiledLoadBalancer, ConfigAck, LoadBalancerOutcome } from "../domain/agent-protocol.js";
 import { checkLoadBalancer } from "./config-validate.js";
 import { DriverRefusal, type ForwardingDriver } from "./driver.js";
 import { errorText, type Logger } from "./log.js";
+
+/** A delta whose base is not the generation in force; lbplane answers it with the full state. */
+export class BaseMismatch extends Error {
+  override name = "BaseMismatch";
+}
 
 export interface LoadBalancerState {
   id: string;
@@ -20,6 +30,7 @@ export class ConfigApplier {
   private readonly applied = new Map<string, CompiledLoadBalancer>();
   private readonly refused = new Map<string, { name: string; version: string; detail: string }>();
   private lastAck: ConfigAck | undefined;
+  private lastPush: { from: AgentConfig["fromGeneration"]; removals: number } | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -50,25 +61,33 @@ export class ConfigApplier {
 
   private async applyNow(config: AgentConfig): Promise<ConfigAck> {
     if (this.lastAck && this.isRepeat(config, this.lastAck)) return this.lastAck;
+    const full = config.fromGeneration === "full";
+    if (!full && config.fromGeneration !== this.generation) {
+      throw new BaseMismatch(`a delta from generation ${config.fromGeneration}, but this agent has generation ${this.generation}; send the full state`);
+    }
     if (config.generation < this.generation) {
       // Not an error: the control plane is the source of truth (e.g. its database was restored).
       this.log.warn("applying an older generation than the one in force", { generation: config.generation, previous: this.generation });
     }
-    const wanted = new Set(config.loadBalancers.map((lb) => lb.id));
-    for (const id of [...this.applied.keys()]) {
-      if (wanted.has(id)) continue;
-      await this.driver.remove(id);
-      this.applied.delete(id);
-      this.log.info("load balancer removed", { id });
-    }
-    for (const id of [...this.refused.keys()]) if (!wanted.has(id)) this.refused.delete(id);
+    const upserted = new Set(config.upserts.map((lb) => lb.id));
+    const going = full ? [...this.applied.keys(), ...this.refused.keys()].filter((id) => !upserted.has(id)) : config.removals;
+    for (const id of new Set(going)) await this.removeOne(id);
 
     const outcomes: LoadBalancerOutcome[] = [];
-    for (const lb of config.loadBalancers) outcomes.push(await this.applyOne(lb));
+    for (const lb of config.upserts) outcomes.push(await this.applyOne(lb));
     this.generation = config.generation;
     this.lastAck = { generation: config.generation, loadBalancers: outcomes };
+    this.lastPush = { from: config.fromGeneration, removals: config.removals.length };
     this.onApplied(this.appliedLoadBalancers());
     return this.lastAck;
+  }
+
+  private async removeOne(id: string): Promise<void> {
+    this.refused.delete(id);
+    if (!this.applied.has(id)) return;
+    await this.driver.remove(id);
+    this.applied.delete(id);
+    this.log.info("load balancer removed", { id });
   }
 
   private async applyOne(lb: CompiledLoadBalancer): Promise<LoadBalancerOutcome> {
@@ -95,8 +114,11 @@ export class ConfigApplier {
     return { id: lb.id, version: lb.version, state: "Applied" };
   }
 
+  /** The push just applied, again (lbplane retried because it never saw the ACK). */
   private isRepeat(config: AgentConfig, ack: ConfigAck): boolean {
-    if (config.generation !== ack.generation || config.loadBalancers.length !== ack.loadBalancers.length) return false;
-    return config.loadBalancers.every((lb, i) => ack.loadBalancers[i]!.id === lb.id && ack.loadBalancers[i]!.version === lb.version);
+    const last = this.lastPush;
+    if (!last || config.generation !== ack.generation || config.fromGeneration !== last.from) return false;
+    if (config.removals.length !== last.removals || config.upserts.length !== ack.loadBalancers.length) return false;
+    return config.upserts.every((lb, i) => ack.loadBalancers[i]!.id === lb.id && ack.loadBalancers[i]!.version === lb.version);
   }
 }

@@ -1,5 +1,7 @@
 // The agent's own HTTP endpoint.
-//   PUT /v1/config  Bearer <push token from registration>: apply a pushed config → ConfigAck.
+//   PUT /v1/config  Bearer <push token from registration>: apply a pushed config → ConfigAck;
+//                   400 ProtocolVersionUnsupported (a version this agent does not speak),
+//                   409 DeltaBaseMismatch (a delta on a generation this agent has not: send full).
 //   GET /v1/status  no auth: applied generation, load balancers, listeners, backend health, flows.
 // Status is unauthenticated so operators can curl it; it carries no credentials, only what the
 // agent forwards (the default listen address is loopback). Config is never accepted before the agent
@@ -8,8 +10,9 @@
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AgentConfig, ConfigAck } from "../domain/agent-protocol.js";
-import { asConfig, checkEnvelope } from "./config-validate.js";
+import { DELTA_BASE_MISMATCH, type AgentConfig, type ConfigAck } from "../domain/agent-protocol.js";
+import { BaseMismatch } from "./config-applier.js";
+import { asConfig, checkEnvelope, checkProtocolVersion } from "./config-validate.js";
 import { errorText, type Logger } from "./log.js";
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -83,9 +86,16 @@ export class ConfigServer {
     } catch {
       throw new HttpError(400, "InvalidRequestFormat", "body is not valid JSON");
     }
+    const unspoken = checkProtocolVersion(body);
+    if (unspoken) throw new HttpError(400, "ProtocolVersionUnsupported", unspoken);
     const problem = checkEnvelope(body);
     if (problem) throw new HttpError(400, "InvalidRequestFormat", problem);
-    return this.h.applyConfig(asConfig(body));
+    try {
+      return await this.h.applyConfig(asConfig(body));
+    } catch (err) {
+      if (err instanceof BaseMismatch) throw new HttpError(409, DELTA_BASE_MISMATCH, err.message);
+      throw err;
+    }
   }
 
   private authorize(header: string | undefined): void {

@@ -8,8 +8,8 @@
 import net from "node:net";
 import { Compile } from "typebox/compile";
 import {
-  AGENT_PROTOCOL_VERSION,
   AgentConfigEnvelopeSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
   CompiledLoadBalancerSchema,
   type AgentConfig,
   type CompiledListener,
@@ -20,17 +20,26 @@ import {
 const envelopeShape = Compile(AgentConfigEnvelopeSchema);
 const loadBalancerShape = Compile(CompiledLoadBalancerSchema);
 
+/**
+ * Reason a push's protocol version is not one this agent speaks (→ 400 ProtocolVersionUnsupported,
+ * naming both sides), or undefined. The version decides which schema applies, so it comes first.
+ */
+export function checkProtocolVersion(body: unknown): string | undefined {
+  const version = (body as { protocolVersion?: unknown } | null)?.protocolVersion;
+  if (typeof version === "number" && SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  return `lbplane pushed protocol version ${JSON.stringify(version ?? null)}; this agent speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")} (upgrade the older side)`;
+}
+
 /** Reason the push envelope is unusable (→ 400), or undefined. */
 export function checkEnvelope(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return "body must be a JSON object";
-  // The version decides which schema applies, so it is checked first and on its own.
-  if ((body as { protocolVersion?: unknown }).protocolVersion !== AGENT_PROTOCOL_VERSION) return `protocolVersion must be ${AGENT_PROTOCOL_VERSION}`;
   if (!envelopeShape.Check(body)) return describeErrors(envelopeShape.Errors(body), "body", () => undefined);
   const ids = new Set<string>();
-  for (const [i, lb] of body.loadBalancers.entries()) {
-    if (ids.has(lb.id)) return `loadBalancers[${i}]: duplicate id ${lb.id}`;
+  for (const [i, lb] of body.upserts.entries()) {
+    if (ids.has(lb.id)) return `upserts[${i}]: duplicate id ${lb.id}`;
     ids.add(lb.id);
   }
+  if (body.fromGeneration !== "full" && body.fromGeneration > body.generation) return `fromGeneration ${body.fromGeneration} is after generation ${body.generation}`;
   return undefined;
 }
 

@@ -10,6 +10,28 @@
 //   lbplane → agent  PUT    {agent url}/v1/config                Bearer <push token>
 //   operator         GET    /dataplane/v1/agents                 Bearer <admin token>
 //
+// Protocol version 2: incremental push (the xDS "delta" idea). Every load balancer row carries the
+// location generation of its last write, and a deleted one leaves a tombstone (id, generation), so
+// "what changed since generation B" is answerable. A push says
+//   { protocolVersion, location, fromGeneration, generation, upserts: [compiled LB…], removals: [id…] }
+// fromGeneration "full" = the complete state (upserts are every load balancer; anything else the agent
+// serves goes); an integer B = apply on top of exactly generation B. The agent refuses a delta whose
+// base is not the generation it has applied (409 DeltaBaseMismatch naming both), and lbplane answers
+// that with a full push at once. Full state is sent on first contact (an agent registering empty),
+// after the agent restarted (it re-registers, or heartbeats, with appliedGeneration -1), when the
+// agent's base does not match (lbplane's database was restored, a push was lost mid-way), and when the
+// agent fell behind the tombstone horizon (tombstones are pruned once every live agent has them). A
+// control-plane restart needs nothing special: the acknowledged generation is in the database, and
+// the base check catches any disagreement. The ACK names each upserted load balancer (Applied, or
+// Refused with a detail; a refused one keeps its last good version, also across later deltas that do
+// not touch it); removals need no outcome.
+//
+// Versions: registration carries the versions the agent speaks (`protocolVersions`; absent = whatever
+// lbplane speaks, so the push itself is where an unversioned old agent says no);
+// lbplane refuses a registration it shares no version with (400 AgentProtocolVersionUnsupported
+// naming both sets), and an agent refuses a push of a version it does not speak (400
+// ProtocolVersionUnsupported naming both). Version 1 (state of the world every push) is retired.
+//
 // What an agent sends lbplane is untrusted: strings are bounded, arrays capped, unknown members refused
 // — except inside `capabilities`, which newer agents may extend. What lbplane pushes is checked by the
 // agent for shape, but unknown members are tolerated so an older agent keeps accepting a newer lbplane's
@@ -17,7 +39,20 @@
 
 import { Type, type Static } from "typebox";
 
-export const AGENT_PROTOCOL_VERSION = 1;
+/** The protocol version lbplane pushes and lbplane-agent speaks. */
+export const AGENT_PROTOCOL_VERSION = 2;
+/** Every version this build speaks (both sides): registration intersects the agent's with these. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [AGENT_PROTOCOL_VERSION];
+
+/**
+ * The newest version both sides speak, or undefined. An agent that names no versions is taken at
+ * lbplane's word (a version-1 agent then refuses the first push with a 400 naming the version it
+ * wants, which lbplane records as that agent's last error).
+ */
+export function commonProtocolVersion(agentSpeaks: readonly number[] | undefined, lbplaneSpeaks: readonly number[] = SUPPORTED_PROTOCOL_VERSIONS): number | undefined {
+  const theirs = new Set(agentSpeaks ?? lbplaneSpeaks);
+  return [...lbplaneSpeaks].sort((a, b) => b - a).find((v) => theirs.has(v));
+}
 
 /** Per-push cap on health items: a full report of 10k targets is ~2 MB at most. */
 export const MAX_HEALTH_REPORTS = 10_000;
@@ -71,6 +106,8 @@ export const RegisterRequestSchema = Type.Object(
     capabilities: CapabilitiesSchema,
     /** Generation the agent currently has applied (-1 when it starts empty). */
     appliedGeneration: Type.Optional(Generation),
+    /** Push protocol versions the agent speaks; absent = lbplane's own (see commonProtocolVersion). */
+    protocolVersions: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 1000 }), { minItems: 1, maxItems: 16 })),
     /**
      * The credential of this agent's current registration, when it has one: proves a re-registration
      * (after a 401 or a control-plane restart) comes from the agent that holds the name.
@@ -113,6 +150,8 @@ export const RegisterResponseSchema = Type.Object({
   pushToken: Type.String({ description: "lbplane presents this on every config push." }),
   heartbeatIntervalMs: Type.Integer(),
   livenessWindowMs: Type.Integer(),
+  /** The push protocol version lbplane will use with this agent (the newest both speak). */
+  protocolVersion: Type.Integer(),
 }, { title: "AgentRegisterResponse" });
 export type RegisterResponse = Static<typeof RegisterResponseSchema>;
 
@@ -244,14 +283,23 @@ export const CompiledLoadBalancerSchema = Type.Object({
 });
 export type CompiledLoadBalancer = Static<typeof CompiledLoadBalancerSchema>;
 
+/** The base of a push: "full" (the complete state) or the generation a delta applies on. */
+export const FromGenerationSchema = Type.Union([Type.Literal("full"), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+export type FromGeneration = Static<typeof FromGenerationSchema>;
+
 const ConfigEnvelope = {
   /** The sender's AGENT_PROTOCOL_VERSION; an agent refuses any version it does not speak. */
   protocolVersion: Type.Integer(),
-  generation: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   location: Type.String(),
+  fromGeneration: FromGenerationSchema,
+  /** The generation the agent has once this push is applied. */
+  generation: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  /** Ids of load balancers to stop serving (a delta's deletions since fromGeneration). */
+  removals: Type.Array(Type.String({ minLength: 1 })),
 };
 
-export const AgentConfigSchema = Type.Object({ ...ConfigEnvelope, loadBalancers: Type.Array(CompiledLoadBalancerSchema) });
+/** One push: the complete state ("full") or what changed since fromGeneration. */
+export const AgentConfigSchema = Type.Object({ ...ConfigEnvelope, upserts: Type.Array(CompiledLoadBalancerSchema) });
 export type AgentConfig = Static<typeof AgentConfigSchema>;
 
 /**
@@ -259,7 +307,10 @@ export type AgentConfig = Static<typeof AgentConfigSchema>;
  * 400). Each load balancer's body is checked on its own against CompiledLoadBalancerSchema, so bad
  * data in one is refused with a detail while the others apply (per-resource semantics, as in Envoy xDS).
  */
-export const AgentConfigEnvelopeSchema = Type.Object({ ...ConfigEnvelope, loadBalancers: Type.Array(Type.Object(LoadBalancerKey)) });
+export const AgentConfigEnvelopeSchema = Type.Object({ ...ConfigEnvelope, upserts: Type.Array(Type.Object(LoadBalancerKey)) });
+
+/** The agent's answer to a delta whose base is not what it has applied (HTTP 409): lbplane sends full. */
+export const DELTA_BASE_MISMATCH = "DeltaBaseMismatch";
 
 // ---- the ACK (agent → lbplane, as the answer to a push)
 

@@ -52,6 +52,12 @@ async function requireAgent(request: FastifyRequest): Promise<void> {
   request.agent = await authenticateAgent(request.server.deps, agentId.toLowerCase(), bearerToken(request));
 }
 
+/** onRequest hook of heartbeats: only the shape of the id; the credential is checked with the write. */
+async function requireAgentId(request: FastifyRequest): Promise<void> {
+  const { agentId } = request.params as { agentId: string };
+  if (!isUuid(agentId)) throw Errors.agentCredentialInvalid();
+}
+
 /**
  * onRequest hook of registration: the join token is checked before the body is read, so an
  * anonymous caller cannot make lbplane receive, parse and validate a body at all.
@@ -59,6 +65,9 @@ async function requireAgent(request: FastifyRequest): Promise<void> {
 async function requireJoinToken(request: FastifyRequest): Promise<void> {
   checkJoinToken(request.server.deps, bearerToken(request));
 }
+
+/** A heartbeat is `{"appliedGeneration":n}`. */
+const HEARTBEAT_BODY_LIMIT = 1024;
 
 /** A registration is a few hundred bytes; 64 KiB leaves room for capabilities newer agents add. */
 const REGISTER_BODY_LIMIT = 64 * 1024;
@@ -103,6 +112,7 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
         pushToken: reg.pushToken,
         heartbeatIntervalMs: Math.max(100, Math.floor(config.agentLivenessMs / 4)),
         livenessWindowMs: config.agentLivenessMs,
+        protocolVersion: reg.protocolVersion,
       };
     },
   );
@@ -111,7 +121,9 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
     "/dataplane/v1/agents/:agentId/heartbeat",
     {
       config: { auth: "none" },
-      onRequest: requireAgent,
+      onRequest: requireAgentId,
+      // The credential is checked with the write, after the body is read: keep that body tiny.
+      bodyLimit: HEARTBEAT_BODY_LIMIT,
       schema: {
         operationId: "Agents_Heartbeat",
         tags: TAGS,
@@ -123,7 +135,8 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const beat = await heartbeat(request.server.deps, request.agent!, request.body.appliedGeneration);
+      const { agentId } = request.params as { agentId: string };
+      const beat = await heartbeat(request.server.deps, agentId.toLowerCase(), bearerToken(request), request.body.appliedGeneration);
       return { desiredGeneration: Number(beat.desiredGeneration) };
     },
   );

@@ -4,7 +4,14 @@
 // heartbeat means "push now", which report items count — are made here.
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { pushTargetHost, pushTargetProblem, type HealthReport, type RegisterRequest } from "../domain/agent-protocol.js";
+import {
+  commonProtocolVersion,
+  pushTargetHost,
+  pushTargetProblem,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type HealthReport,
+  type RegisterRequest,
+} from "../domain/agent-protocol.js";
 import type { AgentNetwork } from "../config.js";
 import { loadBalancerId, normalizeLocation } from "../domain/ids.js";
 import { Errors } from "../errors.js";
@@ -14,7 +21,7 @@ import {
   isAgentLive,
   listAgentRows,
   locationGeneration,
-  recordHeartbeat,
+  recordCheckedHeartbeat,
   upsertAgentRegistration,
   type Agent,
 } from "../store/agents.store.js";
@@ -44,6 +51,8 @@ export interface Registration {
   agent: Agent;
   credential: string;
   pushToken: string;
+  /** The push protocol version lbplane uses with this agent. */
+  protocolVersion: number;
 }
 
 /**
@@ -93,10 +102,17 @@ function ipv4Inside(host: string, net: AgentNetwork): boolean {
  * The acknowledged generation restarts at what the agent says it has applied (-1 when empty), so an
  * agent that restarts empty gets the full config at once; a claim from the future (another
  * database, or a lie) counts as empty.
+ *
+ * An agent that shares no push protocol version with lbplane is refused (400, naming both sets)
+ * before anything is written: a silent mismatch would look like an agent that never converges.
  */
 export async function registerAgent(deps: Deps, joinToken: string | undefined, req: RegisterRequest): Promise<Registration> {
   checkJoinToken(deps, joinToken);
   checkPushTarget(req.url, deps.config.agentNetworks);
+  const protocolVersion = commonProtocolVersion(req.protocolVersions);
+  if (protocolVersion === undefined) {
+    throw Errors.agentProtocolVersionUnsupported((req.protocolVersions ?? []).join(", "), SUPPORTED_PROTOCOL_VERSIONS.join(", "));
+  }
   const location = normalizeLocation(req.location);
   const current = await locationGeneration(deps.db, location);
   const claimed = req.appliedGeneration ?? -1;
@@ -121,7 +137,7 @@ export async function registerAgent(deps: Deps, joinToken: string | undefined, r
   );
   if (!agent) throw Errors.agentNameInUse(req.name, deps.config.agentLivenessMs);
   deps.notifyChange?.(agent.location);
-  return { agent, credential, pushToken };
+  return { agent, credential, pushToken, protocolVersion };
 }
 
 /**
@@ -142,13 +158,24 @@ export async function authenticateAgent(deps: Pick<ServiceDeps, "db">, agentId: 
 /**
  * Marks the agent live and answers the generation it should have. An agent reporting less than
  * lbplane believes it acknowledged has lost state (restart without re-registering): believing the
- * lower number only costs an idempotent push, while a higher number is never believed — only an
- * ACK of a push raises it. A stale agent, or one that lost state, needs a push now.
+ * lower number only costs an idempotent push (the full state, when its base does not match), while
+ * a higher number is never believed — only an ACK of a push raises it. A stale agent, or one that
+ * lost state, needs a push now.
+ *
+ * The fleet's hot path: the credential is checked by the write itself (the row must carry the
+ * digest), and the writes of all beats arriving together are one statement (agents.store.ts), so a
+ * beat costs a sha256 and a share of a statement. A wrong credential and an unknown id are the same
+ * 401 at the same cost.
  */
-export async function heartbeat(deps: Deps, agent: Agent, appliedGeneration: number): Promise<{ desiredGeneration: bigint }> {
-  const beat = await recordHeartbeat(deps.db, agent.id, appliedGeneration, deps.config.agentLivenessMs);
-  if (!beat) throw Errors.agentCredentialInvalid(); // deregistered meanwhile
-  if (beat.wasStale || beat.lowered) deps.notifyChange?.(agent.location);
+export async function heartbeat(deps: Deps, agentId: string, credential: string | undefined, appliedGeneration: number): Promise<{ desiredGeneration: bigint }> {
+  if (!credential) throw Errors.agentCredentialInvalid();
+  const beat = await recordCheckedHeartbeat(
+    deps.db,
+    { agentId, credentialHash: sha256(credential), appliedGeneration: BigInt(appliedGeneration) },
+    deps.config.agentLivenessMs,
+  );
+  if (!beat) throw Errors.agentCredentialInvalid(); // unknown, deregistered, or a wrong credential
+  if (beat.wasStale || beat.lowered) deps.notifyChange?.(beat.location);
   return { desiredGeneration: beat.desiredGeneration };
 }
 

@@ -77,7 +77,8 @@ export interface AgentEpoch {
 
 /** A batch of ACKs as columns: one entry per agent, and one outcome per (agent, load balancer). */
 export interface AckColumns {
-  agents: Array<{ agent: AgentEpoch; generation: bigint; lastError: string | null }>;
+  /** `full`: the push carried the whole state, so outcomes of load balancers it did not name go. */
+  agents: Array<{ agent: AgentEpoch; generation: bigint; full: boolean; lastError: string | null }>;
   outcomes: Array<{ agentId: string; loadBalancerUid: string; state: "Applied" | "Refused"; detail: string | null }>;
 }
 
@@ -105,9 +106,11 @@ export interface Released {
 
 // Data-modifying CTEs are atomic together, and every read in the statement sees the rows as they
 // were before it: `before` is the location's state without these ACKs. Outcomes naming a load
-// balancer deleted since the snapshot are skipped.
+// balancer deleted since the snapshot are skipped. A delta's ACK touches only the rows of the load
+// balancers it carried: a refusal stays recorded (with its generation) until that load balancer
+// changes again or a full push says otherwise.
 const RECORD_ACKS_SQL = `WITH input AS (
-   SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::text[]) AS i(id, registered_at, gen, last_error)
+   SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::text[], $10::boolean[]) AS i(id, registered_at, gen, last_error, full_state)
  ), outs AS (
    SELECT * FROM unnest($5::uuid[], $6::uuid[], $7::text[], $8::text[]) AS o(agent_id, lb, state, detail)
  ), before AS (
@@ -120,10 +123,10 @@ const RECORD_ACKS_SQL = `WITH input AS (
      consecutive_failures = 0, next_attempt_at = NULL, last_error = i.last_error
    FROM input i
    WHERE a.id = i.id AND a.registered_at = i.registered_at
-   RETURNING a.id, i.gen
+   RETURNING a.id, i.gen, i.full_state
  ), gone AS (
    DELETE FROM agent_load_balancer_statuses s USING upd
-   WHERE s.agent_id = upd.id
+   WHERE s.agent_id = upd.id AND upd.full_state
      AND NOT EXISTS (SELECT 1 FROM outs o WHERE o.agent_id = upd.id AND o.lb = s.load_balancer_id)
  ), written AS (
    INSERT INTO agent_load_balancer_statuses (agent_id, load_balancer_id, generation, state, detail, updated_at)
@@ -272,6 +275,7 @@ async function recordAcks(conn: pg.ClientBase, acks: AckColumns, livenessMs: num
       outcomes.map((o) => o.state),
       outcomes.map((o) => o.detail),
       livenessMs,
+      agents.map((a) => a.full),
     ],
   });
   return {

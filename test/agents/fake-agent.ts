@@ -1,11 +1,13 @@
 // A fake data-plane agent: a REAL HTTP server on 127.0.0.1 that accepts config pushes (checking the
 // push token) and talks to lbplane over HTTP like lbplane-agent does. Its behaviour can be switched
 // while a test runs: acknowledge, refuse some load balancers, answer slowly, lie about the
-// generation, or die in the middle of a push.
+// generation, or die in the middle of a push. It speaks push protocol 2 like lbplane-agent: it keeps
+// the load balancers it serves, applies deltas only on the generation it has (409 DeltaBaseMismatch
+// otherwise) and keeps a refused load balancer's last good version.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AgentConfig, ConfigAck, HealthReport, RegisterResponse } from "../../src/domain/agent-protocol.js";
+import type { AgentConfig, CompiledLoadBalancer, ConfigAck, HealthReport, RegisterResponse } from "../../src/domain/agent-protocol.js";
 
 export interface FakeAgentBehaviour {
   /** ARM ids (any case) this agent refuses, with the detail it gives. */
@@ -15,13 +17,27 @@ export interface FakeAgentBehaviour {
   lie?: boolean;
   /** Destroy the connection of the next push without answering, then stop listening. */
   dieOnNextPush?: boolean;
+  /** Answer every push 503 (an agent that is up but cannot apply, so it misses generations). */
+  unavailable?: boolean;
 }
 
 export class FakeAgent {
   behaviour: FakeAgentBehaviour = {};
   appliedGeneration = -1;
-  readonly received: Array<{ generation: number; bytes: number; at: number; auth: string | undefined }> = [];
-  config?: AgentConfig;
+  readonly received: Array<{
+    generation: number;
+    from: AgentConfig["fromGeneration"];
+    upserts: number;
+    removals: number;
+    bytes: number;
+    at: number;
+    auth: string | undefined;
+  }> = [];
+  /** What the agent serves, by id (a refused version never replaces the last good one). */
+  readonly serving = new Map<string, CompiledLoadBalancer>();
+  /** Pushes answered 409 because their base was not the generation in force. */
+  baseMismatches = 0;
+  private lastPush?: { generation: number; from: AgentConfig["fromGeneration"]; ack: ConfigAck };
   reg?: RegisterResponse;
   unauthorizedPushes = 0;
   /** Pushes being handled right now, and the most ever at once (one pusher per agent means 1). */
@@ -73,21 +89,51 @@ export class FakeAgent {
     }
     if (this.behaviour.delayMs) await new Promise((r) => setTimeout(r, this.behaviour.delayMs));
     const config = JSON.parse(text) as AgentConfig;
-    this.received.push({ generation: config.generation, bytes: Buffer.byteLength(text), at: performance.now(), auth: req.headers.authorization });
+    this.received.push({
+      generation: config.generation,
+      from: config.fromGeneration,
+      upserts: config.upserts.length,
+      removals: config.removals.length,
+      bytes: Buffer.byteLength(text),
+      at: performance.now(),
+      auth: req.headers.authorization,
+    });
+    if (this.behaviour.unavailable) return void res.writeHead(503).end('{"error":{"code":"Busy","message":"try later"}}');
+    // The push just applied, again (its ACK was lost, or a second replica raced): the same ACK.
+    const last = this.lastPush;
+    if (last && last.generation === config.generation && last.from === config.fromGeneration && this.appliedGeneration === config.generation) {
+      return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(last.ack));
+    }
+    if (config.fromGeneration !== "full" && config.fromGeneration !== this.appliedGeneration) {
+      this.baseMismatches++;
+      const message = `delta from ${config.fromGeneration}, have ${this.appliedGeneration}`;
+      return void res.writeHead(409, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "DeltaBaseMismatch", message } }));
+    }
     const refuse = this.behaviour.refuse ?? new Map<string, string>();
     const ack: ConfigAck = {
       generation: this.behaviour.lie ? config.generation + 7 : config.generation,
-      loadBalancers: config.loadBalancers.map((lb) => {
+      loadBalancers: config.upserts.map((lb) => {
         const detail = refuse.get(lb.id.toLowerCase());
         return detail ? { id: lb.id, version: lb.version, state: "Refused" as const, detail } : { id: lb.id, version: lb.version, state: "Applied" as const };
       }),
     };
     if (!this.behaviour.lie) {
-      this.config = config;
+      if (config.fromGeneration === "full") {
+        const named = new Set(config.upserts.map((lb) => lb.id));
+        for (const id of [...this.serving.keys()]) if (!named.has(id)) this.serving.delete(id);
+      }
+      for (const id of config.removals) this.serving.delete(id);
+      for (const lb of config.upserts) if (!refuse.has(lb.id.toLowerCase())) this.serving.set(lb.id, lb);
       this.appliedGeneration = config.generation;
+      this.lastPush = { generation: config.generation, from: config.fromGeneration, ack };
       this.waiters = this.waiters.filter((w) => (w.gen <= config.generation ? (w.resolve(), false) : true));
     }
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ack));
+  }
+
+  /** Names of the load balancers served, sorted. */
+  servedNames(): string[] {
+    return [...this.serving.values()].map((lb) => lb.name).sort();
   }
 
   /** Resolves once a push of at least `generation` was applied. */
@@ -112,7 +158,8 @@ export class FakeAgent {
   async register(joinToken: string, opts: { empty?: boolean } = {}): Promise<RegisterResponse> {
     if (opts.empty) {
       this.appliedGeneration = -1;
-      this.config = undefined;
+      this.serving.clear();
+      this.lastPush = undefined;
     }
     const res = await this.call("POST", "/dataplane/v1/agents/register", joinToken, {
       name: this.name,
@@ -120,6 +167,7 @@ export class FakeAgent {
       url: this.url,
       capabilities: { driver: "userspace", floatingIP: true, haPorts: true, protocols: ["Tcp", "Udp"] },
       appliedGeneration: this.appliedGeneration,
+      protocolVersions: [2],
       // Like lbplane-agent: a re-registration proves it is the name's holder with its credential.
       ...(this.reg ? { credential: this.reg.credential } : {}),
     });
@@ -128,7 +176,11 @@ export class FakeAgent {
     return this.reg;
   }
 
+  /** Heartbeats sent (answered or not). */
+  beats = 0;
+
   heartbeat(): Promise<{ status: number; json: any }> {
+    this.beats++;
     return this.call("POST", `/dataplane/v1/agents/${this.reg!.agentId}/heartbeat`, this.reg!.credential, { appliedGeneration: this.appliedGeneration });
   }
 

@@ -105,7 +105,7 @@ describe("control plane processes", () => {
       return res.json.status !== "InProgress" && res.json;
     });
     expect(status.status).toBe("Succeeded");
-    expect(agent.config!.loadBalancers.map((l) => l.name)).toEqual(["lb1"]);
+    expect(agent.servedNames()).toEqual(["lb1"]);
     const list = await api(second.url, "GET", "/dataplane/v1/agents");
     expect(list.json.value[0]).toMatchObject({ name: "survivor", ackedGeneration: gen });
   }, 90_000);

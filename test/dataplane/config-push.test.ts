@@ -42,8 +42,10 @@ describe("config push", () => {
   it("refuses a push without the push token (401) and a malformed one (400)", async () => {
     expect((await cp.push(a.record, config(1, []), "")).status).toBe(401);
     expect((await cp.push(a.record, config(1, []), "not-the-token")).status).toBe(401);
-    const bad = await cp.push(a.record, { protocolVersion: 1, generation: -3 } as never);
+    const bad = await cp.push(a.record, { protocolVersion: 2, generation: -3 } as never);
     expect(bad).toMatchObject({ status: 400, body: { error: { code: "InvalidRequestFormat", message: expect.stringContaining("generation") } } });
+    const v1 = await cp.push(a.record, { protocolVersion: 1, generation: 1, location: "westeurope", loadBalancers: [] } as never);
+    expect(v1).toMatchObject({ status: 400, body: { error: { code: "ProtocolVersionUnsupported", message: expect.stringMatching(/version 1; this agent speaks 2/) } } });
     const notJson = await request(`${a.record.url}/v1/config`, { method: "PUT", headers: { authorization: `Bearer ${a.record.pushToken}` }, body: "{" });
     expect(notJson.statusCode).toBe(400);
     await notJson.body.text();
@@ -128,6 +130,39 @@ describe("config push", () => {
     again.socket.destroy();
     await closeServer(e1);
     await closeServer(e2);
+  });
+
+  it("applies a delta only on its base: untouched load balancers keep their listeners and connections, a removal stops one", async () => {
+    const echoPort = await freePort([DIP1, DIP2]);
+    const e1 = await startEchoBackend(DIP1, echoPort, "e1");
+    const one = (name: string, version: string, vip: string) =>
+      loadBalancer(name, version, [listener({ name: "r", frontendIPAddress: vip, frontendPort: vipPort, backends: dips([DIP1], echoPort) })]);
+    await cp.pushOk(a.record, config(++gen, [one("keep", "k1", VIP1), one("move", "m1", VIP2)]));
+    const onKeep = await openConn(VIP1, vipPort);
+    expect(await onKeep.ask("a")).toBe("e1:a");
+    const base = gen;
+
+    // A delta built on a generation the agent does not have would leave holes: 409, send the full state.
+    const offBase = await cp.push(a.record, { ...config(base + 1, [one("move", "m2", VIP3)]), fromGeneration: base - 1 });
+    expect(offBase).toMatchObject({ status: 409, body: { error: { code: "DeltaBaseMismatch" } } });
+
+    const moved = one("move", "m2", VIP3);
+    const ack = await cp.pushOk(a.record, { ...config(++gen, [moved]), fromGeneration: base });
+    expect(ack.loadBalancers).toEqual([{ id: moved.id, version: "m2", state: "Applied" }]);
+    expect(await onKeep.ask("b")).toBe("e1:b"); // the untouched load balancer's connection lives on
+    await expect(openConn(VIP2, vipPort)).rejects.toThrow(/ECONNREFUSED/);
+    const onMoved = await openConn(VIP3, vipPort);
+    expect(await onMoved.ask("c")).toBe("e1:c");
+
+    const removal = await cp.pushOk(a.record, { ...config(gen + 1, []), fromGeneration: gen, removals: [moved.id] });
+    gen++;
+    expect(removal.loadBalancers).toEqual([]);
+    expect(await onMoved.ended).toBe("reset");
+    expect(await onKeep.ask("d")).toBe("e1:d");
+
+    await cp.pushOk(a.record, config(++gen, [])); // full and empty: everything goes
+    expect(await onKeep.ended).toBe("reset");
+    await closeServer(e1);
   });
 
   it("registers again when the control plane forgets it, and serves the new push token", async () => {

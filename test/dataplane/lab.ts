@@ -127,8 +127,9 @@ export function loadBalancer(name: string, version: string, listeners: CompiledL
   return { id: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/${name}`, name, version, type: "Public", listeners, probes };
 }
 
+/** A full-state push (protocol 2) of these load balancers at `generation`. */
 export const config = (generation: number, loadBalancers: CompiledLoadBalancer[]): AgentConfig =>
-  ({ protocolVersion: 1, generation, location: "westeurope", loadBalancers });
+  ({ protocolVersion: 2, location: "westeurope", fromGeneration: "full", generation, upserts: loadBalancers, removals: [] });
 
 export interface InProcessAgent {
   agent: Agent;

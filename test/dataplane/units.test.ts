@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { CompiledProbe, ProbeReport } from "../../src/domain/agent-protocol.js";
 import { CliError, parseCli, parseListen } from "../../src/dataplane/cli-options.js";
-import { checkEnvelope, checkLoadBalancer } from "../../src/dataplane/config-validate.js";
+import { checkEnvelope, checkProtocolVersion, checkLoadBalancer } from "../../src/dataplane/config-validate.js";
 import { silentLogger } from "../../src/dataplane/log.js";
 import { Prober } from "../../src/dataplane/prober.js";
 import { flowKey, hashString, rendezvous } from "../../src/dataplane/userspace/flow-hash.js";
@@ -96,7 +96,9 @@ describe("lbplane-agent CLI", () => {
 describe("config checks", () => {
   it("rejects an unusable envelope as a whole", () => {
     expect(checkEnvelope(config(1, []))).toBeUndefined();
-    expect(checkEnvelope({ ...config(1, []), protocolVersion: 2 })).toMatch(/protocolVersion/);
+    expect(checkProtocolVersion(config(1, []))).toBeUndefined();
+    expect(checkProtocolVersion({ ...config(1, []), protocolVersion: 1 })).toMatch(/protocol version 1; this agent speaks 2/);
+    expect(checkEnvelope({ ...config(1, []), fromGeneration: 2 })).toMatch(/fromGeneration 2 is after generation 1/);
     const lb = loadBalancer("a", "1", []);
     expect(checkEnvelope(config(1, [lb, lb]))).toMatch(/duplicate id/);
   });

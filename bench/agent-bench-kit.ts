@@ -1,0 +1,149 @@
+// What the agent benchmarks (convergence, location-size, fleet) share: an lbplane with its control
+// loops on a bench database, an ARM client for it, a load balancer body of a given size, and the fake
+// agent fleet in its own process (bench/fake-fleet.ts) so the agents' HTTP servers do not share an
+// event loop with the control plane they are measuring.
+
+import { fork, type ChildProcess } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig, type Config } from "../src/config.js";
+import { composeLbplane, type Lbplane } from "../src/lbplane.js";
+import { TokenStore } from "../src/store/tokens.js";
+import { benchDatabase } from "./database.js";
+
+export const TOKEN = "bench-admin-token-0123456789";
+export const JOIN = "bench-join-token-0123456789";
+export const SUB = "00000000-0000-0000-0000-0000000000b1";
+export const NET = "api-version=2026-01-01";
+export const RG = `/subscriptions/${SUB}/resourceGroups/bench`;
+
+export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+export const ms = (n: number) => `${n.toFixed(1)} ms`;
+export const epoch = () => performance.timeOrigin + performance.now();
+
+export interface BenchPlane {
+  lbplane: Lbplane;
+  config: Config;
+  url: string;
+  call: (method: string, path: string, body?: unknown) => Promise<unknown>;
+  generation: () => Promise<number>;
+  close: () => Promise<void>;
+}
+
+export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?: number): Promise<BenchPlane> {
+  const db0 = await benchDatabase();
+  const config = loadConfig({ LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_DATA_DIR: "/tmp/lbplane-bench-unused", ...env });
+  const tokens = new TokenStore();
+  tokens.add(TOKEN, { name: "bench" });
+  // Warnings of the control loops (failed pushes) reach stderr; the figures go to stdout.
+  const lbplane = await composeLbplane({
+    config, databaseUrl: db0.url, tokens, poolSize: 20,
+    logger: { level: "warn", stream: process.stderr },
+    controlLoops: { concurrency },
+  });
+  const url = await lbplane.app.listen({ host: "127.0.0.1", port: 0 });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  await call("PUT", `/subscriptions/${SUB}/resourcegroups/bench?api-version=2025-04-01`, { location: "westeurope" });
+  const generation = async () =>
+    Number((await lbplane.db.locationGeneration.findUnique({ where: { location: "westeurope" } }))?.generation ?? 0n);
+  return {
+    lbplane, config, url, call, generation,
+    close: async () => {
+      await lbplane.close();
+      await db0.stop();
+    },
+  };
+}
+
+/**
+ * An internal load balancer (frontend 10.x.y.z, no public IP to create first) with `backends` DIPs,
+ * one TCP probe and one rule on `port`; `index` keeps frontends of different load balancers apart.
+ */
+export function internalLbBody(name: string, index: number, port: number, backends = 20) {
+  const id = `${RG}/providers/Microsoft.Network/loadBalancers/${name}`;
+  const vip = `10.${100 + Math.floor(index / 65_000)}.${Math.floor(index / 250) % 256}.${(index % 250) + 2}`;
+  return {
+    location: "westeurope",
+    sku: { name: "Standard" },
+    properties: {
+      frontendIPConfigurations: [{ name: "fe", properties: { privateIPAddress: vip, privateIPAllocationMethod: "Static", subnet: { id: `${RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/lb` } } }],
+      backendAddressPools: [{
+        name: "pool",
+        properties: { loadBalancerBackendAddresses: Array.from({ length: backends }, (_, i) => ({ name: `vm${i}`, properties: { ipAddress: `192.168.${Math.floor(i / 250)}.${(i % 250) + 4}` } })) },
+      }],
+      probes: [{ name: "probe", properties: { protocol: "Tcp", port: 9000 } }],
+      loadBalancingRules: [{
+        name: "web",
+        properties: {
+          frontendIPConfiguration: { id: `${id}/frontendIPConfigurations/fe` }, backendAddressPool: { id: `${id}/backendAddressPools/pool` },
+          probe: { id: `${id}/probes/probe` }, protocol: "Tcp", frontendPort: port, backendPort: port,
+        },
+      }],
+    },
+  };
+}
+
+export const lbPath = (name: string) => `${RG}/providers/Microsoft.Network/loadBalancers/${name}?${NET}`;
+
+/** What the fleet process reports after a change reached every agent. */
+export interface Reached {
+  generation: number;
+  first: number;
+  last: number;
+  bytes: number;
+}
+
+/** The fake agents, in their own process, driven over IPC. */
+export class Fleet {
+  private readonly child: ChildProcess;
+  private readonly replies: Array<(m: any) => void> = [];
+
+  private constructor() {
+    this.child = fork(join(dirname(fileURLToPath(import.meta.url)), "fake-fleet.ts"), [], { execArgv: ["--import", "tsx"] });
+    this.child.on("message", (m) => this.replies.shift()?.(m));
+  }
+
+  static async start(): Promise<Fleet> {
+    const fleet = new Fleet();
+    await fleet.ask(null); // ready
+    return fleet;
+  }
+
+  ask(m: unknown): Promise<any> {
+    return new Promise<any>((resolve) => {
+      this.replies.push(resolve);
+      if (m) this.child.send(m as object);
+    });
+  }
+
+  grow(size: number, url: string): Promise<unknown> {
+    return this.ask({ cmd: "grow", size, url, join: JOIN });
+  }
+
+  reach(generation: number): Promise<Reached> {
+    return this.ask({ cmd: "wait", generation });
+  }
+
+  /** Heartbeats the fleet has sent so far. */
+  async beats(): Promise<number> {
+    return (await this.ask({ cmd: "beats" })).beats;
+  }
+
+  /** `rate` POSTs per second of a heartbeat body to `url` for `seconds` (a baseline's load). */
+  blast(url: string, rate: number, seconds: number): Promise<{ sent: number }> {
+    return this.ask({ cmd: "blast", url, rate, seconds });
+  }
+
+  stop(): void {
+    this.child.send({ cmd: "stop" });
+  }
+}

@@ -1,0 +1,71 @@
+// Location size: the cost of a one-load-balancer change as the location grows. With 1, 1,000 and
+// 10,000 load balancers in the location and 100 agents (fake, real HTTP servers in their own
+// process), a change of one small load balancer: converge p50/p99 (PUT sent → last agent ACKed) and
+// bytes per push. Goal: p99 < 100 ms and bytes per push independent of the location's size. The
+// same-run baseline is the 1-load-balancer location: the ratio column is size N vs size 1.
+//
+//   npx tsx bench/location-size.ts [sizes, default 1,1000,10000] [changes per size, default 50] [agents, default 100]
+//
+// The location is filled through the API (8 PUTs at a time) while the agents are connected, as a
+// real location grows. Uses DATABASE_URL when set, else an embedded PostgreSQL.
+
+import { cpus } from "node:os";
+import { epoch, Fleet, internalLbBody, lbPath, ms, pct, startBenchPlane } from "./agent-bench-kit.js";
+
+const SIZES = (process.argv[2] ?? "1,1000,10000").split(",").map(Number);
+const CHANGES = Number(process.argv[3] ?? 50);
+const AGENTS = Number(process.argv[4] ?? 100);
+
+async function main() {
+  const plane = await startBenchPlane();
+  const { url, call, generation } = plane;
+  // The load balancer that changes (ports 1000–1999); the filler ones are "fill-<n>" on port 2000+n
+  // (two internal load balancers may not deliver the same flow, so each has its own backend port).
+  await call("PUT", lbPath("changing"), internalLbBody("changing", 0, 1000));
+  const fleet = await Fleet.start();
+  await fleet.grow(AGENTS, url);
+  await fleet.reach(await generation());
+  console.log(`lbplane location-size bench: ${AGENTS} agents, ${CHANGES} one-LB changes per size; Node ${process.version}, ${cpus().length} CPUs`);
+  console.log("LBs in location | fill time | converge p50 | converge p99 | bytes per push | p99 vs 1 LB | bytes vs 1 LB");
+  let filled = 1;
+  let port = 1001;
+  let baseline: { p99: number; bytes: number } | undefined;
+  for (const size of SIZES) {
+    const t0 = performance.now();
+    let next = filled;
+    const worker = async () => {
+      while (next < size) {
+        const i = next++;
+        await call("PUT", lbPath(`fill-${i}`), internalLbBody(`fill-${i}`, i, 2000 + i, 4));
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    filled = Math.max(filled, size);
+    const fillS = (performance.now() - t0) / 1000;
+    await fleet.reach(await generation());
+
+    const converge: number[] = [];
+    const bytes: number[] = [];
+    for (let i = 0; i < CHANGES; i++) {
+      const start = epoch();
+      await call("PUT", lbPath("changing"), internalLbBody("changing", 0, port++));
+      const reached = await fleet.reach(await generation());
+      converge.push(reached.last - start);
+      bytes.push(reached.bytes / AGENTS);
+    }
+    converge.sort((a, b) => a - b);
+    const p99 = pct(converge, 99);
+    const perPush = bytes.reduce((a, b) => a + b, 0) / bytes.length;
+    baseline ??= { p99, bytes: perPush };
+    console.log(
+      `${size} | ${fillS.toFixed(0)} s | ${ms(pct(converge, 50))} | ${ms(p99)} | ${Math.round(perPush)} | ${(p99 / baseline.p99).toFixed(2)}× | ${(perPush / baseline.bytes).toFixed(2)}×`,
+    );
+  }
+  fleet.stop();
+  await plane.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
