@@ -204,6 +204,10 @@ export const Errors = {
     `The agent url '${url}' ${problem}.`),
   agentUrlNotAllowed: entry(403, "AgentUrlNotAllowed", (host: string, networks: string) =>
     `The agent url's host '${host}' is not an IP address inside LBPLANE_AGENT_NETWORKS (${networks}); lbplane pushes only there.`),
+  // ---- f: database unavailable (issue 11) ---------------------------------------------------------
+  /** The database refused, dropped or did not answer a query within its bounds: come back later (Retry-After). */
+  databaseUnavailable: entry(503, "ServiceUnavailable", () =>
+    "lbplane's database is unavailable or did not answer in time; retry the request shortly."),
 } as const;
 
 /**

@@ -9,6 +9,7 @@ import type { FastifyServerOptions } from "fastify";
 import { buildApp, type App, type AppDeps } from "./app.js";
 import { startControlLoops, type ControlLoops } from "./agents/control-loops.js";
 import type { Config } from "./config.js";
+import { trackDatabaseHealth } from "./store/db-health.js";
 import { createPrisma, type Db } from "./store/prisma.js";
 import type { TokenStore } from "./store/tokens.js";
 
@@ -56,7 +57,7 @@ function withDeadline(work: Promise<unknown>, ms: number | undefined): Promise<v
 
 export async function composeLbplane(opts: LbplaneOptions): Promise<Lbplane> {
   const { config } = opts;
-  const db = createPrisma(opts.databaseUrl, opts.poolSize);
+  const db = createPrisma(opts.databaseUrl, opts.poolSize, config.db);
   let loops: ControlLoops | undefined;
   let app: App | undefined;
   try {
@@ -88,6 +89,7 @@ export async function composeLbplane(opts: LbplaneOptions): Promise<Lbplane> {
     throw err;
   }
   const started = app;
+  const health = trackDatabaseHealth(db, started.log.child({ component: "database" }));
   return {
     app: started,
     db,
@@ -96,6 +98,7 @@ export async function composeLbplane(opts: LbplaneOptions): Promise<Lbplane> {
       // Requests first (they may still wake the loops), then the loops (they use the database).
       await withDeadline(started.close(), graceMs);
       await loops?.stop();
+      health.stop();
       await beforeDisconnect?.();
       await withDeadline(db.$disconnect(), graceMs);
     },

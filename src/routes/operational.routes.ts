@@ -5,10 +5,23 @@ import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { Errors } from "../errors.js";
+import { databaseHealthOf } from "../store/db-health.js";
 import { pendingMigrationsOf } from "../store/migrator.js";
 import { ErrorResponseSchema } from "./arm-common.js";
 
 const StatusSchema = Type.Object({ status: Type.String() });
+/** /readyz answers within this even when the database hangs (orchestrators' probes time out at 1-2 s). */
+export const READYZ_DEADLINE_MS = 1_500;
+
+/** Rejects when `work` has not settled within `ms`. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the database within ${ms} ms (Query read timeout)`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 const NotReadySchema = Type.Object({ status: Type.String(), error: ErrorResponseSchema.properties.error });
 
 export async function operationalRoutes(fastify: FastifyInstance): Promise<void> {
@@ -43,14 +56,18 @@ export async function operationalRoutes(fastify: FastifyInstance): Promise<void>
       // migration names) goes to the log only.
       const notReady = () => reply.code(503).send({ status: "not ready", ...Errors.serviceNotReady().toBody() });
       try {
-        const pending = await pendingMigrationsOf(app.deps.db);
+        const pending = await within(pendingMigrationsOf(app.deps.db), READYZ_DEADLINE_MS);
         if (pending.length) {
           request.log.warn({ pending }, "readyz: pending migrations");
           return notReady();
         }
         return { status: "ready" };
       } catch (err) {
-        request.log.error({ err }, "readyz: database unreachable");
+        // Told once per outage by the health tracker; a probe every second must not flood the log.
+        const health = databaseHealthOf(app.deps.db);
+        if (health) health.reportUnavailable(err);
+        else request.log.error({ err }, "readyz: database unreachable");
+        reply.header("retry-after", "1");
         return notReady();
       }
     },
