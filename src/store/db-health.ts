@@ -5,6 +5,7 @@
 // Without it an outage is an error line with a stack trace per request, several a second.
 
 import type pg from "pg";
+import { isDatabaseUnavailable } from "./db-errors.js";
 import { poolOf, type Db } from "./prisma.js";
 
 export interface DbHealthLog {
@@ -66,6 +67,21 @@ function describe(err: unknown): string {
   const e = err as { message?: string; code?: string };
   const message = (e?.message ?? String(err)).split("\n").find((l) => l.trim()) ?? "unknown error";
   return e?.code ? `${message.trim()} (${e.code})` : message.trim();
+}
+
+/**
+ * A log for background loops (sweeps, pushes, settling) that fail every few hundred milliseconds
+ * while the database is away: their "database unavailable" lines become the tracker's one line;
+ * every other warning passes through unchanged.
+ */
+export function quietWhileDatabaseDown<L extends { warn: (msg: string) => void }>(log: L, health: DatabaseHealth): L {
+  return {
+    ...log,
+    warn: (msg: string) => {
+      if (isDatabaseUnavailable({ message: msg })) health.reportUnavailable(new Error(msg));
+      else log.warn(msg);
+    },
+  };
 }
 
 const healthByDb = new WeakMap<Db, DatabaseHealth>();

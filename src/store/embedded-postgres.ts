@@ -200,7 +200,11 @@ async function stopSpawned(pg: EmbeddedPostgres): Promise<void> {
   const proc = holder.process;
   if (proc && (proc.exitCode !== null || proc.signalCode !== null)) holder.process = undefined;
   // Bounded all the same: the caller then stops whatever postmaster.pid names by its pid.
-  await Promise.race([pg.stop().catch(() => {}), sleep(15_000)]);
+  const deadline = new AbortController();
+  await Promise.race([
+    pg.stop().catch(() => {}),
+    sleep(15_000, undefined, { signal: deadline.signal }).catch(() => {}),
+  ]).finally(() => deadline.abort());
 }
 
 async function retry<T>(attempt: () => Promise<T>, times: number): Promise<T> {
