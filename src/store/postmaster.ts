@@ -5,7 +5,7 @@
 // PostgreSQL documents: SIGINT (fast shutdown: clients cut, checkpoint), then SIGQUIT (immediate
 // shutdown: crash recovery on the next start, no data lost), then SIGKILL as the last resort.
 
-import { existsSync, readFileSync, unlinkSync } from "node:fs";
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -81,4 +81,35 @@ export async function clearLeftoverPostmaster(dataDir: string): Promise<string |
   }
   await stopPostmaster(lock.pid);
   return `stopped a PostgreSQL left running on this folder (pid ${lock.pid}, port ${lock.port})`;
+}
+
+/**
+ * One owner per data folder: the process that supervises its PostgreSQL writes its pid to
+ * `<dir>/owner.pid`. A second lbplane started on the same folder would otherwise take the first
+ * one's PostgreSQL for a leftover, stop it, and the two would stop each other's servers in turn.
+ * Returns a release function (removes the file if it is still ours).
+ */
+export function claimDataFolder(dir: string): () => void {
+  const file = join(dir, "owner.pid");
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, "utf8").trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) && isNode(pid)) {
+      throw new Error(`another process (pid ${pid}) already runs the embedded PostgreSQL in ${dir}; stop it first`);
+    }
+  }
+  writeFileSync(file, `${process.pid}\n`);
+  return () => {
+    try {
+      if (Number(readFileSync(file, "utf8").trim()) === process.pid) unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/** A pid from a file may have been reused after a reboot: only a Node.js process counts as an owner. */
+function isNode(pid: number): boolean {
+  const cmdline = `/proc/${pid}/cmdline`;
+  if (!existsSync(cmdline)) return process.platform !== "linux";
+  return /(^|\/)node(js)?\0/.test(readFileSync(cmdline, "utf8"));
 }
