@@ -10,8 +10,11 @@ import { pendingMigrationsOf } from "../store/migrator.js";
 import { ErrorResponseSchema } from "./arm-common.js";
 
 const StatusSchema = Type.Object({ status: Type.String() });
-/** /readyz answers within this even when the database hangs (orchestrators' probes time out at 1-2 s). */
-export const READYZ_DEADLINE_MS = 1_500;
+/**
+ * /readyz gives the database this long, so it answers within 2 s even when the database hangs
+ * (orchestrators' probes time out at 1-2 s); the rest is headroom for a busy process.
+ */
+export const READYZ_DEADLINE_MS = 1_000;
 
 /** Rejects when `work` has not settled within `ms`. */
 function within<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -8,7 +8,7 @@
 // The archive also holds cluster.json (the password the cluster was initialised with).
 
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -56,7 +56,7 @@ export async function backupEmbedded(postgresDir: string, file: string): Promise
     // pg_backup_stop switches to a new WAL segment, so the backup's end is in a finished one.
     const { rows } = await client.query<{ labelfile: string }>("SELECT labelfile FROM pg_backup_stop(false)");
     mkdirSync(join(staging, "data"));
-    writeFileSync(join(staging, "data", "backup_label"), rows[0].labelfile);
+    writeFileSync(join(staging, "data", "backup_label"), rows[0].labelfile, { mode: 0o600 });
     await tar(["-rf", partial, "-C", postgresDir, "--warning=no-file-changed", "--warning=no-file-removed", "data/pg_wal"]);
     await tar(["-rf", partial, "-C", staging, "data/backup_label"]);
     renameSync(partial, file);
@@ -88,7 +88,14 @@ export async function restoreEmbedded(postgresDir: string, file: string): Promis
   if (!existsSync(join(postgresDir, "data", "backup_label"))) {
     throw new Error(`${file} is not an lbplane backup (no data/backup_label)`);
   }
-  for (const dir of ["pg_replslot", "pg_wal/archive_status"]) mkdirSync(join(postgresDir, "data", dir), { recursive: true });
+  const dataDir = join(postgresDir, "data");
+  for (const dir of ["pg_replslot", "pg_wal/archive_status"]) mkdirSync(join(dataDir, dir), { recursive: true });
+  // As root, PostgreSQL runs as its own user: what this process wrote (backup_label, the folders
+  // above) must belong to the cluster's owner like the rest.
+  if (process.getuid?.() === 0) {
+    const { uid, gid } = statSync(join(dataDir, "PG_VERSION"));
+    await run("chown", ["-R", `${uid}:${gid}`, dataDir]);
+  }
   // The first start replays the WAL up to the backup's end; then the folder is an ordinary cluster.
   const db = await startEmbeddedPostgres(postgresDir, { supervise: false });
   await db.stop();
