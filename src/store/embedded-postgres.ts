@@ -42,7 +42,7 @@ export interface EmbeddedOptions {
 const START_DEADLINE_MS = 60_000;
 /** Restart backoff after PostgreSQL died: first try soon, then at most every few seconds. */
 const RESTART_FIRST_MS = 250;
-const RESTART_MAX_MS = 5_000;
+const RESTART_MAX_MS = 2_000;
 /** PostgreSQL's log lines kept to explain a failed start. */
 const LOG_TAIL_LINES = 15;
 

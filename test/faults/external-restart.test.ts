@@ -56,7 +56,8 @@ describe("external PostgreSQL restarted under two replicas and a real agent", ()
     await createPublicIp(b.url, RG, "vip2", VIP2);
     const rule = (name: string, fe: string, backendPort: number) => ({ name, frontend: fe, frontendPort: P, backendPort, probe: name });
     const first = loadBalancerBody(RG, "lb", { frontends: { fe1: "vip1" }, vms: { vm1: VM }, probes: { r1: S1 }, rules: [rule("r1", "fe1", S1)] });
-    expect((await putLoadBalancer(b.url, lbPath(RG, "lb"), first, 30_000)).status).toBe("Succeeded");
+    const op = await putLoadBalancer(b.url, lbPath(RG, "lb"), first, 60_000);
+    expect(op.status, `${JSON.stringify(op)}\n${agent.stderr()}`).toBe("Succeeded");
     await until("traffic through VIP1", async () => (await tryGet(VIP1, P)) === "svc1", 30_000, 100);
 
     // The outage: the database stops; the agent keeps forwarding with what it has.

@@ -41,6 +41,8 @@ describe("SIGKILL of the embedded postmaster", () => {
     const recoveryMs = performance.now() - killedAt;
     console.log(`faults: postmaster SIGKILL → serving again in ${Math.round(recoveryMs)} ms; answers ${JSON.stringify(Object.fromEntries(seen))}`);
 
+    // What the supervisor did, for the closing note's recovery figures.
+    console.log(server.log.join("").split("\n").filter((l) => /PostgreSQL|database/.test(l)).map((l) => l.slice(0, 300)).join("\n"));
     expect([...seen.keys()].sort()).toEqual([200, 503]); // never a 500
     expect(unavailable?.json.error.code).toBe("ServiceUnavailable");
     expect(Number(unavailable?.headers.get("retry-after"))).toBeGreaterThan(0);
