@@ -5,8 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { Errors } from "../errors.js";
-import { databaseHealthOf } from "../store/db-health.js";
-import { pendingMigrationsOf } from "../store/migrator.js";
+import { databaseHealthOf, pendingMigrationsForReadiness } from "../store/db-health.js";
 import { ErrorResponseSchema } from "./arm-common.js";
 
 const StatusSchema = Type.Object({ status: Type.String() });
@@ -59,7 +58,7 @@ export async function operationalRoutes(fastify: FastifyInstance): Promise<void>
       // migration names) goes to the log only.
       const notReady = () => reply.code(503).send({ status: "not ready", ...Errors.serviceNotReady().toBody() });
       try {
-        const pending = await within(pendingMigrationsOf(app.deps.db), READYZ_DEADLINE_MS);
+        const pending = await within(pendingMigrationsForReadiness(app.deps.db), READYZ_DEADLINE_MS);
         if (pending.length) {
           request.log.warn({ pending }, "readyz: pending migrations");
           return notReady();

@@ -17,7 +17,7 @@ const ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "Sock
 const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028"]);
 /** pg's own errors carry no code, only text. */
 const DRIVER_TEXT =
-  /timeout exceeded when trying to connect|Connection terminated|Query read timeout|Client has encountered a connection error|Connection ended|the database system is (starting up|shutting down|in recovery mode)|terminating connection|connect ECONNREFUSED|Client was closed|Cannot use a pool after calling end|Can't reach database server|Server has closed the connection|Timed out fetching a new connection|canceling statement due to statement timeout|No database connection became free within|The transaction did not finish within/i;
+  /timeout exceeded when trying to connect|Connection terminated|Query read timeout|Client has encountered a connection error|Connection ended|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|unexpected postmaster exit|DatabaseNotReachable|ConnectionClosed|terminating connection|connect ECONNREFUSED|Client was closed|Cannot use a pool after calling end|Can't reach database server|Server has closed the connection|Timed out fetching a new connection|canceling statement due to statement timeout|No database connection became free within|The transaction did not finish within/i;
 
 interface ErrorLike {
   code?: unknown;

@@ -6,6 +6,7 @@
 
 import type pg from "pg";
 import { isDatabaseUnavailable } from "./db-errors.js";
+import { pendingMigrations } from "./migrator.js";
 import { poolOf, type Db } from "./prisma.js";
 
 export interface DbHealthLog {
@@ -82,6 +83,15 @@ export function quietWhileDatabaseDown<L extends { warn: (msg: string) => void }
       else log.warn(msg);
     },
   };
+}
+
+/**
+ * /readyz's question (reachable, every migration applied) on the raw pool, bounded like Prisma's:
+ * a fresh process's first Prisma query loads its query compiler, which must not make the first
+ * probe after a start answer "not ready".
+ */
+export function pendingMigrationsForReadiness(db: Db): Promise<string[]> {
+  return pendingMigrations(poolOf(db));
 }
 
 const healthByDb = new WeakMap<Db, DatabaseHealth>();

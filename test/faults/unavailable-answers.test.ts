@@ -88,6 +88,7 @@ describe("which errors mean the database is unavailable", () => {
     ["a connection cut by the server", new Error("Connection terminated unexpectedly")],
     ["admin shutdown (57P01)", pgError("57P01", "terminating connection due to administrator command")],
     ["starting up (57P03)", pgError("57P03", "the database system is starting up")],
+    ["a loop's warning text during crash recovery", { message: "reconciler pass failed: the database system is not yet accepting connections" }],
     ["statement_timeout (57014)", pgError("57014", "canceling statement due to statement timeout")],
     ["Prisma's pool timeout (P2024)", Object.assign(new Error("Timed out fetching a new connection"), { code: "P2024" })],
     ["Prisma's adapter kind", Object.assign(new Error("x"), { meta: { driverAdapterError: { cause: { kind: "DatabaseNotReachable" } } } })],
