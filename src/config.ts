@@ -31,6 +31,9 @@ export interface Config {
    * where agents live can keep registrations from aiming pushes anywhere else.
    */
   agentNetworks?: AgentNetwork[];
+  // ---- f: database bounds (issue 11)
+  /** How long a request waits on the database before it answers 503 (see DbTimeouts in store/prisma.ts). */
+  db: { acquireMs: number; statementMs: number };
 }
 
 /** An IPv4 network as numbers: `base` is the address as an unsigned integer, `bits` its prefix length. */
@@ -153,5 +156,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // day of writes. Azure, too, keeps an operation's status only for a limited time.
     operationRetentionHours: intVar(env, "LBPLANE_OPERATION_RETENTION_HOURS", 24, 1, 8_760),
     agentNetworks: loadAgentNetworks(env),
+    // ---- f: database bounds (issue 11): a request meets a gone or hung database within about
+    // acquire + statement time, then answers 503 instead of hanging.
+    db: {
+      acquireMs: intVar(env, "LBPLANE_DB_ACQUIRE_TIMEOUT_MS", 3_000, 100, 600_000),
+      statementMs: intVar(env, "LBPLANE_DB_STATEMENT_TIMEOUT_MS", 5_000, 100, 600_000),
+    },
   };
 }

@@ -208,6 +208,10 @@ export const Errors = {
   agentProtocolVersionUnsupported: entry(400, "AgentProtocolVersionUnsupported", (agentSpeaks: string, lbplaneSpeaks: string) =>
     `The agent speaks push protocol version(s) ${agentSpeaks}; this lbplane speaks ${lbplaneSpeaks}. ` +
     `There is no common version: upgrade the older side (an agent that names no versions speaks 1).`),
+  // ---- f: database unavailable (issue 11) ---------------------------------------------------------
+  /** The database refused, dropped or did not answer a query within its bounds: come back later (Retry-After). */
+  databaseUnavailable: entry(503, "ServiceUnavailable", () =>
+    "lbplane's database is unavailable or did not answer in time; retry the request shortly."),
 } as const;
 
 /**

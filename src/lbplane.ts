@@ -9,6 +9,7 @@ import type { FastifyServerOptions } from "fastify";
 import { buildApp, type App, type AppDeps } from "./app.js";
 import { startControlLoops, type ControlLoops } from "./agents/control-loops.js";
 import type { Config } from "./config.js";
+import { quietWhileDatabaseDown, trackDatabaseHealth, type DatabaseHealth } from "./store/db-health.js";
 import { createPrisma, type Db } from "./store/prisma.js";
 import type { TokenStore } from "./store/tokens.js";
 
@@ -56,9 +57,10 @@ function withDeadline(work: Promise<unknown>, ms: number | undefined): Promise<v
 
 export async function composeLbplane(opts: LbplaneOptions): Promise<Lbplane> {
   const { config } = opts;
-  const db = createPrisma(opts.databaseUrl, opts.poolSize);
+  const db = createPrisma(opts.databaseUrl, opts.poolSize, config.db);
   let loops: ControlLoops | undefined;
   let app: App | undefined;
+  let health: DatabaseHealth | undefined;
   try {
     app = await buildApp({
       config,
@@ -71,23 +73,28 @@ export async function composeLbplane(opts: LbplaneOptions): Promise<Lbplane> {
       notifyChange: opts.controlLoops === false ? undefined : (location) => loops?.notifyChange(location),
       ...opts.appOverrides,
     });
+    // One tracker per client: an outage is logged once (down) and once (back), by requests and loops alike.
+    const dbHealth = trackDatabaseHealth(db, app.log.child({ component: "database" }));
+    health = dbHealth;
     if (opts.controlLoops !== false) {
       const agentsLog = app.log.child({ component: "agents" });
       loops = await startControlLoops({
         config,
         db,
         databaseUrl: opts.databaseUrl,
-        log: { info: (msg) => agentsLog.info(msg), warn: (msg) => agentsLog.warn(msg) },
+        log: quietWhileDatabaseDown({ info: (msg: string) => agentsLog.info(msg), warn: (msg: string) => agentsLog.warn(msg) }, dbHealth),
         sweepMs: opts.controlLoops?.sweepMs,
         concurrency: opts.controlLoops?.concurrency,
       });
     }
   } catch (err) {
+    health?.stop();
     await app?.close();
     await db.$disconnect();
     throw err;
   }
   const started = app;
+  const dbHealth = health as DatabaseHealth;
   return {
     app: started,
     db,
@@ -96,6 +103,7 @@ export async function composeLbplane(opts: LbplaneOptions): Promise<Lbplane> {
       // Requests first (they may still wake the loops), then the loops (they use the database).
       await withDeadline(started.close(), graceMs);
       await loops?.stop();
+      dbHealth.stop();
       await beforeDisconnect?.();
       await withDeadline(db.$disconnect(), graceMs);
     },

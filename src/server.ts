@@ -6,10 +6,13 @@ import closeWithGrace from "close-with-grace";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { composeLbplane } from "./lbplane.js";
+import { composeLbplane, type Lbplane } from "./lbplane.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./store/embedded-postgres.js";
 import { migrate } from "./store/migrator.js";
 import { loadTokens } from "./store/tokens.js";
+
+/** Whole shutdown budget; close-with-grace exits with an error after it. */
+const SHUTDOWN_GRACE_MS = 20_000;
 
 function fail(message: string): never {
   process.stderr.write(`lbplane: ${message}\n`);
@@ -46,13 +49,26 @@ async function main() {
   } catch (err) {
     fail((err as Error).message);
   }
-  const database = await openDatabase(config);
-  await migrate(database.url);
-  const lbplane = await composeLbplane({ config, databaseUrl: database.url, tokens: tokens.store, https });
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    database = await openDatabase(config);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  let lbplane: Lbplane;
+  let address: string;
+  try {
+    await migrate(database.url);
+    lbplane = await composeLbplane({ config, databaseUrl: database.url, tokens: tokens.store, https });
+    address = await lbplane.app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    // A start that fails after the database is up must not leave the embedded PostgreSQL running.
+    await database.embedded?.stop();
+    fail(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  }
   const { app } = lbplane;
-  const address = await app.listen({ host: config.host, port: config.port });
-
   const log = app.log;
+  database.embedded?.setLog(log.child({ component: "postgres" }));
   log.info(`lbplane API on ${address} (Swagger UI ${address}/docs, OpenAPI ${address}/docs/json)`);
   log.info(
     database.embedded
@@ -70,11 +86,16 @@ async function main() {
   }
   if (!config.joinToken) log.warn("LBPLANE_JOIN_TOKEN is not set: agents cannot register");
 
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  // Every way out (SIGTERM, SIGINT, an uncaught error, a rejected promise) closes lbplane, then stops
+  // the embedded PostgreSQL; the database stop runs even when closing lbplane failed or took too long.
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) log.error({ err }, "shutting down after an error");
     else log.info(`${signal}: shutting down`);
-    await lbplane.close();
-    await database.embedded?.stop();
+    try {
+      await lbplane.close({ graceMs: SHUTDOWN_GRACE_MS / 2 });
+    } finally {
+      await database.embedded?.stop();
+    }
   });
 }
 

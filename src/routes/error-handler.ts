@@ -3,6 +3,11 @@
 
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ArmError, Errors, withStatusAndCode } from "../errors.js";
+import { isDatabaseUnavailable } from "../store/db-errors.js";
+import { databaseHealthOf } from "../store/db-health.js";
+
+/** Seconds a client is asked to wait before retrying while the database is unavailable. */
+export const DATABASE_RETRY_AFTER_S = 5;
 
 /** "/properties/loadBalancingRules/0/properties/frontendPort" → "properties.loadBalancingRules[0].properties.frontendPort" */
 export function pointerToTarget(pointer: string): string {
@@ -102,6 +107,15 @@ export function drainBody(raw: FastifyRequest["raw"]): Promise<void> {
 }
 
 export async function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (isDatabaseUnavailable(error)) {
+    // Not a bug of ours and not the client's: told once by the health tracker, not once per request.
+    const health = databaseHealthOf(request.server.deps.db);
+    if (health) health.reportUnavailable(error);
+    else request.log.warn({ code: (error as { code?: string }).code }, `database unavailable: ${error.message}`);
+    const arm = Errors.databaseUnavailable();
+    reply.header("retry-after", String(DATABASE_RETRY_AFTER_S));
+    return reply.code(arm.statusCode).type("application/json; charset=utf-8").send(arm.toBody());
+  }
   const arm = translate(error);
   if (arm.statusCode >= 500) request.log.error({ err: error }, "request failed");
   else request.log.info({ code: arm.code, status: arm.statusCode }, arm.message);

@@ -5,10 +5,25 @@ import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { Errors } from "../errors.js";
-import { pendingMigrationsOf } from "../store/migrator.js";
+import { databaseHealthOf, pendingMigrationsForReadiness } from "../store/db-health.js";
 import { ErrorResponseSchema, edgeErrors } from "./schemas/arm.schema.js";
 
 const StatusSchema = Type.Object({ status: Type.String() }, { title: "ProcessStatus" });
+/**
+ * /readyz gives the database this long, so it answers within 2 s even when the database hangs
+ * (orchestrators' probes time out at 1-2 s); the rest is headroom for a busy process.
+ */
+export const READYZ_DEADLINE_MS = 1_000;
+
+/** Rejects when `work` has not settled within `ms`. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the database within ${ms} ms (Query read timeout)`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 const NotReadySchema = Type.Object(
   { status: Type.String(), error: ErrorResponseSchema.properties.error },
   { title: "NotReady", "x-response-description": "Not ready: the database is unreachable or migrations are pending" },
@@ -46,14 +61,18 @@ export async function operationalRoutes(fastify: FastifyInstance): Promise<void>
       // migration names) goes to the log only.
       const notReady = () => reply.code(503).send({ status: "not ready", ...Errors.serviceNotReady().toBody() });
       try {
-        const pending = await pendingMigrationsOf(app.deps.db);
+        const pending = await within(pendingMigrationsForReadiness(app.deps.db), READYZ_DEADLINE_MS);
         if (pending.length) {
           request.log.warn({ pending }, "readyz: pending migrations");
           return notReady();
         }
         return { status: "ready" };
       } catch (err) {
-        request.log.error({ err }, "readyz: database unreachable");
+        // Told once per outage by the health tracker; a probe every second must not flood the log.
+        const health = databaseHealthOf(app.deps.db);
+        if (health) health.reportUnavailable(err);
+        else request.log.error({ err }, "readyz: database unreachable");
+        reply.header("retry-after", "1");
         return notReady();
       }
     },

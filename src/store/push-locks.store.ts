@@ -12,6 +12,7 @@
 
 import pg from "pg";
 import { agentIsLive } from "./fragments.js";
+import { boundedPoolOptions, DEFAULT_DB_TIMEOUTS } from "./prisma.js";
 
 /** `pg_advisory_unlock` key of an agent's push lock; the same on every replica and version. */
 export const PUSH_LOCK_KEY = (idSql: string) => `hashtextextended('lbplane-push:' || ${idSql}, 0)`;
@@ -21,7 +22,8 @@ export const PUSH_LOCK_KEY = (idSql: string) => `hashtextextended('lbplane-push:
  * desired-state reads. An idle connection that fails is simply replaced (`onError` reports it).
  */
 export function openPushPool(databaseUrl: string, onError: (err: Error) => void): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: "lbplane-push" });
+  // Bounded like the request pools: a hung database fails the pass (retried), never stalls it for ever.
+  const pool = new pg.Pool({ ...boundedPoolOptions(databaseUrl, 4, DEFAULT_DB_TIMEOUTS), application_name: "lbplane-push" });
   pool.on("error", onError);
   return pool;
 }

@@ -3,6 +3,7 @@
 // re-planning). Steps keep the write's structure readable: read and lock, check claims, write.
 
 import type pg from "pg";
+import { isDatabaseUnavailable } from "./db-errors.js";
 
 export interface Statement {
   text: string;
@@ -97,8 +98,11 @@ export async function inTransaction<T>(pool: pg.Pool, options: TransactionOption
     return await work(new SqlTransaction(client));
   } catch (err) {
     if (expired) throw new Error(`The transaction did not finish within ${options.timeoutMs} ms.`, { cause: err });
+    // A connection whose query went unanswered (hung or gone database) would queue the ROLLBACK
+    // behind that query: drop the connection instead, the server rolls back when it sees it closed.
+    if (isDatabaseUnavailable(err)) broken ??= err as Error;
     // Harmless when the transaction already ended (a failed COMMIT rolls back by itself).
-    await client.query("ROLLBACK").catch((e: Error) => (broken ??= e));
+    else await client.query("ROLLBACK").catch((e: Error) => (broken ??= e));
     throw err;
   } finally {
     clearTimeout(timer);

@@ -15,8 +15,10 @@ export interface ServerProcess {
   kill: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
-export async function startServer(databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(join(process.cwd(), "node_modules/.bin/tsx"), ["src/server.ts"], {
+export async function startServer(databaseUrl: string, env: NodeJS.ProcessEnv = {}, startTimeoutMs = 30_000): Promise<ServerProcess> {
+  // node --import tsx, not the tsx CLI: the CLI runs the server in a child of its own, so a SIGKILL
+  // sent to the CLI would leave the real server running.
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
     cwd: process.cwd(),
     env: {
       ...process.env,
@@ -36,7 +38,7 @@ export async function startServer(databaseUrl: string, env: NodeJS.ProcessEnv = 
     const timer = setTimeout(() => {
       child.kill("SIGKILL"); // never leave a half-started control plane behind
       reject(new Error(`server did not start:\n${log.join("")}`));
-    }, 30_000);
+    }, startTimeoutMs);
     const onData = (chunk: Buffer) => {
       log.push(chunk.toString());
       const m = /lbplane API on (http:\/\/[0-9.:]+)/.exec(log.join(""));

@@ -68,7 +68,7 @@ export async function startCluster(env: NodeJS.ProcessEnv = {}): Promise<Cluster
   return cluster;
 }
 
-function spawnAgent(controlPlane: string, name: string, extraArgs: string[]): AgentProcess {
+export function spawnAgent(controlPlane: string, name: string, extraArgs: string[]): AgentProcess {
   const child = spawn(
     process.execPath,
     [agentBin, "--control-plane", controlPlane, "--name", name, "--location", "westeurope", "--health-summary-ms", "1000", ...extraArgs],
