@@ -93,7 +93,6 @@ describe("incremental push: what an agent receives", () => {
     await until("a failed push", () => a.received.some((r) => r.generation > before));
     a.behaviour.unavailable = false;
     await expectConverged(set, [a]);
-    if (last(a).from === "full") console.log(JSON.stringify(a.received.slice(-6).map((r) => ({ ...r, auth: 0 }))), a.baseMismatches);
     expect(last(a)).toMatchObject({ from: before, upserts: 2, removals: 1 });
   });
 
