@@ -31,6 +31,9 @@ export interface Config {
    * where agents live can keep registrations from aiming pushes anywhere else.
    */
   agentNetworks?: AgentNetwork[];
+  // ---- d2: traffic metrics
+  /** One-minute traffic metric buckets are deleted this many days after their minute (LBPLANE_TRAFFIC_METRICS_RETENTION_DAYS). */
+  trafficMetricsRetentionDays: number;
 }
 
 /** An IPv4 network as numbers: `base` is the address as an unsigned integer, `bits` its prefix length. */
@@ -153,5 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // day of writes. Azure, too, keeps an operation's status only for a limited time.
     operationRetentionHours: intVar(env, "LBPLANE_OPERATION_RETENTION_HOURS", 24, 1, 8_760),
     agentNetworks: loadAgentNetworks(env),
+    // ---- d2: traffic metrics. Azure Monitor keeps platform metrics 93 days; 30 bounds the table (README: Traffic metrics).
+    trafficMetricsRetentionDays: intVar(env, "LBPLANE_TRAFFIC_METRICS_RETENTION_DAYS", 30, 1, 93),
   };
 }

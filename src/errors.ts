@@ -204,6 +204,15 @@ export const Errors = {
     `The agent url '${url}' ${problem}.`),
   agentUrlNotAllowed: entry(403, "AgentUrlNotAllowed", (host: string, networks: string) =>
     `The agent url's host '${host}' is not an IP address inside LBPLANE_AGENT_NETWORKS (${networks}); lbplane pushes only there.`),
+  // ---- d2: traffic metrics (Azure Monitor's metrics API, agent traffic reports) ---------------------
+  /** Azure Monitor answers a metric name the resource type does not have with this message shape. */
+  metricNotFound: entry(400, "BadRequest", (metric: string, valid: string[]) =>
+    `Failed to find metric configuration for provider: Microsoft.Network, resource Type: loadBalancers, metric: ${metric}, ` +
+    `Valid metrics: ${valid.join(",")}`),
+  /** A timespan, interval, aggregation or $filter Azure Monitor would refuse. */
+  metricQueryInvalid: entry(400, "BadRequest", (parameter: string, detail: string) => ({ message: `Invalid ${parameter}: ${detail}`, target: parameter })),
+  trafficReportTooLarge: entry(400, "InvalidRequestFormat", (limit: number) =>
+    `The traffic report is larger than ${limit} bytes; report more often, or split it.`),
 } as const;
 
 /**
