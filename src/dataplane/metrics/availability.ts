@@ -23,18 +23,31 @@ export interface AvailabilityOptions {
 const sampleId = (s: Omit<AvailabilitySample, "up" | "samples">): string =>
   `${s.kind}\n${s.loadBalancerId}\n${s.frontendIPAddress}\n${s.frontendPort}\n${s.protocol}\n${s.backendIPAddress ?? ""}\n${s.backendPort ?? ""}`;
 
-export function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/**
+ * A synthetic TCP flow: it succeeds when it connects and is not reset within `settleMs`. The wait matters
+ * for a proxy (the userspace driver accepts first, then resets the client when no backend takes the
+ * flow); a backend that answers and closes (FIN) is a success too.
+ */
+export function tryConnect(host: string, port: number, timeoutMs: number, settleMs = 300): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
+    let settled = false;
     const done = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      s.removeAllListeners("connect");
+      s.removeAllListeners();
       s.on("error", () => {});
       s.destroy();
       resolve(ok);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    s.once("connect", () => done(true));
+    let timer = setTimeout(() => done(false), timeoutMs);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => done(true), settleMs);
+    });
+    s.on("data", () => {}); // a banner is fine; reading keeps the socket flowing
+    s.once("end", () => done(true));
     s.once("error", () => done(false));
   });
 }

@@ -17,6 +17,7 @@ import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
 import { renderDiff } from "./diff.js";
 import { fullTableText, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
+import { readCounters, readingsOf } from "./traffic.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
@@ -26,6 +27,8 @@ export interface NftablesDriverOptions {
   netns?: string;
   /** A function, or a logger object (lbplane-agent passes its Logger; only info is used). */
   log?: ((msg: string) => void) | { info(msg: string): void };
+  /** Kernel traffic counters per (listener, backend) for traffic metrics (default true; traffic.ts). */
+  countTraffic?: boolean;
 }
 
 export interface NftablesDriver extends ForwardingDriver {
@@ -37,6 +40,7 @@ const healthKey = (lbId: string, probe: string, address: string): string => `${l
 
 export function createNftablesDriver(opts: NftablesDriverOptions = {}): NftablesDriver {
   const table = opts.tableName ?? "lbplane";
+  const countTraffic = opts.countTraffic ?? true;
   const sink = opts.log;
   const log = (msg: string): void => (typeof sink === "function" ? sink(msg) : sink?.info(msg));
   const run: Runner = makeRunner(opts.netns);
@@ -76,6 +80,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
 
   const ctx = (markMap: Map<string, number>): RenderContext => ({
     tableName: table,
+    countTraffic,
     isUp(lb, l, b) {
       if (rawUp(lb.id, l, b)) return true;
       // Azure's noHealthyBackendsBehavior: AllProbedUp sends flows to everyone when every probe is down.
@@ -150,7 +155,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     }
     const previous = kernel;
     kernel = undefined;
-    const text = fullTableText(state, table);
+    const counts = countTraffic ? await readCounters(run, table).catch(() => undefined) : undefined;
+    const text = fullTableText(state, table, countTraffic, counts);
     try {
       await run("nft", ["-f", "-"], text);
     } catch (e) {
@@ -166,7 +172,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   /** Re-install `state` (the previous, accepted one) as a whole table; best effort, the caller is failing. */
   async function resync(state: TableState): Promise<void> {
     try {
-      await run("nft", ["-f", "-"], fullTableText(state, table));
+      const counts = countTraffic ? await readCounters(run, table).catch(() => undefined) : undefined;
+      await run("nft", ["-f", "-"], fullTableText(state, table, countTraffic, counts));
       kernel = state;
     } catch (e) {
       log(`nftables: re-sync of the previous table failed (${(e as Error).message.trim()}); the next change replaces it`);
@@ -303,6 +310,13 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         started = false;
         log(`nftables: table ${table} and policy routes removed`);
       });
+    },
+
+    async trafficCounters() {
+      const state = kernel;
+      if (!countTraffic || !state || state.size === 0) return [];
+      const values = await readCounters(run, table).catch(() => new Map());
+      return readingsOf([...state.values()].flatMap((o) => o.counters ?? []), values);
     },
 
     settled: () => queue.idle(),

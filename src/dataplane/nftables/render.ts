@@ -21,6 +21,7 @@
 
 import { createHash } from "node:crypto";
 import type { CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
+import { countingObjects, counterText, trafficBaseText, type CounterObject, type CounterValues, type TrafficMap } from "./traffic.js";
 
 /** Floating-IP marks are MARK_BASE | index; the high 16 bits identify lbplane's marks. */
 export const MARK_BASE = 0x4c420000;
@@ -37,6 +38,8 @@ export interface RenderContext {
   isUp: (lb: CompiledLoadBalancer, listener: CompiledListener, backend: CompiledBackend) => boolean;
   /** Floating IP: the fwmark that policy routing sends to this DIP. */
   markOf: (dip: string) => number;
+  /** Traffic counters per (listener, backend) in a forward-hook chain (traffic.ts); default off. */
+  countTraffic?: boolean;
 }
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -118,7 +121,7 @@ const l4match = (l: CompiledListener): string => (l.protocol === "All" ? "meta l
 
 const protos = (l: CompiledListener): string[] => (l.protocol === "All" ? ["tcp", "udp"] : [l.protocol.toLowerCase()]);
 
-export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any";
+export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any" | TrafficMap;
 
 /** One (VIP, proto[, port]) entry of a dispatch verdict map. */
 export interface DispatchEntry {
@@ -143,6 +146,8 @@ export interface ListenerObjects {
   map: { name: string; type: string; elements: string }; // elements "" = no backend receives new flows
   chains: ChainObject[];
   dispatch: DispatchEntry[];
+  /** Named traffic counters its chains update (traffic.ts); absent when counting is off. */
+  counters?: CounterObject[];
 }
 
 /** listener key → objects, in table order. What the kernel holds (driver) or should hold (next apply). */
@@ -168,6 +173,13 @@ export function renderListener(lb: CompiledLoadBalancer, l: CompiledListener, ct
 }
 
 function build(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
+  const o = buildForwarding(lb, l, ctx, drain, source);
+  if (!ctx.countTraffic) return o;
+  const counting = countingObjects(lb, l, listenerKey(lb.id, l.name, l.kind), keepsPort(l), ctx.markOf);
+  return { ...o, chains: [...o.chains, ...counting.chains], dispatch: [...o.dispatch, ...counting.dispatch], counters: counting.counters };
+}
+
+function buildForwarding(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
   const k = listenerKey(lb.id, l.name, l.kind);
   const map = { name: `b_${k}`, type: `typeof numgen inc mod 1 : ${mapValueType(l)}`, elements: drain ? "" : mapElements(lb, l, ctx) };
   const hash = hashExpr(l);
@@ -218,13 +230,14 @@ const elementsLine = (els: string[] | string): string => {
  * so packets see either the old table or the new one, never none; if any line is refused nothing changes.
  * Used for the first apply and for re-syncing after a failure; later changes go through diff.ts.
  */
-export function fullTableText(state: TableState, tableName: string): string {
+export function fullTableText(state: TableState, tableName: string, countTraffic = false, counterValues?: CounterValues): string {
   const t = tableName;
   const out: string[] = [`table ip ${t} {}`, `delete table ip ${t}`, `table ip ${t} {`];
   out.push(`  set tcpudp {\n    type inet_proto\n    elements = { tcp, udp }\n  }`);
-  const dispatch: Record<DispatchMap, string[]> = { fip_port: [], fip_any: [], nat_port: [], nat_any: [] };
+  const dispatch: Record<DispatchMap, string[]> = { fip_port: [], fip_any: [], nat_port: [], nat_any: [], cnt_tcp: [], cnt_udp: [], cnt_any: [] };
   for (const o of state.values()) {
     out.push(`  # ${o.title}`);
+    for (const c of o.counters ?? []) out.push(counterText(c.name, counterValues?.get(c.name)));
     out.push(`  map ${o.map.name} {\n    ${o.map.type}${elementsLine(o.map.elements)}\n  }`);
     for (const ch of o.chains) out.push(`  chain ${ch.name} {\n${ch.rules.map((r) => `    ${r}\n`).join("")}  }`);
     for (const d of o.dispatch) dispatch[d.map].push(`${d.key} : goto ${d.chain}`);
@@ -249,12 +262,13 @@ export function fullTableText(state: TableState, tableName: string): string {
     meta l4proto @tcpudp ip daddr . meta l4proto vmap @nat_any
   }`,
   );
+  if (countTraffic) out.push(...trafficBaseText(dispatch, MARK_BASE, MARK_MASK));
   out.push("}");
   return out.join("\n") + "\n";
 }
 
 export function renderTable(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderContext, drain = false): string {
-  return fullTableText(renderState(lbs, ctx, drain), ctx.tableName);
+  return fullTableText(renderState(lbs, ctx, drain), ctx.tableName, ctx.countTraffic);
 }
 
 /**
