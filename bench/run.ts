@@ -26,6 +26,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "put-latency", what: "small load balancer PUT vs GET: p50/p99 and CPU per request", shortArgs: ["50"] },
   { name: "convergence", what: "PUT → every agent acknowledged, 1/10/100 fake agents, p50/p99", shortArgs: ["10"] },
   { name: "dataplane-vs-haproxy", what: "userspace agent vs HAProxy on loopback", shortArgs: [], needs: ["haproxy", "wrk"] },
+  { name: "counters-cost", what: "nftables forwarding rate with traffic counters on vs off, in network namespaces (target < 5 %)", shortArgs: ["--seconds", "1", "--rounds", "1"], needsRoot: true, needs: ["nft", "ip"] },
   { name: "nftables-vs-userspace", what: "nftables vs userspace vs HAProxy in network namespaces", shortArgs: ["--seconds", "2"], needsRoot: true, needs: ["haproxy", "nft", "ip"] },
 ];
 

@@ -81,7 +81,8 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
     return res.value[0];
   };
   const totalOf = (m: Awaited<ReturnType<typeof metric>>) => m.timeseries?.flatMap((s) => s.data ?? []).reduce((n, d) => n + (d.total ?? 0), 0) ?? 0;
-  const seriesBy = (m: Awaited<ReturnType<typeof metric>>, dim: string) =>
+  type Point = { total?: number; average?: number; minimum?: number; maximum?: number };
+  const seriesBy = (m: Awaited<ReturnType<typeof metric>>, dim: string): Record<string, Point | undefined> =>
     Object.fromEntries((m.timeseries ?? []).map((s) => [s.metadatavalues?.find((v) => v.name?.value === dim.toLowerCase())?.value, s.data?.[0]]));
 
   beforeAll(async () => {
@@ -152,7 +153,7 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
 
     const byDirection = seriesBy(await metric("ByteCount", { filter: "Direction eq '*'" }), "Direction");
     // Every flow so far (the one that proved forwarding, and these six) sent SENT and got ANSWER; synthetic flows carry no bytes.
-    const total = (flows + 1);
+    const total = flows + 1;
     expect(byDirection).toEqual({ Inbound: expect.objectContaining({ total: total * SENT }), Outbound: expect.objectContaining({ total: total * ANSWER }) });
 
     const byBackend = await metric("ByteCount", { filter: `FrontendIPAddress eq '${VIP}' and FrontendPort eq '${P}' and BackendIPAddress eq '*' and Direction eq 'Inbound'` });
@@ -171,7 +172,7 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     const sum = (direction: string) =>
-      [...text.matchAll(new RegExp(`^lbplane_agent_traffic_bytes_total\\{([^}]*)\\} (\\d+)$`, "gm"))]
+      [...text.matchAll(/^lbplane_agent_traffic_bytes_total\{([^}]*)\} (\d+)$/gm)]
         .filter((m) => m[1].includes(`direction="${direction}"`))
         .reduce((n, m) => {
           expect(m[1]).toContain(`load_balancer="${LB_ID}",rule="web",frontend_ip="${VIP}",frontend_port="${P}",protocol="Tcp",backend_ip="`);
