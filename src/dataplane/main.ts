@@ -39,6 +39,8 @@ async function main(): Promise<void> {
     log,
     probeIntervalMs: opts.probeIntervalMs,
     healthSummaryIntervalMs: opts.healthSummaryIntervalMs,
+    trafficReportIntervalMs: opts.trafficReportIntervalMs,
+    availabilitySampleMs: opts.availabilitySampleMs,
     onFatal: (reason) => {
       process.stderr.write(`lbplane-agent: ${reason}\n`);
       agent.stop(0).finally(() => process.exit(1));
