@@ -16,6 +16,10 @@ const OTHER = lbPath("rg1", "nope"); // no such load balancer (another location'
 const key = { loadBalancerId: LB, rule: "web", frontendIPAddress: "65.52.0.1", frontendPort: 80, protocol: "Tcp" as const, backendPort: 80 };
 const MON = "api-version=2024-02-01";
 
+interface Point { timeStamp: string; total?: number; average?: number; minimum?: number; maximum?: number; count?: number }
+interface Series { metadatavalues: Array<{ name: { value: string }; value: string }>; data: Point[] }
+interface MetricsBody { timespan: string; value: Array<{ id: string; timeseries: Series[] }>; error?: { code: string; message: string; target?: string } }
+
 describe("traffic metric reports and Azure Monitor queries", () => {
   let plane: Plane;
   const agents: Array<{ agent: FakeAgent; reg: RegisterResponse }> = [];
@@ -24,7 +28,7 @@ describe("traffic metric reports and Azure Monitor queries", () => {
   const report = (i: number, body: TrafficReport | string) => agents[i].agent.call("POST", `/dataplane/v1/agents/${agents[i].reg.agentId}/metrics`, agents[i].reg.credential, body);
   const query = async (q: string) => {
     const res = await plane.app.inject({ method: "GET", url: `${LB}/providers/Microsoft.Insights/metrics?${MON}&timespan=PT5M&${q}`, headers: AUTH });
-    return { status: res.statusCode, json: res.json() };
+    return { status: res.statusCode, json: res.json() as MetricsBody };
   };
 
   beforeAll(async () => {
@@ -33,7 +37,7 @@ describe("traffic metric reports and Azure Monitor queries", () => {
     lbUid = (await writeLb(plane, "rg1", "web", simpleLb("rg1", "web", 80))).uid;
     for (const name of ["m1", "m2"]) {
       const agent = await plane.addAgent(name);
-      agents.push({ agent, reg: agent["reg" as keyof FakeAgent] as unknown as RegisterResponse });
+      agents.push({ agent, reg: await agent.register(JOIN_TOKEN) }); // re-registering as the holder hands us its credential
     }
   }, 30_000);
   afterAll(() => plane?.close());
@@ -55,7 +59,7 @@ describe("traffic metric reports and Azure Monitor queries", () => {
 
     const bytes = await query("metricnames=ByteCount&interval=FULL&$filter=Direction eq '*'");
     expect(bytes.status).toBe(200);
-    const byDir = Object.fromEntries(bytes.json.value[0].timeseries.map((s: any) => [s.metadatavalues[0].value, s.data[0].total]));
+    const byDir = Object.fromEntries(bytes.json.value[0].timeseries.map((s) => [s.metadatavalues[0].value, s.data[0].total]));
     expect(byDir).toEqual({ Inbound: 1500, Outbound: 3000 });
     const syn = await query("metricnames=SYNCount&interval=FULL&$filter=BackendIPAddress eq '10.0.0.5'");
     expect(syn.json.value[0].timeseries).toEqual([{ metadatavalues: [{ name: { value: "backendipaddress", localizedValue: "BackendIPAddress" }, value: "10.0.0.5" }], data: [expect.objectContaining({ total: 1 })] }]);
@@ -67,11 +71,11 @@ describe("traffic metric reports and Azure Monitor queries", () => {
   it("answers a point per grain over the timespan, Total 0 where nothing was reported, and Azure's envelope", async () => {
     const res = await query("metricnames=PacketCount,SYNCount&interval=PT1M");
     expect(res.json).toMatchObject({ cost: 0, interval: "PT1M", namespace: "Microsoft.Network/loadBalancers", resourceregion: "westeurope" });
-    expect(res.json.value.map((m: any) => m.id)).toEqual([`${LB}/providers/Microsoft.Insights/metrics/PacketCount`, `${LB}/providers/Microsoft.Insights/metrics/SYNCount`]);
+    expect(res.json.value.map((m) => m.id)).toEqual([`${LB}/providers/Microsoft.Insights/metrics/PacketCount`, `${LB}/providers/Microsoft.Insights/metrics/SYNCount`]);
     const points = res.json.value[0].timeseries[0].data;
     expect(points.length).toBeGreaterThanOrEqual(5);
-    expect(points.reduce((n: number, p: any) => n + p.total, 0)).toBe(22);
-    expect(points.filter((p: any) => p.total === 0).length).toBeGreaterThanOrEqual(points.length - 2);
+    expect(points.reduce((n, p) => n + (p.total ?? 0), 0)).toBe(22);
+    expect(points.filter((p) => p.total === 0).length).toBeGreaterThanOrEqual(points.length - 2);
     const [from, to] = res.json.timespan.split("/").map(Date.parse);
     expect((to - from) / 60_000).toBe(points.length);
   });

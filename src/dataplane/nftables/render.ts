@@ -9,6 +9,9 @@
 //                      through its hash slot map to DIP:port; floating listeners that change the port get a
 //                      port-only DNAT (address stays the VIP). NAT chains see only a flow's first packet, so
 //                      conntrack keeps every established flow on the backend it was given.
+//   output/route+nat   "local_mark", "local_nat": the same dispatch for flows started on this host (the
+//                      agent's synthetic flows for Data Path Availability; traffic.ts localPathText).
+//   forward/filter     "traffic" (when counting): traffic counters per listener and backend (traffic.ts).
 // Dispatch is O(1) via verdict maps (kube-proxy nftables style), so 1,500 rules do not mean 1,500 compares.
 //
 // Health: each listener hashes into a fixed number of slots (SLOTS_PER_BACKEND × backends) and a map turns
@@ -21,7 +24,7 @@
 
 import { createHash } from "node:crypto";
 import type { CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
-import { countingObjects, counterText, trafficBaseText, type CounterObject, type CounterValues, type TrafficMap } from "./traffic.js";
+import { countingObjects, counterText, localPathText, trafficBaseText, type CounterObject, type CounterValues, type TrafficMap } from "./traffic.js";
 
 /** Floating-IP marks are MARK_BASE | index; the high 16 bits identify lbplane's marks. */
 export const MARK_BASE = 0x4c420000;
@@ -262,7 +265,8 @@ export function fullTableText(state: TableState, tableName: string, countTraffic
     meta l4proto @tcpudp ip daddr . meta l4proto vmap @nat_any
   }`,
   );
-  if (countTraffic) out.push(...trafficBaseText(dispatch, MARK_BASE, MARK_MASK));
+  if (countTraffic) out.push(...trafficBaseText(dispatch));
+  out.push(...localPathText(MARK_BASE, MARK_MASK));
   out.push("}");
   return out.join("\n") + "\n";
 }

@@ -91,14 +91,8 @@ export function countingObjects(lb: CompiledLoadBalancer, l: CompiledListener, k
   };
 }
 
-/**
- * The counting base chain and its dispatch maps, for the whole-table render; plus the local path: the
- * agent's synthetic flows (Data Path Availability) start on this host, where packets take the output hook,
- * not prerouting, so the same dispatch maps are consulted there too (a nat chain for DNAT rules, a route
- * chain that marks floating-IP flows so policy routing re-routes them). Any local process reaching a VIP
- * is load-balanced like a client, as kube-proxy does for node-local traffic.
- */
-export function trafficBaseText(dispatch: Record<TrafficMap, string[]>, markBase: number, markMask: number): string[] {
+/** The counting base chain and its dispatch maps, for the whole-table render. */
+export function trafficBaseText(dispatch: Record<TrafficMap, string[]>): string[] {
   const els = (m: TrafficMap) => (dispatch[m].length ? `\n    elements = { ${dispatch[m].join(", ")} }` : "");
   return [
     `  map cnt_tcp {\n    type ipv4_addr . inet_service : verdict${els("cnt_tcp")}\n  }`,
@@ -111,6 +105,17 @@ export function trafficBaseText(dispatch: Record<TrafficMap, string[]>, markBase
     meta l4proto udp ct original ip daddr . ct original proto-dst vmap @cnt_udp
     ct original ip daddr . meta l4proto vmap @cnt_any
   }`,
+  ];
+}
+
+/**
+ * The local path: the agent's synthetic flows (Data Path Availability) start on this host, where packets
+ * take the output hook, not prerouting, so the same dispatch maps are consulted there too (a nat chain for
+ * DNAT rules, a route chain that marks floating-IP flows so policy routing re-routes them). Any local
+ * process reaching a VIP is load-balanced like a client, as kube-proxy does for node-local traffic.
+ */
+export function localPathText(markBase: number, markMask: number): string[] {
+  return [
     `  chain local_mark {
     type route hook output priority mangle; policy accept;
     ct direction original ct mark and ${hex(markMask)} == ${hex(markBase)} meta mark set ct mark accept
