@@ -4,8 +4,11 @@
 import { describe, expect, it } from "vitest";
 import { parseAggregations, parseDuration, parseFilter, parseInterval, parseTimespan } from "../../src/domain/metrics-query.js";
 import { samplesOf } from "../../src/domain/metrics-protocol.js";
-import { deltasOf } from "../../src/dataplane/metrics/report.js";
-import type { CounterReading } from "../../src/dataplane/metrics/counters.js";
+import { AvailabilitySampler } from "../../src/dataplane/metrics/availability.js";
+import { TrafficTally, type CounterReading } from "../../src/dataplane/metrics/counters.js";
+import { deltasOf, TrafficReporter } from "../../src/dataplane/metrics/report.js";
+import { silentLogger } from "../../src/dataplane/log.js";
+import type { TrafficReport } from "../../src/domain/metrics-protocol.js";
 
 const NOW = Date.parse("2026-11-28T06:30:20Z");
 
@@ -79,5 +82,37 @@ describe("traffic deltas and samples", () => {
       ["SYNCount", "Inbound", 1, 1],
       ["VipAvailability", "", 75, 4],
     ]);
+  });
+
+  it("a failed report is not lost: the next one carries its deltas, and nothing is counted twice", async () => {
+    let total = 0;
+    let fail = true;
+    const sent: TrafficReport[] = [];
+    const sampler = new AvailabilitySampler({ loadBalancers: () => [], probeReports: () => [] });
+    const reporter = new TrafficReporter({
+      read: async () => [reading(total)], sampler, reportIntervalMs: 1e9, sampleIntervalMs: 1e9, log: silentLogger,
+      send: async (r) => {
+        if (fail) throw new Error("lbplane is down");
+        sent.push(r);
+      },
+    });
+    total = 100;
+    expect(await reporter.report()).toBe(false);
+    total = 250;
+    fail = false;
+    expect(await reporter.report()).toBe(true);
+    total = 300;
+    expect(await reporter.report()).toBe(true);
+    expect(await reporter.report()).toBe(true); // nothing new: nothing sent
+    expect(sent.map((r) => r.series.map((x) => x.bytesIn))).toEqual([[250], [50]]);
+  });
+
+  it("a userspace series outlives its listener long enough for every reader to see its last totals", () => {
+    const tally = new TrafficTally();
+    tally.of(key).bytesIn += 5;
+    tally.retain(() => false, 1_000, 120_000);
+    expect(tally.read(() => undefined)).toHaveLength(1);
+    tally.retain(() => false, 121_000, 120_000);
+    expect(tally.read(() => undefined)).toHaveLength(0);
   });
 });

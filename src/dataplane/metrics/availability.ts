@@ -20,6 +20,10 @@ export interface AvailabilityOptions {
   connect?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
 }
 
+const PARALLEL = 64;
+/** The protocol's cap per item (about two months of 5 s samples). */
+const MAX_SAMPLES = 1_000_000;
+
 const sampleId = (s: Omit<AvailabilitySample, "up" | "samples">): string =>
   `${s.kind}\n${s.loadBalancerId}\n${s.frontendIPAddress}\n${s.frontendPort}\n${s.protocol}\n${s.backendIPAddress ?? ""}\n${s.backendPort ?? ""}`;
 
@@ -80,9 +84,16 @@ export class AvailabilitySampler {
           }, state === "Up");
         }
       }
+    const configured = new Set(lbs.map((lb) => lb.id));
+    for (const [id, s] of this.latest) if (!configured.has(s.loadBalancerId)) this.latest.delete(id);
     const connect = this.opts.connect ?? tryConnect;
     const timeout = this.opts.connectTimeoutMs ?? 1000;
-    await Promise.all([...frontends.values()].map(async (f) => this.add(f, await connect(f.frontendIPAddress, f.frontendPort, timeout))));
+    // At most PARALLEL synthetic flows at once: a location of 1,500 frontends must not open 1,500 sockets together.
+    const queue = [...frontends.values()];
+    const worker = async () => {
+      for (let f = queue.shift(); f; f = queue.shift()) this.add(f, await connect(f.frontendIPAddress, f.frontendPort, timeout));
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, queue.length) }, worker));
   }
 
   /** Everything sampled since the last take; the caller gives it back with `restore` if sending failed. */
@@ -110,14 +121,10 @@ export class AvailabilitySampler {
   private merge(s: AvailabilitySample): void {
     const id = sampleId(s);
     const p = this.pending.get(id);
-    if (p) {
+    if (!p) this.pending.set(id, { ...s });
+    else if (p.samples + s.samples <= MAX_SAMPLES) {
       p.up += s.up;
       p.samples += s.samples;
-    } else this.pending.set(id, { ...s });
-  }
-
-  /** Drop gauges of targets no longer configured. */
-  prune(keep: Set<string>): void {
-    for (const id of this.latest.keys()) if (!keep.has(id.split("\n")[1])) this.latest.delete(id);
+    } // else: lbplane has been unreachable for weeks; older samples are enough to say what happened
   }
 }

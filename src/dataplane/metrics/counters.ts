@@ -45,8 +45,24 @@ export class TrafficTally {
     return [...this.series.values()].map((c) => ({ ...c, currentFlows: currentFlows(c.key) }));
   }
 
-  /** Forget series no longer served (after their last totals were read). */
-  retain(keep: (key: SeriesKey) => boolean): void {
-    for (const [id, c] of this.series) if (!keep(c.key)) this.series.delete(id);
+  private readonly unservedSince = new Map<string, number>();
+
+  /**
+   * Forget series no longer served once `graceMs` passed since they stopped, so every reader (the
+   * reporter, a Prometheus scrape) has had the time to read their last totals.
+   */
+  retain(keep: (key: SeriesKey) => boolean, now = Date.now(), graceMs = 120_000): void {
+    for (const [id, c] of this.series) {
+      if (keep(c.key)) {
+        this.unservedSince.delete(id);
+        continue;
+      }
+      const since = this.unservedSince.get(id) ?? now;
+      this.unservedSince.set(id, since);
+      if (now - since >= graceMs) {
+        this.series.delete(id);
+        this.unservedSince.delete(id);
+      }
+    }
   }
 }

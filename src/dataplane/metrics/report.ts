@@ -83,10 +83,19 @@ export class TrafficReporter {
     const availability = this.opts.sampler.take();
     try {
       const readings = await this.opts.read();
-      const series = deltasOf(readings, this.baseline).slice(0, MAX_TRAFFIC_SERIES);
+      const all = deltasOf(readings, this.baseline);
+      const series = all.slice(0, MAX_TRAFFIC_SERIES);
       if (series.length === 0 && availability.length === 0) return true;
       await this.opts.send({ series, availability: availability.slice(0, MAX_TRAFFIC_SERIES) });
-      this.baseline = new Map(readings.map((r) => [seriesId(r.key), r]));
+      // Series beyond the cap keep their old baseline: their deltas go with the next report.
+      const held = new Set(all.slice(MAX_TRAFFIC_SERIES).map((s) => seriesId(s)));
+      const next = new Map<string, CounterReading>();
+      for (const r of readings) {
+        const id = seriesId(r.key);
+        const keep = held.has(id) ? this.baseline.get(id) : r;
+        if (keep) next.set(id, keep);
+      }
+      this.baseline = next;
       return true;
     } catch (err) {
       this.opts.sampler.restore(availability);

@@ -138,7 +138,7 @@ export class UserspaceDriver implements ForwardingDriver {
         for (const b of l.settings.pool.backends) flows.set(seriesId(seriesKeyOf(l.settings, b)), counts.get(b.key) ?? 0);
       }
     const readings = tally.read((key) => flows.get(seriesId(key)) ?? 0);
-    // Series of rules and backends no longer served have now reported their last totals.
+    // Series of rules and backends no longer served go once their last totals have surely been read.
     tally.retain((key) => flows.has(seriesId(key)));
     return readings;
   }
