@@ -1,7 +1,7 @@
 // Traffic counters of the nftables driver, in network namespaces (root only; test/helpers/netns.ts):
 // datagrams of known size through a UDP rule are counted exactly (IP length, both directions, one new
 // flow each) per backend; TCP flows through a DNAT rule and a floating-IP rule land on the backend that
-// served them; counts survive an incremental change and a whole-table re-sync; and the agent's synthetic
+// served them; counts survive an incremental change and a whole-table re-sync, and a removed rule's last totals stay readable; and the agent's synthetic
 // flow, started on the load balancer host itself, reaches a backend through the local path — until the
 // VIP path breaks.
 
@@ -10,6 +10,7 @@ import type { CompiledListener, CompiledLoadBalancer } from "../../src/domain/ag
 import { AvailabilitySampler } from "../../src/dataplane/metrics/availability.js";
 import type { CounterReading } from "../../src/dataplane/metrics/counters.js";
 import { createNftablesDriver, type NftablesDriver } from "../../src/dataplane/nftables/driver.js";
+import { listenerKey } from "../../src/dataplane/nftables/render.js";
 import { ADDR, Lab, netnsUnavailable } from "../helpers/netns.js";
 
 const skipReason = netnsUnavailable();
@@ -101,6 +102,10 @@ describe.skipIf(skipReason !== undefined)("nftables traffic counters in network 
     expect(logs.filter((l) => /table d2_t (replaced|updated)/.test(l)).map((l) => l.split(" ")[3])).toEqual(["replaced", "updated", "replaced"]);
     expect(await flows()).toBe(6);
     await lab.udp(VIP3, 5353, 2);
+    expect(await flows()).toBe(8);
+    // The rule goes: its kernel counters with it, but their final totals stay readable for the next report.
+    await drv.apply(lb("v4", base().filter((l) => l.name !== "udp")));
+    expect(await lab.exec(lab.ns.lb, "nft", ["list", "counters", "table", "ip", "d2_t"])).not.toContain(listenerKey(ID, "udp"));
     expect(await flows()).toBe(8);
   });
 

@@ -17,7 +17,7 @@ import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
 import { renderDiff } from "./diff.js";
 import { fullTableText, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
-import { readCounters, readingsOf } from "./traffic.js";
+import { readCounters, readingsOf, RetiredCounters } from "./traffic.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
@@ -41,6 +41,8 @@ const healthKey = (lbId: string, probe: string, address: string): string => `${l
 export function createNftablesDriver(opts: NftablesDriverOptions = {}): NftablesDriver {
   const table = opts.tableName ?? "lbplane";
   const countTraffic = opts.countTraffic ?? true;
+  const retired = new RetiredCounters();
+  const countersOf = (s: TableState | undefined) => [...(s?.values() ?? [])].flatMap((o) => o.counters ?? []);
   const sink = opts.log;
   const log = (msg: string): void => (typeof sink === "function" ? sink(msg) : sink?.info(msg));
   const run: Runner = makeRunner(opts.netns);
@@ -109,6 +111,9 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     } catch (e) {
       throw new DriverRefusal((e as Error).message);
     }
+    // Counters this change deletes: their final values, so the traffic they saw since the last report is not lost.
+    const leaving = countTraffic ? RetiredCounters.leaving(countersOf(kernel), countersOf(state)) : [];
+    if (leaving.length > 0) retired.keep(leaving, await readCounters(run, table).catch(() => new Map()));
     const routesChange = !sameMarks(marks, nextMarks);
     // Make before break: routes for new DIPs exist before any packet can carry their mark.
     const introduced = [...nextMarks.values()].filter((m) => ![...marks.values()].includes(m));
@@ -313,10 +318,12 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     },
 
     async trafficCounters() {
+      if (!countTraffic) return [];
+      const gone = retired.current();
       const state = kernel;
-      if (!countTraffic || !state || state.size === 0) return [];
-      const values = await readCounters(run, table).catch(() => new Map());
-      return readingsOf([...state.values()].flatMap((o) => o.counters ?? []), values);
+      const values = state && state.size > 0 ? await readCounters(run, table).catch(() => new Map()) : new Map();
+      for (const [name, v] of gone.values) values.set(name, v);
+      return readingsOf([...countersOf(state), ...gone.counters], values);
     },
 
     settled: () => queue.idle(),

@@ -139,6 +139,44 @@ export async function readCounters(run: Runner, table: string): Promise<CounterV
   return out;
 }
 
+/**
+ * Final values of counters a change deletes (a rule or backend removed), kept for a grace period so the
+ * agent's next report still carries the traffic they saw since the previous one.
+ */
+export class RetiredCounters {
+  private readonly retired = new Map<string, { counter: CounterObject; value: { packets: number; bytes: number }; at: number }>();
+
+  constructor(private readonly graceMs = 120_000) {}
+
+  /** Counters of `before` that `after` no longer has. */
+  static leaving(before: Iterable<CounterObject>, after: Iterable<CounterObject>): CounterObject[] {
+    const kept = new Set([...after].map((c) => c.name));
+    return [...before].filter((c) => !kept.has(c.name));
+  }
+
+  keep(counters: CounterObject[], values: CounterValues, now = Date.now()): void {
+    for (const c of counters) {
+      const value = values.get(c.name);
+      if (value) this.retired.set(c.name, { counter: c, value, at: now });
+    }
+  }
+
+  /** Retired counters still within their grace period, as extra (counter, value) pairs for readingsOf. */
+  current(now = Date.now()): { counters: CounterObject[]; values: CounterValues } {
+    const counters: CounterObject[] = [];
+    const values: CounterValues = new Map();
+    for (const [name, r] of this.retired) {
+      if (now - r.at > this.graceMs) {
+        this.retired.delete(name);
+        continue;
+      }
+      counters.push({ ...r.counter, name: `${name}#retired` });
+      values.set(`${name}#retired`, r.value);
+    }
+    return { counters, values };
+  }
+}
+
 /** Kernel counter values → cumulative readings per series. */
 export function readingsOf(counters: Iterable<CounterObject>, values: CounterValues): CounterReading[] {
   const out = new Map<string, CounterReading>();
