@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     const row = (label: string, on: number[], off: number[]) => {
       const [a, b] = [median(on), median(off)];
       console.log(`${label.padEnd(40)} counters on ${a.toFixed(0).padStart(7)} rps   off ${b.toFixed(0).padStart(7)} rps   cost ${(100 * (1 - a / b)).toFixed(1).padStart(5)} %   (on/off ${(a / b).toFixed(3)})`);
+      console.log(`${"".padEnd(40)} samples on [${on.map((x) => x.toFixed(0)).join(", ")}]  off [${off.map((x) => x.toFixed(0)).join(", ")}]`);
     };
     console.log(`\nForwarding rate through one DNAT rule (2 backends), ${rounds} interleaved rounds × ${seconds}s, ${conns} connections, medians`);
     row("keep-alive HTTP (per-packet cost)", figures.on.ka, figures.off.ka);

@@ -113,7 +113,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     }
     // Counters this change deletes: their final values, so the traffic they saw since the last report is not lost.
     const leaving = countTraffic ? RetiredCounters.leaving(countersOf(kernel), countersOf(state)) : [];
-    if (leaving.length > 0) retired.keep(leaving, await readCounters(run, table).catch(() => new Map()));
+    if (leaving.length > 0) retired.keep(leaving, await readCounters(run, table, leaving.map((c) => c.name)).catch(() => new Map()));
     const routesChange = !sameMarks(marks, nextMarks);
     // Make before break: routes for new DIPs exist before any packet can carry their mark.
     const introduced = [...nextMarks.values()].filter((m) => ![...marks.values()].includes(m));

@@ -130,14 +130,25 @@ export function localPathText(markBase: number, markMask: number): string[] {
   ];
 }
 
-/** Every named counter of the table: name → packets and bytes. */
-export async function readCounters(run: Runner, table: string): Promise<CounterValues> {
-  const text = await run("nft", ["-j", "list", "counters", "table", "ip", table]);
-  const out = new Map<string, { packets: number; bytes: number }>();
-  const items = (JSON.parse(text) as { nftables?: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables ?? [];
-  for (const i of items) if (i.counter) out.set(i.counter.name, { packets: i.counter.packets, bytes: i.counter.bytes });
+/**
+ * Named counters of the table: name → packets and bytes. All of them (one `nft` call, whose cost grows
+ * with the table), or just `names` when they are few (one small call each: a change that deletes a
+ * rule's counters must not pay for listing 9,000 of them).
+ */
+export async function readCounters(run: Runner, table: string, names?: string[]): Promise<CounterValues> {
+  const out: CounterValues = new Map();
+  const parse = (text: string) => {
+    const items = (JSON.parse(text) as { nftables?: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables ?? [];
+    for (const i of items) if (i.counter) out.set(i.counter.name, { packets: i.counter.packets, bytes: i.counter.bytes });
+  };
+  if (names && names.length <= FEW_COUNTERS) {
+    await Promise.all(names.map((n) => run("nft", ["-j", "list", "counter", "ip", table, n]).then(parse, () => undefined)));
+    return out;
+  }
+  parse(await run("nft", ["-j", "list", "counters", "table", "ip", table]));
   return out;
 }
+const FEW_COUNTERS = 12;
 
 /**
  * Final values of counters a change deletes (a rule or backend removed), kept for a grace period so the
