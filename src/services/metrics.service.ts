@@ -42,6 +42,8 @@ export interface MetricsQueryInput {
   aggregation?: string;
   filter?: string;
   top?: number;
+  /** Dimensions that filter but do not split (Azure's rollupby). */
+  rollupby?: string;
 }
 
 export interface MetricPoint {
@@ -78,12 +80,13 @@ export async function queryMetrics(deps: Pick<ServiceDeps, "db">, lb: StoredLoad
   const interval = orThrow(parseInterval(input.interval, span));
   const filter = orThrow(parseFilter(input.filter));
   const top = input.top ?? 10;
+  const rolledUp = new Set((input.rollupby ?? "").split(",").map((d) => d.trim().toLowerCase()).filter(Boolean));
   const metrics: MetricResult[] = [];
   for (const definition of definitions) {
     const aggregations = orThrow(parseAggregations(input.aggregation, definition.primaryAggregation));
     // A dimension the metric does not have cannot split it; Azure ignores such a filter for that metric.
     const own = new Map([...filter].filter(([d]) => definition.dimensions.includes(d)));
-    const splitBy = [...own.keys()];
+    const splitBy = [...own.keys()].filter((d) => !rolledUp.has(d.toLowerCase()));
     const rows = await readTrafficMetrics(deps.db, {
       loadBalancerUid: lb.uid,
       metrics: [definition.name],

@@ -61,6 +61,8 @@ describe("traffic metric reports and Azure Monitor queries", () => {
     expect(bytes.status).toBe(200);
     const byDir = Object.fromEntries(bytes.json.value[0].timeseries.map((s) => [s.metadatavalues[0].value, s.data[0].total]));
     expect(byDir).toEqual({ Inbound: 1500, Outbound: 3000 });
+    const rolled = await query("metricnames=ByteCount&interval=FULL&$filter=Direction eq 'Inbound' or Direction eq 'Outbound'&rollupby=Direction");
+    expect(rolled.json.value[0].timeseries).toEqual([{ metadatavalues: [], data: [expect.objectContaining({ total: 4500 })] }]);
     const syn = await query("metricnames=SYNCount&interval=FULL&$filter=BackendIPAddress eq '10.0.0.5'");
     expect(syn.json.value[0].timeseries).toEqual([{ metadatavalues: [{ name: { value: "backendipaddress", localizedValue: "BackendIPAddress" }, value: "10.0.0.5" }], data: [expect.objectContaining({ total: 1 })] }]);
     // Availability is weighted by samples: 3 good of 3, then 0 of 1 → 75 %.
