@@ -1,7 +1,7 @@
 // Traffic counters of the nftables driver, in network namespaces (root only; test/helpers/netns.ts):
 // datagrams of known size through a UDP rule are counted exactly (IP length, both directions, one new
 // flow each) per backend; TCP flows through a DNAT rule and a floating-IP rule land on the backend that
-// served them; counts survive an incremental change and a whole-table re-sync, and a removed rule's last totals stay readable; and the agent's synthetic
+// served them; counts survive an incremental change and a whole-table re-sync, and a removed rule's last totals stay readable for a grace period; and the agent's synthetic
 // flow, started on the load balancer host itself, reaches a backend through the local path — until the
 // VIP path breaks.
 
@@ -89,7 +89,7 @@ describe.skipIf(skipReason !== undefined)("nftables traffic counters in network 
 
   it("keeps counting across an incremental change and a whole-table re-sync", async () => {
     const logs: string[] = [];
-    drv = createNftablesDriver({ netns: lab.ns.lb, tableName: "d2_t", log: (m) => logs.push(m) });
+    drv = createNftablesDriver({ netns: lab.ns.lb, tableName: "d2_t", log: (m) => logs.push(m), counterGraceMs: 1500 });
     await drv.apply(lb("v1", base()));
     await lab.udp(VIP3, 5353, 6);
     const flows = () => drv.trafficCounters!().then((rs) => rs.filter((r) => r.key.rule === "udp").reduce((n, r) => n + r.newFlows, 0));
@@ -103,10 +103,16 @@ describe.skipIf(skipReason !== undefined)("nftables traffic counters in network 
     expect(await flows()).toBe(6);
     await lab.udp(VIP3, 5353, 2);
     expect(await flows()).toBe(8);
-    // The rule goes: its kernel counters with it, but their final totals stay readable for the next report.
+    // The rule goes; its counters stay, unreferenced, for the grace period: their totals are still read …
+    const udpCounters = async () => (await lab.exec(lab.ns.lb, "nft", ["list", "counters", "table", "ip", "d2_t"])).includes(listenerKey(ID, "udp"));
     await drv.apply(lb("v4", base().filter((l) => l.name !== "udp")));
-    expect(await lab.exec(lab.ns.lb, "nft", ["list", "counters", "table", "ip", "d2_t"])).not.toContain(listenerKey(ID, "udp"));
     expect(await flows()).toBe(8);
+    expect(await udpCounters()).toBe(true);
+    // … and once it is over, a read deletes them from the kernel.
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(await flows()).toBe(0);
+    await drv.settled();
+    expect(await udpCounters()).toBe(false);
   });
 
   it("a synthetic flow from the load balancer host reaches a backend through the local path until the VIP path breaks", async () => {

@@ -60,10 +60,9 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
     for (const r of c.rules) s5.push(`add rule ${t} ${c.name} ${r}`);
   };
 
-  // Traffic counters (traffic.ts) live and die with their listener; `add` keeps an existing counter's value.
+  // Traffic counters (traffic.ts) come with their listener; `add` keeps an existing counter's value. A diff
+  // never deletes one: the driver removes unreferenced counters after a grace period (OrphanCounters).
   const counterChanges = (p: ListenerObjects | undefined, n: ListenerObjects | undefined): void => {
-    const keep = new Set((n?.counters ?? []).map((c) => c.name));
-    for (const c of p?.counters ?? []) if (!keep.has(c.name)) s3.push(`delete counter ${t} ${c.name}`);
     const had = new Set((p?.counters ?? []).map((c) => c.name));
     for (const c of n?.counters ?? []) if (!had.has(c.name)) s4.push(`add counter ${t} ${c.name}`);
   };
@@ -72,7 +71,6 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
     if (next.has(k)) continue;
     for (const c of p.chains) s2.push(`delete chain ${t} ${c.name}`);
     s3.push(`delete map ${t} ${p.map.name}`);
-    counterChanges(p, undefined);
   }
   for (const [k, n] of next) {
     const p = prev.get(k);

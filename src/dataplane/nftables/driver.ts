@@ -17,7 +17,7 @@ import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
 import { renderDiff } from "./diff.js";
 import { fullTableText, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
-import { readCounters, readingsOf, RetiredCounters } from "./traffic.js";
+import { OrphanCounters, readCounters, readingsOf } from "./traffic.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
@@ -29,6 +29,8 @@ export interface NftablesDriverOptions {
   log?: ((msg: string) => void) | { info(msg: string): void };
   /** Kernel traffic counters per (listener, backend) for traffic metrics (default true; traffic.ts). */
   countTraffic?: boolean;
+  /** How long counters of a removed rule or backend stay readable before they are deleted (default 2 min). */
+  counterGraceMs?: number;
 }
 
 export interface NftablesDriver extends ForwardingDriver {
@@ -41,7 +43,7 @@ const healthKey = (lbId: string, probe: string, address: string): string => `${l
 export function createNftablesDriver(opts: NftablesDriverOptions = {}): NftablesDriver {
   const table = opts.tableName ?? "lbplane";
   const countTraffic = opts.countTraffic ?? true;
-  const retired = new RetiredCounters();
+  const orphans = new OrphanCounters(opts.counterGraceMs);
   const countersOf = (s: TableState | undefined) => [...(s?.values() ?? [])].flatMap((o) => o.counters ?? []);
   const sink = opts.log;
   const log = (msg: string): void => (typeof sink === "function" ? sink(msg) : sink?.info(msg));
@@ -111,9 +113,6 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     } catch (e) {
       throw new DriverRefusal((e as Error).message);
     }
-    // Counters this change deletes: their final values, so the traffic they saw since the last report is not lost.
-    const leaving = countTraffic ? RetiredCounters.leaving(countersOf(kernel), countersOf(state)) : [];
-    if (leaving.length > 0) retired.keep(leaving, await readCounters(run, table, leaving.map((c) => c.name)).catch(() => new Map()));
     const routesChange = !sameMarks(marks, nextMarks);
     // Make before break: routes for new DIPs exist before any packet can carry their mark.
     const introduced = [...nextMarks.values()].filter((m) => ![...marks.values()].includes(m));
@@ -126,6 +125,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
       }
     const t0 = Date.now();
     let how = "unchanged";
+    const countersBefore = countersOf(kernel);
     try {
       how = await transact(state);
     } catch (e) {
@@ -133,6 +133,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
       throw e;
     }
     log(`nftables: table ${table} ${how} (${next.size} load balancers) in ${Date.now() - t0} ms`);
+    if (how.startsWith("replaced")) orphans.clear();
+    else orphans.update(countersBefore, countersOf(state));
     marks = nextMarks;
     applied.clear();
     for (const [id, lb] of next) applied.set(id, lb);
@@ -312,18 +314,22 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         marks = new Map();
         kernel = undefined;
         draining = false;
+        orphans.clear();
         started = false;
         log(`nftables: table ${table} and policy routes removed`);
       });
     },
 
     async trafficCounters() {
-      if (!countTraffic) return [];
-      const gone = retired.current();
-      const state = kernel;
-      const values = state && state.size > 0 ? await readCounters(run, table).catch(() => new Map()) : new Map();
-      for (const [name, v] of gone.values) values.set(name, v);
-      return readingsOf([...countersOf(state), ...gone.counters], values);
+      if (!countTraffic || !started) return [];
+      const expired = orphans.expire();
+      if (expired.length > 0)
+        void queue
+          .run(() => run("nft", ["-f", "-"], expired.map((n) => `delete counter ip ${table} ${n}`).join("\n") + "\n"))
+          .catch((e) => log(`nftables: removing ${expired.length} unused traffic counters failed: ${(e as Error).message.trim()}`));
+      const counters = [...countersOf(kernel), ...orphans.list()];
+      if (counters.length === 0) return [];
+      return readingsOf(counters, await readCounters(run, table).catch(() => new Map()));
     },
 
     settled: () => queue.idle(),

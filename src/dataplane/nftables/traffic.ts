@@ -130,61 +130,51 @@ export function localPathText(markBase: number, markMask: number): string[] {
   ];
 }
 
-/**
- * Named counters of the table: name → packets and bytes. All of them (one `nft` call, whose cost grows
- * with the table), or just `names` when they are few (one small call each: a change that deletes a
- * rule's counters must not pay for listing 9,000 of them).
- */
-export async function readCounters(run: Runner, table: string, names?: string[]): Promise<CounterValues> {
+/** Every named counter of the table: name → packets and bytes (one `nft` call). */
+export async function readCounters(run: Runner, table: string): Promise<CounterValues> {
+  const text = await run("nft", ["-j", "list", "counters", "table", "ip", table]);
   const out: CounterValues = new Map();
-  const parse = (text: string) => {
-    const items = (JSON.parse(text) as { nftables?: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables ?? [];
-    for (const i of items) if (i.counter) out.set(i.counter.name, { packets: i.counter.packets, bytes: i.counter.bytes });
-  };
-  if (names && names.length <= FEW_COUNTERS) {
-    await Promise.all(names.map((n) => run("nft", ["-j", "list", "counter", "ip", table, n]).then(parse, () => undefined)));
-    return out;
-  }
-  parse(await run("nft", ["-j", "list", "counters", "table", "ip", table]));
+  const items = (JSON.parse(text) as { nftables?: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables ?? [];
+  for (const i of items) if (i.counter) out.set(i.counter.name, { packets: i.counter.packets, bytes: i.counter.bytes });
   return out;
 }
-const FEW_COUNTERS = 12;
 
 /**
- * Final values of counters a change deletes (a rule or backend removed), kept for a grace period so the
- * agent's next report still carries the traffic they saw since the previous one.
+ * Counters a change leaves unreferenced (a rule or backend removed). The diff never deletes counters: they
+ * stay in the kernel with their final totals for a grace period, so the next report still carries the
+ * traffic they saw, and a backend that comes back within it picks its counter up again (`add counter`
+ * keeps an existing one). The driver deletes them once expired, off the change path.
  */
-export class RetiredCounters {
-  private readonly retired = new Map<string, { counter: CounterObject; value: { packets: number; bytes: number }; at: number }>();
+export class OrphanCounters {
+  private readonly orphans = new Map<string, { counter: CounterObject; since: number }>();
 
   constructor(private readonly graceMs = 120_000) {}
 
-  /** Counters of `before` that `after` no longer has. */
-  static leaving(before: Iterable<CounterObject>, after: Iterable<CounterObject>): CounterObject[] {
-    const kept = new Set([...after].map((c) => c.name));
-    return [...before].filter((c) => !kept.has(c.name));
+  /** A change from `before` to `after` was committed incrementally. */
+  update(before: CounterObject[], after: CounterObject[], now = Date.now()): void {
+    const live = new Set(after.map((c) => c.name));
+    for (const c of before) if (!live.has(c.name) && !this.orphans.has(c.name)) this.orphans.set(c.name, { counter: c, since: now });
+    for (const name of live) this.orphans.delete(name);
   }
 
-  keep(counters: CounterObject[], values: CounterValues, now = Date.now()): void {
-    for (const c of counters) {
-      const value = values.get(c.name);
-      if (value) this.retired.set(c.name, { counter: c, value, at: now });
-    }
+  list(): CounterObject[] {
+    return [...this.orphans.values()].map((o) => o.counter);
   }
 
-  /** Retired counters still within their grace period, as extra (counter, value) pairs for readingsOf. */
-  current(now = Date.now()): { counters: CounterObject[]; values: CounterValues } {
-    const counters: CounterObject[] = [];
-    const values: CounterValues = new Map();
-    for (const [name, r] of this.retired) {
-      if (now - r.at > this.graceMs) {
-        this.retired.delete(name);
-        continue;
+  /** Names of orphans past their grace period, forgotten here; the caller deletes them from the kernel. */
+  expire(now = Date.now()): string[] {
+    const out: string[] = [];
+    for (const [name, o] of this.orphans)
+      if (now - o.since >= this.graceMs) {
+        this.orphans.delete(name);
+        out.push(name);
       }
-      counters.push({ ...r.counter, name: `${name}#retired` });
-      values.set(`${name}#retired`, r.value);
-    }
-    return { counters, values };
+    return out;
+  }
+
+  /** The table was replaced whole: no orphan survived. */
+  clear(): void {
+    this.orphans.clear();
   }
 }
 
