@@ -30,6 +30,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "fleet", what: "1,000 agents on one lbplane: idle CPU, CPU per heartbeat vs bare fastify, one change to all p50/p99", shortArgs: ["100", "5", "5"] },
   { name: "dataplane-vs-haproxy", what: "userspace agent vs HAProxy on loopback", shortArgs: [], needs: ["haproxy", "wrk"] },
   { name: "snat-vs-dnat", what: "nftables outbound SNAT vs inbound DNAT new-connection rate in network namespaces", shortArgs: ["--seconds", "2"], needsRoot: true, needs: ["nft", "ip"] },
+  { name: "counters-cost", what: "nftables forwarding rate with traffic counters on vs off, in network namespaces (target < 5 %)", shortArgs: ["--seconds", "1", "--rounds", "1"], needsRoot: true, needs: ["nft", "ip"] },
   { name: "nftables-vs-userspace", what: "nftables vs userspace vs HAProxy in network namespaces", shortArgs: ["--seconds", "2"], needsRoot: true, needs: ["haproxy", "nft", "ip"] },
 ];
 

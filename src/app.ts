@@ -54,8 +54,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // One line per request instead, from src/routes/request-log.ts.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    // ARM compares path segments case-insensitively (arm-resources even sends "resourcegroups").
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    // ARM compares path segments case-insensitively (arm-resources even sends "resourcegroups"), and
+    // collapses "//": @azure/arm-monitor builds "/{+resourceUri}/providers/…" from an id that starts with "/".
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     genReqId: () => randomUUID(),
     // Node checks request and header deadlines only this often (30 s by default): a slow body must
     // be cut within seconds of its limit, not up to half a minute later.

@@ -34,6 +34,9 @@ export interface Config {
   // ---- f: database bounds (issue 11)
   /** How long a request waits on the database before it answers 503 (see DbTimeouts in store/prisma.ts). */
   db: { acquireMs: number; statementMs: number };
+  // ---- d2: traffic metrics
+  /** One-minute traffic metric buckets are deleted this many days after their minute (LBPLANE_TRAFFIC_METRICS_RETENTION_DAYS). */
+  trafficMetricsRetentionDays: number;
 }
 
 /** An IPv4 network as numbers: `base` is the address as an unsigned integer, `bits` its prefix length. */
@@ -162,5 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       acquireMs: intVar(env, "LBPLANE_DB_ACQUIRE_TIMEOUT_MS", 3_000, 100, 600_000),
       statementMs: intVar(env, "LBPLANE_DB_STATEMENT_TIMEOUT_MS", 5_000, 100, 600_000),
     },
+    // ---- d2: traffic metrics. Azure Monitor keeps platform metrics 93 days; 30 bounds the table (README: Traffic metrics).
+    trafficMetricsRetentionDays: intVar(env, "LBPLANE_TRAFFIC_METRICS_RETENTION_DAYS", 30, 1, 93),
   };
 }

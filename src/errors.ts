@@ -212,6 +212,15 @@ export const Errors = {
   /** The database refused, dropped or did not answer a query within its bounds: come back later (Retry-After). */
   databaseUnavailable: entry(503, "ServiceUnavailable", () =>
     "lbplane's database is unavailable or did not answer in time; retry the request shortly."),
+  // ---- d2: traffic metrics (Azure Monitor's metrics API, agent traffic reports) ---------------------
+  /** Azure Monitor answers a metric name the resource type does not have with this message shape. */
+  metricNotFound: entry(400, "BadRequest", (metric: string, valid: string[]) =>
+    `Failed to find metric configuration for provider: Microsoft.Network, resource Type: loadBalancers, metric: ${metric}, ` +
+    `Valid metrics: ${valid.join(",")}`),
+  /** A timespan, interval, aggregation or $filter Azure Monitor would refuse. */
+  metricQueryInvalid: entry(400, "BadRequest", (parameter: string, detail: string) => ({ message: `Invalid ${parameter}: ${detail}`, target: parameter })),
+  trafficReportTooLarge: entry(400, "InvalidRequestFormat", (limit: number) =>
+    `The traffic report is larger than ${limit} bytes; report more often, or split it.`),
 } as const;
 
 /**

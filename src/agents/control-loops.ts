@@ -9,6 +9,7 @@ import type { Config } from "../config.js";
 import { settleAll } from "../services/operations.service.js";
 import { announceChange, ChangeFeed } from "../store/change-feed.js";
 import { pruneTombstones, readLocationChanges } from "../store/load-balancer-versions.store.js";
+import { pruneTrafficMetrics } from "../store/metrics.store.js";
 import { pruneFinishedOperations } from "../store/operations.store.js";
 import type { Db } from "../store/prisma.js";
 import { openPushPool, PushLockSession } from "../store/push-locks.store.js";
@@ -101,8 +102,10 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
     const batch = 1000;
     nextPruneAt = performance.now() + pruneEveryMs; // a failing prune waits its period too
     const deleted = await pruneFinishedOperations(db, config.operationRetentionHours, batch);
-    if (deleted >= batch) nextPruneAt = 0;
     if (deleted > 0) log.info(`pruned ${deleted} operations finished more than ${config.operationRetentionHours} h ago`);
+    // Traffic metric minutes past LBPLANE_TRAFFIC_METRICS_RETENTION_DAYS (d2), in larger batches: rows are small and many.
+    const expired = await pruneTrafficMetrics(db, config.trafficMetricsRetentionDays, batch * 10);
+    if (deleted >= batch || expired >= batch * 10) nextPruneAt = 0;
   };
 
   // The running sweep, if any: one at a time, and stop() waits for it before the pools close.

@@ -13,6 +13,9 @@ import { ConfigServer } from "./config-server.js";
 import { ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
 import type { ForwardingDriver } from "./driver.js";
 import { HealthReporter } from "./health-reporter.js";
+import { AvailabilitySampler } from "./metrics/availability.js";
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./metrics/prometheus.js";
+import { TrafficReporter } from "./metrics/report.js";
 import { errorText, type Logger } from "./log.js";
 import { Prober } from "./prober.js";
 
@@ -29,6 +32,9 @@ export interface AgentOptions {
   log: Logger;
   probeIntervalMs?: number;
   healthSummaryIntervalMs?: number;
+  /** Traffic metrics: how often deltas go to lbplane (default 15 s) and availability is sampled (default 5 s). */
+  trafficReportIntervalMs?: number;
+  availabilitySampleMs?: number;
   controlPlaneTimeoutMs?: number;
   /** Longest wait between registration attempts. */
   maxRetryMs?: number;
@@ -58,6 +64,8 @@ export class Agent {
   readonly applier: ConfigApplier;
   readonly prober: Prober;
   private readonly reporter: HealthReporter;
+  readonly sampler: AvailabilitySampler;
+  readonly traffic: TrafficReporter;
 
   constructor(private readonly opts: AgentOptions) {
     const { log, driver } = opts;
@@ -79,8 +87,25 @@ export class Agent {
         }
       },
     });
+    this.sampler = new AvailabilitySampler({ loadBalancers: () => this.applier.appliedLoadBalancers(), probeReports: () => this.prober.reports() });
+    this.traffic = new TrafficReporter({
+      log,
+      read: async () => (await driver.trafficCounters?.()) ?? [],
+      sampler: this.sampler,
+      reportIntervalMs: opts.trafficReportIntervalMs ?? 15_000,
+      sampleIntervalMs: opts.availabilitySampleMs ?? 5_000,
+      send: async (report) => {
+        const reg = this.registration;
+        if (!reg) throw new Error("not registered");
+        await this.client.reportTraffic(reg.agentId, reg.credential, report);
+      },
+    });
     this.server = new ConfigServer({
       log,
+      metrics: async () => ({
+        contentType: PROMETHEUS_CONTENT_TYPE,
+        text: renderPrometheus(driver.name, (await driver.trafficCounters?.()) ?? [], this.sampler.current()),
+      }),
       applyConfig: (config) => {
         log.info("config pushed", {
           generation: config.generation,
@@ -106,6 +131,7 @@ export class Agent {
     this.url = this.opts.advertiseUrl ?? `http://${host}:${addr.port}`;
     this.opts.log.info("config endpoint listening", { url: this.url, driver: this.opts.driver.name });
     this.reporter.start();
+    this.traffic.start();
     void this.ensureRegistered();
   }
 
@@ -137,7 +163,9 @@ export class Agent {
     this.stopped = true;
     clearTimeout(this.heartbeatTimer);
     this.reporter.stop();
+    this.traffic.stop();
     const reg = this.registration;
+    if (reg) await this.traffic.report(); // the last deltas, before the credential is given up
     if (reg) {
       await this.client.deregister(reg.agentId, reg.credential).then(
         () => this.opts.log.info("deregistered", { agentId: reg.agentId }),

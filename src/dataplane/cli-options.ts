@@ -18,6 +18,9 @@ export interface CliOptions {
   maxConnections: number;
   drainTimeoutMs: number;
   healthSummaryIntervalMs: number;
+  trafficReportIntervalMs: number;
+  availabilitySampleMs: number;
+  countTraffic: boolean;
   logLevel: LogLevel;
 }
 
@@ -33,6 +36,9 @@ const FLAGS = {
   "max-connections": { env: "LBPLANE_MAX_CONNECTIONS", help: "concurrent flows before new ones are refused (default 10000)" },
   "drain-timeout-ms": { env: "LBPLANE_DRAIN_TIMEOUT_MS", help: "how long SIGTERM/SIGINT lets flows drain (default 10000)" },
   "health-summary-ms": { env: "LBPLANE_HEALTH_SUMMARY_MS", help: "period of full health summaries (default 10000)" },
+  "traffic-report-ms": { env: "LBPLANE_TRAFFIC_REPORT_MS", help: "period of traffic metric reports to lbplane (default 15000)" },
+  "traffic-counters": { env: "LBPLANE_TRAFFIC_COUNTERS", help: "on (default) or off: count bytes/packets/flows per rule and backend" },
+  "availability-sample-ms": { env: "LBPLANE_AVAILABILITY_SAMPLE_MS", help: "period of synthetic flows and probe-status samples (default 5000)" },
   "log-level": { env: "LBPLANE_LOG_LEVEL", help: "debug, info (default), warn or error" },
 } as const;
 
@@ -87,6 +93,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliOptions | "
   }
   const driver = get("driver") ?? DEFAULT_DRIVER;
   if (!isRegisteredDriver(driver)) throw new CliError(`--driver must be ${oneOf(registeredDriverNames())}, got '${driver}'`);
+  const counters = get("traffic-counters") ?? "on";
+  if (counters !== "on" && counters !== "off") throw new CliError(`--traffic-counters must be on or off, got '${counters}'`);
   const logLevel = get("log-level") ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new CliError(`--log-level must be debug, info, warn or error`);
 
@@ -102,6 +110,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliOptions | "
     maxConnections: int("max-connections", 10_000, 1)!,
     drainTimeoutMs: int("drain-timeout-ms", 10_000, 0)!,
     healthSummaryIntervalMs: int("health-summary-ms", 10_000, 100)!,
+    trafficReportIntervalMs: int("traffic-report-ms", 15_000, 100)!,
+    availabilitySampleMs: int("availability-sample-ms", 5_000, 100)!,
+    countTraffic: counters === "on",
     logLevel: logLevel as LogLevel,
   };
 }

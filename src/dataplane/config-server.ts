@@ -3,6 +3,7 @@
 //                   400 ProtocolVersionUnsupported (a version this agent does not speak),
 //                   409 DeltaBaseMismatch (a delta on a generation this agent has not: send full).
 //   GET /v1/status  no auth: applied generation, load balancers, listeners, backend health, flows.
+//   GET /metrics    no auth: Prometheus traffic metrics (src/dataplane/metrics/prometheus.ts), same reasoning.
 // Status is unauthenticated so operators can curl it; it carries no credentials, only what the
 // agent forwards (the default listen address is loopback). Config is never accepted before the agent
 // has registered, because only registration tells it which token lbplane will present.
@@ -20,6 +21,8 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 export interface ConfigServerHandlers {
   applyConfig(config: AgentConfig): Promise<ConfigAck>;
   status(): unknown;
+  /** Prometheus exposition text. */
+  metrics?(): Promise<{ contentType: string; text: string }>;
   /** Token the control plane must present, or undefined before registration. */
   pushToken(): string | undefined;
   log: Logger;
@@ -40,6 +43,7 @@ export class ConfigServer {
 
   constructor(private readonly h: ConfigServerHandlers) {
     this.server = http.createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, (req, res) => {
+      if ((req.url ?? "/").split("?")[0] === "/metrics" && req.method === "GET" && this.h.metrics) return this.scrape(req, res);
       this.route(req).then(
         (body) => send(res, 200, body),
         (err) => {
@@ -67,6 +71,20 @@ export class ConfigServer {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+  }
+
+  private scrape(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.resume();
+    this.h.metrics!().then(
+      ({ contentType, text }) => {
+        res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
+        res.end(text);
+      },
+      (err) => {
+        this.h.log.error("metrics scrape failed", { err: errorText(err) });
+        send(res, 500, { error: { code: "InternalError", message: errorText(err) } });
+      },
+    );
   }
 
   private async route(req: http.IncomingMessage): Promise<unknown> {

@@ -4,6 +4,7 @@
 
 import { Pool } from "undici";
 import type { HealthReport, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse } from "../domain/agent-protocol.js";
+import type { TrafficReport } from "../domain/metrics-protocol.js";
 
 export class ControlPlaneError extends Error {
   override name = "ControlPlaneError";
@@ -41,6 +42,10 @@ export class ControlPlaneClient {
 
   async reportHealth(agentId: string, credential: string, body: HealthReport): Promise<void> {
     await this.call("POST", `/dataplane/v1/agents/${encodeURIComponent(agentId)}/health`, credential, body);
+  }
+
+  async reportTraffic(agentId: string, credential: string, body: TrafficReport): Promise<void> {
+    await this.call("POST", `/dataplane/v1/agents/${encodeURIComponent(agentId)}/metrics`, credential, body);
   }
 
   async deregister(agentId: string, credential: string): Promise<void> {

@@ -3,6 +3,7 @@
 // model (src/domain/agent-protocol.ts) into sockets (userspace) or kernel rules (nftables).
 
 import type { AgentCapabilities, CompiledLoadBalancer, DriverName } from "../domain/agent-protocol.js";
+import type { CounterReading } from "./metrics/counters.js";
 
 /** Thrown by a driver to refuse one load balancer; the message is reported to lbplane verbatim. */
 export class DriverRefusal extends Error {
@@ -32,6 +33,11 @@ export interface ForwardingDriver {
   /** A probe result changed: steer new flows of every listener using (lb, probe) accordingly. */
   setHealth(loadBalancerId: string, probe: string, address: string, up: boolean): void;
   status(): ListenerStatus[];
+  /**
+   * Traffic counters since the driver started, cumulative, per (load balancer, rule, frontend, backend),
+   * read without per-packet work in Node (kernel counters, or socket byte counts). Absent = not counted.
+   */
+  trafficCounters?(): Promise<CounterReading[]>;
   /** Stop accepting, let flows drain until the deadline, then close everything. */
   close(deadlineMs: number): Promise<void>;
 }

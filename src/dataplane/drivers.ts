@@ -10,6 +10,8 @@ import type { Logger } from "./log.js";
 export interface DriverSettings {
   log: Logger;
   maxConnections: number;
+  /** Traffic counters for traffic metrics (--traffic-counters; both drivers default to on). */
+  countTraffic?: boolean;
 }
 
 export type DriverFactory = (settings: DriverSettings) => ForwardingDriver | Promise<ForwardingDriver>;

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const log = createLogger(opts.logLevel);
   let driver: ForwardingDriver;
   try {
-    driver = await createDriver(opts.driver, { log, maxConnections: opts.maxConnections });
+    driver = await createDriver(opts.driver, { log, maxConnections: opts.maxConnections, countTraffic: opts.countTraffic });
   } catch (err) {
     process.stderr.write(`lbplane-agent: ${errorText(err)}\n`);
     process.exit(2);
@@ -39,6 +39,8 @@ async function main(): Promise<void> {
     log,
     probeIntervalMs: opts.probeIntervalMs,
     healthSummaryIntervalMs: opts.healthSummaryIntervalMs,
+    trafficReportIntervalMs: opts.trafficReportIntervalMs,
+    availabilitySampleMs: opts.availabilitySampleMs,
     onFatal: (reason) => {
       process.stderr.write(`lbplane-agent: ${reason}\n`);
       agent.stop(0).finally(() => process.exit(1));

@@ -6,11 +6,13 @@ import { effectiveMappingRoutes } from "./effective-mappings.routes.js";
 import { loadBalancerChildRoutes } from "./load-balancer-children.routes.js";
 import { loadBalancerRoutes } from "./load-balancers.routes.js";
 import { metricsRoutes } from "./metrics.routes.js";
+import { monitorMetricsRoutes } from "./monitor-metrics.routes.js";
 import { operationalRoutes } from "./operational.routes.js";
 import { operationRoutes } from "./operations.routes.js";
 import { publicIpAddressRoutes } from "./public-ip-addresses.routes.js";
 import { resourceGroupRoutes } from "./resource-groups.routes.js";
 import { ruleHealthRoutes } from "./rule-health.routes.js";
+import { trafficMetricsRoutes } from "./traffic-metrics.routes.js";
 
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(operationalRoutes);
@@ -23,4 +25,6 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(ruleHealthRoutes);
   await app.register(agentsRoutes);
   await app.register(metricsRoutes);
+  await app.register(trafficMetricsRoutes);
+  await app.register(monitorMetricsRoutes);
 }

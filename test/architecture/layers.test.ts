@@ -26,10 +26,10 @@ describe("layer rules", () => {
     expect(bad).toEqual([]);
   });
 
-  it("src/dataplane shares only the agent protocol with the control plane (and the model's types it names)", () => {
+  it("src/dataplane shares only the agent protocols (config, health; traffic metrics) with the control plane (and the model's types it names)", () => {
     const bad = offending(files.filter(under("src/dataplane")), (i) => {
       if (!i.specifier.startsWith(".") || i.target.startsWith("src/dataplane/")) return false;
-      if (i.target === "src/domain/agent-protocol.ts") return false;
+      if (i.target === "src/domain/agent-protocol.ts" || i.target === "src/domain/metrics-protocol.ts") return false;
       return !(i.target === "src/domain/model.ts" && i.typeOnly);
     });
     expect(bad).toEqual([]);

@@ -74,6 +74,13 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
     for (const r of c.rules) s5.push(`add rule ${t} ${c.name} ${r}`);
   };
 
+  // Traffic counters (traffic.ts) come with their listener; `add` keeps an existing counter's value. A diff
+  // never deletes one: the driver removes unreferenced counters after a grace period (OrphanCounters).
+  const counterChanges = (p: ListenerObjects | undefined, n: ListenerObjects | undefined): void => {
+    const had = new Set((p?.counters ?? []).map((c) => c.name));
+    for (const c of n?.counters ?? []) if (!had.has(c.name)) s4.push(`add counter ${t} ${c.name}`);
+  };
+
   for (const [k, p] of prev) {
     if (next.get(k)?.family === p.family) continue;
     on(p);
@@ -87,6 +94,7 @@ export function renderDiff(prev: TableState, next: TableState, tableName: string
     const p = found?.family === n.family ? found : undefined; // a family change is a delete and an add
     on(n);
     syncTimeouts(p, n);
+    counterChanges(p, n);
     if (!p) {
       addMap(n);
       for (const c of n.chains) {

@@ -20,6 +20,7 @@ import { renderDiff } from "./diff.js";
 import { fullTableText, hostPort, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
 import { snatBlockSites, type SnatBlockSite } from "./render-outbound.js";
+import { OrphanCounters, readCounters, readingsOf } from "./traffic.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
@@ -29,6 +30,10 @@ export interface NftablesDriverOptions {
   netns?: string;
   /** A function, or a logger object (lbplane-agent passes its Logger; only info is used). */
   log?: ((msg: string) => void) | { info(msg: string): void };
+  /** Kernel traffic counters per (listener, backend) for traffic metrics (default true; traffic.ts). */
+  countTraffic?: boolean;
+  /** How long counters of a removed rule or backend stay readable before they are deleted (default 2 min). */
+  counterGraceMs?: number;
 }
 
 export interface NftablesDriver extends ForwardingDriver {
@@ -51,6 +56,9 @@ const healthKey = (lbId: string, probe: string, address: string): string => `${l
 
 export function createNftablesDriver(opts: NftablesDriverOptions = {}): NftablesDriver {
   const table = opts.tableName ?? "lbplane";
+  const countTraffic = opts.countTraffic ?? true;
+  const orphans = new OrphanCounters(opts.counterGraceMs);
+  const countersOf = (s: TableState | undefined) => [...(s?.values() ?? [])].flatMap((o) => o.counters ?? []);
   const sink = opts.log;
   const log = (msg: string): void => (typeof sink === "function" ? sink(msg) : sink?.info(msg));
   const run: Runner = makeRunner(opts.netns);
@@ -91,6 +99,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
 
   const ctx = (markMap: Map<string, number>): RenderContext => ({
     tableName: table,
+    countTraffic,
     isUp(lb, l, b) {
       if (rawUp(lb.id, l, b)) return true;
       // Azure's noHealthyBackendsBehavior: AllProbedUp sends flows to everyone when every probe is down.
@@ -131,6 +140,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
       }
     const t0 = Date.now();
     let how = "unchanged";
+    const countersBefore = countersOf(kernel);
     try {
       how = await transact(state);
     } catch (e) {
@@ -138,6 +148,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
       throw e;
     }
     log(`nftables: table ${table} ${how} (${next.size} load balancers) in ${Date.now() - t0} ms`);
+    if (how.startsWith("replaced")) orphans.clear();
+    else orphans.update(countersBefore, countersOf(state));
     marks = nextMarks;
     applied.clear();
     for (const [id, lb] of next) applied.set(id, lb);
@@ -165,7 +177,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     }
     const previous = kernel;
     kernel = undefined;
-    const text = fullTableText(state, table);
+    const counts = countTraffic ? await readCounters(run, table).catch(() => undefined) : undefined;
+    const text = fullTableText(state, table, countTraffic, counts);
     try {
       await run("nft", ["-f", "-"], text);
     } catch (e) {
@@ -181,7 +194,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   /** Re-install `state` (the previous, accepted one) as a whole table; best effort, the caller is failing. */
   async function resync(state: TableState): Promise<void> {
     try {
-      await run("nft", ["-f", "-"], fullTableText(state, table));
+      const counts = countTraffic ? await readCounters(run, table).catch(() => undefined) : undefined;
+      await run("nft", ["-f", "-"], fullTableText(state, table, countTraffic, counts));
       kernel = state;
     } catch (e) {
       log(`nftables: re-sync of the previous table failed (${(e as Error).message.trim()}); the next change replaces it`);
@@ -319,9 +333,22 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         marks = new Map();
         kernel = undefined;
         draining = false;
+        orphans.clear();
         started = false;
         log(`nftables: table ${table} and policy routes removed`);
       });
+    },
+
+    async trafficCounters() {
+      if (!countTraffic || !started) return [];
+      const expired = orphans.expire();
+      if (expired.length > 0)
+        void queue
+          .run(() => run("nft", ["-f", "-"], expired.map((n) => `delete counter ip ${table} ${n}`).join("\n") + "\n"))
+          .catch((e) => log(`nftables: removing ${expired.length} unused traffic counters failed: ${(e as Error).message.trim()}`));
+      const counters = [...countersOf(kernel), ...orphans.list()];
+      if (counters.length === 0) return [];
+      return readingsOf(counters, await readCounters(run, table).catch(() => new Map()));
     },
 
     settled: () => queue.idle(),

@@ -15,6 +15,9 @@
 //   forward/filter     "forward": outbound SNAT port budget per backend (render-outbound.ts), and the
 //                      Standard-SKU rule: other new flows from backends, and any from a VIP, are dropped.
 //   postrouting/srcnat "postrouting": SNAT of backends' outbound flows to their block on the frontend.
+//   output/route+nat   "local_mark", "local_nat": the same dispatch for flows started on this host (the
+//                      agent's synthetic flows for Data Path Availability; traffic.ts localPathText).
+//   forward/filter     "traffic" (when counting, IPv4 listeners): traffic counters per listener and backend (traffic.ts).
 // Dispatch is O(1) via verdict maps (kube-proxy nftables style), so 1,500 rules do not mean 1,500 compares.
 //
 // UDP failover (render-zones.ts): UDP flows sit in a conntrack zone per hash slot, so when a backend goes
@@ -32,6 +35,7 @@ import { createHash } from "node:crypto";
 import type { CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
 import { renderOutbound } from "./render-outbound.js";
 import { zoned, zoneElements, zoneObjects } from "./render-zones.js";
+import { countingObjects, counterText, localPathText, trafficBaseText, type CounterObject, type CounterValues, type TrafficMap } from "./traffic.js";
 
 /** Floating-IP marks are MARK_BASE | index; the high 16 bits identify lbplane's marks. */
 export const MARK_BASE = 0x4c420000;
@@ -48,6 +52,8 @@ export interface RenderContext {
   isUp: (lb: CompiledLoadBalancer, listener: CompiledListener, backend: CompiledBackend) => boolean;
   /** Floating IP: the fwmark that policy routing sends to this DIP. */
   markOf: (dip: string) => number;
+  /** Traffic counters per (listener, backend) in a forward-hook chain (traffic.ts); default off. */
+  countTraffic?: boolean;
 }
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -145,8 +151,9 @@ const l4match = (l: CompiledListener): string => (l.protocol === "All" ? "meta l
 
 const protos = (l: CompiledListener): string[] => (l.protocol === "All" ? ["tcp", "udp"] : [l.protocol.toLowerCase()]);
 
-export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any" | "zone_port" | "zone_any" | "out_src" | "snat_src" | "no_out";
-export const DISPATCH_MAPS: readonly DispatchMap[] = ["fip_port", "fip_any", "nat_port", "nat_any", "zone_port", "zone_any", "out_src", "snat_src", "no_out"];
+export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any" | "zone_port" | "zone_any" | "out_src" | "snat_src" | "no_out" | TrafficMap;
+/** The forwarding maps every family's table declares (the traffic maps are traffic.ts's, IPv4 only). */
+export const DISPATCH_MAPS = ["fip_port", "fip_any", "nat_port", "nat_any", "zone_port", "zone_any", "out_src", "snat_src", "no_out"] as const;
 
 /** A dispatch entry whose verdict is a plain drop (no_out) instead of a goto. */
 export const DROP = "drop";
@@ -197,6 +204,8 @@ export interface ListenerObjects {
   timeouts?: Array<{ name: string; body: string }>;
   chains: ChainObject[];
   dispatch: DispatchEntry[];
+  /** Named traffic counters its chains update (traffic.ts); absent when counting is off. */
+  counters?: CounterObject[];
 }
 
 /** listener key → objects, in table order. What the kernel holds (driver) or should hold (next apply). */
@@ -223,9 +232,16 @@ export function renderListener(lb: CompiledLoadBalancer, l: CompiledListener, ct
 
 function build(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
   const o = buildForwarding(lb, l, ctx, drain, source);
-  if (!zoned(l)) return o;
-  const z = zoneObjects(lb, l, ctx, drain, listenerKey(lb.id, l.name, l.kind));
-  return { ...o, zoneMap: z.zoneMap, chains: [...o.chains, z.chain], dispatch: [...o.dispatch, z.dispatch] };
+  const k = listenerKey(lb.id, l.name, l.kind);
+  let out: ListenerObjects = o;
+  if (zoned(l)) {
+    const z = zoneObjects(lb, l, ctx, drain, k);
+    out = { ...out, zoneMap: z.zoneMap, chains: [...out.chains, z.chain], dispatch: [...out.dispatch, z.dispatch] };
+  }
+  // Traffic counters are IPv4-only for now (traffic.ts's maps and counter reads are the ip table's).
+  if (!ctx.countTraffic || out.family !== "ip") return out;
+  const counting = countingObjects(lb, l, k, keepsPort(l), ctx.markOf);
+  return { ...out, chains: [...out.chains, ...counting.chains], dispatch: [...out.dispatch, ...counting.dispatch], counters: counting.counters };
 }
 
 function buildForwarding(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext, drain: boolean, source: string): ListenerObjects {
@@ -285,9 +301,9 @@ const elementsLine = (els: string[] | string): string => {
  * so packets see either the old table or the new one, never none; if any line is refused nothing changes.
  * Used for the first apply and for re-syncing after a failure; later changes go through diff.ts.
  */
-export function fullTableText(state: TableState, tableName: string): string {
+export function fullTableText(state: TableState, tableName: string, countTraffic = false, counterValues?: CounterValues): string {
   const out: string[] = [];
-  for (const family of FAMILIES) out.push(...familyTableText([...state.values()].filter((o) => o.family === family), family, tableName));
+  for (const family of FAMILIES) out.push(...familyTableText([...state.values()].filter((o) => o.family === family), family, tableName, countTraffic, counterValues));
   return out.join("\n") + "\n";
 }
 
@@ -299,12 +315,13 @@ function dispatchMapType(m: DispatchMap, family: Family): string {
   return m.endsWith("_port") ? `type ${addr} . inet_proto . inet_service : verdict` : `type ${addr} . inet_proto : verdict`;
 }
 
-function familyTableText(objects: ListenerObjects[], f: Family, t: string): string[] {
+function familyTableText(objects: ListenerObjects[], f: Family, t: string, countTraffic: boolean, counterValues?: CounterValues): string[] {
   const out: string[] = [`table ${f} ${t} {}`, `delete table ${f} ${t}`, `table ${f} ${t} {`];
   out.push(`  set tcpudp {\n    type inet_proto\n    elements = { tcp, udp }\n  }`);
-  const dispatch = Object.fromEntries(DISPATCH_MAPS.map((m) => [m, [] as string[]])) as Record<DispatchMap, string[]>;
+  const dispatch = Object.fromEntries([...DISPATCH_MAPS, "cnt_tcp", "cnt_udp", "cnt_any"].map((m) => [m, [] as string[]])) as Record<DispatchMap, string[]>;
   for (const o of objects) {
     out.push(`  # ${o.title}`);
+    for (const c of o.counters ?? []) out.push(counterText(c.name, counterValues?.get(c.name)));
     for (const m of mapsOf(o)) out.push(`  map ${m.name} {\n    ${m.type}${elementsLine(m.elements)}\n  }`);
     for (const ct of o.timeouts ?? []) out.push(`  ct timeout ${ct.name} ${ct.body}`);
     for (const ch of o.chains) out.push(`  chain ${ch.name} {\n${ch.rules.map((r) => `    ${r}\n`).join("")}  }`);
@@ -350,12 +367,14 @@ function familyTableText(objects: ListenerObjects[], f: Family, t: string): stri
     ct status & dnat != dnat meta l4proto @tcpudp ${f} saddr . meta l4proto vmap @snat_src
   }`,
   );
+  if (countTraffic && f === "ip") out.push(...trafficBaseText(dispatch));
+  out.push(...localPathText(MARK_BASE, MARK_MASK, f));
   out.push("}");
   return out;
 }
 
 export function renderTable(lbs: Iterable<CompiledLoadBalancer>, ctx: RenderContext, drain = false): string {
-  return fullTableText(renderState(lbs, ctx, drain), ctx.tableName);
+  return fullTableText(renderState(lbs, ctx, drain), ctx.tableName, ctx.countTraffic);
 }
 
 /**

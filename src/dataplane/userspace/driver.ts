@@ -5,9 +5,10 @@
 import type { CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
 import { DriverRefusal, type ForwardingDriver, type ListenerStatus } from "../driver.js";
 import { errorText, type Logger } from "../log.js";
+import { seriesId, TrafficTally, type CounterReading } from "../metrics/counters.js";
 import { BackendPool, healthKey, type HealthMap } from "./backend-pool.js";
 import { ConnectionLimit } from "./connection-limit.js";
-import { frontendOf, type ForwardingListener, type ListenerDeps, type ListenerSettings } from "./listener.js";
+import { frontendOf, seriesKeyOf, type ForwardingListener, type ListenerDeps, type ListenerSettings } from "./listener.js";
 import { checkUserspaceSupport } from "./support.js";
 import { TcpListener } from "./tcp-listener.js";
 import { UdpListener } from "./udp-listener.js";
@@ -20,6 +21,8 @@ export interface UserspaceDriverOptions {
   connectTimeoutMs?: number;
   /** Length of one `idleTimeoutInMinutes` unit: 60 000 in production, shorter in tests. */
   minuteMs?: number;
+  /** Count bytes, packets and flows per (rule, backend) for traffic metrics (default true). */
+  countTraffic?: boolean;
 }
 
 export interface FlowStats {
@@ -41,10 +44,12 @@ export class UserspaceDriver implements ForwardingDriver {
   private readonly limit: ConnectionLimit;
   private readonly deps: ListenerDeps;
   private readonly minuteMs: number;
+  private readonly traffic: TrafficTally | undefined;
 
   constructor(opts: UserspaceDriverOptions) {
     this.limit = new ConnectionLimit(opts.maxConnections ?? 10_000);
-    this.deps = { limit: this.limit, connectTimeoutMs: opts.connectTimeoutMs ?? 5000, log: opts.log };
+    this.traffic = opts.countTraffic === false ? undefined : new TrafficTally();
+    this.deps = { limit: this.limit, connectTimeoutMs: opts.connectTimeoutMs ?? 5000, log: opts.log, traffic: this.traffic };
     this.minuteMs = opts.minuteMs ?? 60_000;
   }
 
@@ -123,6 +128,21 @@ export class UserspaceDriver implements ForwardingDriver {
     return out;
   }
 
+  async trafficCounters(): Promise<CounterReading[]> {
+    const tally = this.traffic;
+    if (!tally) return [];
+    const flows = new Map<string, number>();
+    for (const rt of this.lbs.values())
+      for (const l of rt.listeners.values()) {
+        const counts = l.flowsByBackend();
+        for (const b of l.settings.pool.backends) flows.set(seriesId(seriesKeyOf(l.settings, b)), counts.get(b.key) ?? 0);
+      }
+    const readings = tally.read((key) => flows.get(seriesId(key)) ?? 0);
+    // Series of rules and backends no longer served go once their last totals have surely been read.
+    tally.retain((key) => flows.has(seriesId(key)));
+    return readings;
+  }
+
   stats(): FlowStats {
     return { activeFlows: this.limit.active, refusedFlows: this.limit.refused, maxConnections: this.limit.max };
   }
@@ -140,7 +160,7 @@ export class UserspaceDriver implements ForwardingDriver {
   private settingsFor(lb: CompiledLoadBalancer, l: CompiledListener, health: HealthMap): ListenerSettings {
     const probe = lb.probes.find((p) => p.name === l.probe);
     const pool = new BackendPool(l, health, probe?.noHealthyBackendsBehavior ?? "AllProbedDown");
-    return { config: l, pool, idleTimeoutMs: Math.max(1, l.idleTimeoutInMinutes * this.minuteMs), enableTcpReset: l.enableTcpReset };
+    return { loadBalancerId: lb.id, config: l, pool, idleTimeoutMs: Math.max(1, l.idleTimeoutInMinutes * this.minuteMs), enableTcpReset: l.enableTcpReset };
   }
 
   /** Forget results of probes/targets the new version no longer has, so the map cannot grow without bound. */

@@ -2,10 +2,12 @@
 
 import type { CompiledListener } from "../../domain/agent-protocol.js";
 import type { Logger } from "../log.js";
-import type { BackendPool } from "./backend-pool.js";
+import type { SeriesKey, TrafficTally } from "../metrics/counters.js";
+import type { Backend, BackendPool } from "./backend-pool.js";
 import type { ConnectionLimit } from "./connection-limit.js";
 
 export interface ListenerSettings {
+  loadBalancerId: string;
   config: CompiledListener;
   pool: BackendPool;
   idleTimeoutMs: number;
@@ -16,6 +18,8 @@ export interface ListenerDeps {
   limit: ConnectionLimit;
   connectTimeoutMs: number;
   log: Logger;
+  /** Traffic counters (bytes, packets, new flows) per (listener, backend); absent = not counted. */
+  traffic?: TrafficTally;
 }
 
 export interface ForwardingListener {
@@ -38,4 +42,18 @@ export interface ForwardingListener {
 export function frontendOf(l: Pick<CompiledListener, "frontendIPAddress" | "frontendPort" | "protocol">): string {
   const ip = l.frontendIPAddress.includes(":") ? `[${l.frontendIPAddress}]` : l.frontendIPAddress;
   return `${ip}:${l.frontendPort}/${l.protocol}`;
+}
+
+/** The traffic series a flow of `backend` through this listener counts into. */
+export function seriesKeyOf(s: ListenerSettings, backend: Backend): SeriesKey {
+  const c = s.config;
+  return {
+    loadBalancerId: s.loadBalancerId,
+    rule: c.name,
+    frontendIPAddress: c.frontendIPAddress,
+    frontendPort: c.frontendPort,
+    protocol: c.protocol,
+    backendIPAddress: backend.address,
+    backendPort: backend.port,
+  };
 }

@@ -5,7 +5,7 @@
 
 import net from "node:net";
 import type { Backend } from "./backend-pool.js";
-import { frontendOf, type ForwardingListener, type ListenerDeps, type ListenerSettings } from "./listener.js";
+import { frontendOf, seriesKeyOf, type ForwardingListener, type ListenerDeps, type ListenerSettings } from "./listener.js";
 
 interface TcpFlow {
   client: net.Socket;
@@ -94,6 +94,21 @@ export class TcpListener implements ForwardingListener {
     resetSocket(f.upstream);
   }
 
+  /** Traffic counters: one lookup per flow, then an addition per chunk read on either side. */
+  private count(f: TcpFlow): void {
+    const tally = this.deps.traffic?.of(seriesKeyOf(this.settings, f.backend));
+    if (!tally) return;
+    tally.newFlows++;
+    f.client.on("data", (chunk: Buffer) => {
+      tally.bytesIn += chunk.length;
+      tally.packetsIn++;
+    });
+    f.upstream.on("data", (chunk: Buffer) => {
+      tally.bytesOut += chunk.length;
+      tally.packetsOut++;
+    });
+  }
+
   private accept(client: net.Socket): void {
     client.on("error", () => {}); // reported through 'close'; an unhandled 'error' would crash the agent
     if (!this.accepting || !this.deps.limit.tryAcquire()) {
@@ -116,6 +131,7 @@ export class TcpListener implements ForwardingListener {
     const upstream = net.connect({ host: backend.host, port: backend.port, allowHalfOpen: true, noDelay: true });
     const flow: TcpFlow = { client, upstream, backend };
     this.flows.add(flow);
+    this.count(flow);
 
     // A SYN to a dead or blackholed backend must not hold the client (and a descriptor) forever.
     const connectTimer = setTimeout(() => this.cut(flow), this.deps.connectTimeoutMs);

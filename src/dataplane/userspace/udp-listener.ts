@@ -5,11 +5,14 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import type { Backend } from "./backend-pool.js";
-import { frontendOf, type ForwardingListener, type ListenerDeps, type ListenerSettings } from "./listener.js";
+import { frontendOf, seriesKeyOf, type ForwardingListener, type ListenerDeps, type ListenerSettings } from "./listener.js";
+import type { CounterReading } from "../metrics/counters.js";
 
 interface UdpFlow {
   upstream: dgram.Socket;
   backend: Backend;
+  /** Traffic counters of (this listener, backend); undefined = not counted. */
+  tally: CounterReading | undefined;
   lastActive: number;
   /** Datagrams that arrived before the upstream socket finished connecting. */
   pending: Buffer[] | undefined;
@@ -98,6 +101,10 @@ export class UdpListener implements ForwardingListener {
     const existing = this.flows.get(key);
     if (existing) {
       existing.lastActive = Date.now();
+      if (existing.tally) {
+        existing.tally.bytesIn += msg.length;
+        existing.tally.packetsIn++;
+      }
       if (existing.pending) {
         if (existing.pending.length < MAX_PENDING) existing.pending.push(msg);
       } else existing.upstream.send(msg);
@@ -111,10 +118,20 @@ export class UdpListener implements ForwardingListener {
       return;
     }
     const upstream = dgram.createSocket(net.isIPv6(backend.host) ? "udp6" : "udp4");
-    const flow: UdpFlow = { upstream, backend, lastActive: Date.now(), pending: [msg], closed: false };
+    const tally = this.deps.traffic?.of(seriesKeyOf(this.settings, backend));
+    if (tally) {
+      tally.newFlows++;
+      tally.bytesIn += msg.length;
+      tally.packetsIn++;
+    }
+    const flow: UdpFlow = { upstream, backend, tally, lastActive: Date.now(), pending: [msg], closed: false };
     this.flows.set(key, flow);
     upstream.on("message", (reply) => {
       flow.lastActive = Date.now();
+      if (tally) {
+        tally.bytesOut += reply.length;
+        tally.packetsOut++;
+      }
       try {
         this.socket.send(reply, rinfo.port, rinfo.address);
       } catch {
