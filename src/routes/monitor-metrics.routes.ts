@@ -10,7 +10,7 @@ import { Type } from "typebox";
 import { METRICS } from "../domain/metrics-protocol.js";
 import { Errors } from "../errors.js";
 import { queryMetrics } from "../services/metrics.service.js";
-import { armErrors } from "./schemas/arm.schema.js";
+import { StringEnum, armErrors } from "./schemas/arm.schema.js";
 import { LB_PATH, LbParams, requireLoadBalancer } from "./load-balancer.http.js";
 import { METRIC_NAMESPACE, MetricDefinitionsResponseSchema, MetricsResponseSchema, renderDefinitions, renderMetrics } from "./monitor-metrics.view.js";
 
@@ -18,7 +18,7 @@ import { METRIC_NAMESPACE, MetricDefinitionsResponseSchema, MetricsResponseSchem
 export const MONITOR_API_VERSIONS = ["2024-02-01", "2023-10-01", "2021-05-01", "2019-07-01", "2018-01-01"] as const;
 
 const NamespaceQuery = {
-  "api-version": Type.String(),
+  "api-version": StringEnum(MONITOR_API_VERSIONS, { default: MONITOR_API_VERSIONS[0], description: "Azure Monitor api-version (2024-02-01 is the newest)" }),
   metricnamespace: Type.Optional(Type.String()),
 };
 

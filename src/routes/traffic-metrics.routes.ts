@@ -11,14 +11,14 @@ import { Errors } from "../errors.js";
 import { authenticateAgent } from "../services/agents.service.js";
 import { reportTraffic } from "../services/metrics.service.js";
 import { AgentIdParams } from "./agents.schemas.js";
-import { ErrorResponseSchema } from "./schemas/arm.schema.js";
+import { agentErrors } from "./schemas/arm.schema.js";
 import { bearerToken } from "./auth.js";
 import { drainBody, handleError } from "./error-handler.js";
 
 /** 20,000 series of ~250 bytes: 5 MiB. An agent with more reports more often. */
 export const TRAFFIC_BODY_LIMIT = 5 * 1024 * 1024;
 
-const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 409: ErrorResponseSchema };
+const errors = { 400: agentErrors[400], 401: agentErrors[401], 409: agentErrors[409], 413: agentErrors[413], 415: agentErrors[415] };
 
 /** onRequest: the credential of the agent in the path, checked before the body is read. */
 async function requireReportingAgent(request: FastifyRequest): Promise<void> {

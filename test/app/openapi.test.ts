@@ -3,6 +3,7 @@
 // tags, summary, its error responses), resources are named schemas, the error body is one $ref,
 // enums are plain, api-version is an enum per family, parameters carry Azure's names.
 
+import { MONITOR_API_VERSIONS } from "../../src/routes/monitor-metrics.routes.js";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OPENAPI_FILE, renderOpenApi } from "../../scripts/write-openapi.js";
@@ -122,7 +123,7 @@ describe("OpenAPI document", () => {
 
   it("api-version is an enum of the family's versions with the newest as default", () => {
     const wrong = operations.filter(([path]) => path.includes(" /subscriptions/")).flatMap(([key, op]) => {
-      const versions = /Microsoft\.Network/.test(key) ? NETWORK_API_VERSIONS : RESOURCES_API_VERSIONS;
+      const versions = /Microsoft\.Insights/.test(key) ? MONITOR_API_VERSIONS : /Microsoft\.Network/.test(key) ? NETWORK_API_VERSIONS : RESOURCES_API_VERSIONS;
       const p = op.parameters?.find((x) => x.name === "api-version");
       return p?.in === "query" && JSON.stringify(p.schema?.enum) === JSON.stringify(versions) && p.schema?.default === versions[0] ? [] : [key];
     });

@@ -31,6 +31,7 @@ const TAGS = [
     description: `The ${c.singular}s of a load balancer (${c.writable ? "read, and written on their own through the parent" : "read-only here; written with the load balancer"})`,
   })),
   { name: "Operations", description: "Asynchronous operation status (Azure-AsyncOperation, Location), liveness, readiness and metrics" },
+  { name: "Metrics", description: "Azure Monitor's metrics API (Microsoft.Insights) on load balancers: traffic, data path and probe availability, SNAT" },
   { name: "Agents", description: "lbplane's data-plane agent API (/dataplane/v1): registration, heartbeats, health reports" },
 ];
 
