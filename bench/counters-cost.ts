@@ -10,7 +10,8 @@
 
 import type { CompiledListener, CompiledLoadBalancer } from "../src/domain/agent-protocol.js";
 import { createNftablesDriver, type NftablesDriver } from "../src/dataplane/nftables/driver.js";
-import { ADDR, Lab, netnsUnavailable } from "../test/helpers/netns.js";
+import { ADDR, Lab } from "../test/helpers/netns.js";
+import { numberArg, requireNetns } from "./netns-bench.js";
 
 const VIP = ADDR.vip1;
 const RULES = 1500;
@@ -48,15 +49,10 @@ async function warmUp(lab: Lab, seconds: number, conns: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const why = netnsUnavailable();
-  if (why) {
-    console.error(`bench skipped: ${why}`);
-    process.exit(1);
-  }
-  const arg = (k: string, d: number): number => Number(process.argv[process.argv.indexOf(k) + 1] ?? d) || d;
-  const seconds = arg("--seconds", 3);
-  const rounds = arg("--rounds", 3);
-  const conns = arg("--connections", 32);
+  requireNetns();
+  const seconds = numberArg("--seconds", 3);
+  const rounds = numberArg("--rounds", 3);
+  const conns = numberArg("--connections", 32);
   const lab = new Lab("d2b");
   try {
     await lab.create();

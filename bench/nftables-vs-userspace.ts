@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import type { CompiledListener, CompiledLoadBalancer } from "../src/domain/agent-protocol.js";
 import { createNftablesDriver } from "../src/dataplane/nftables/driver.js";
-import { ADDR, Lab, netnsUnavailable } from "../test/helpers/netns.js";
+import { ADDR, Lab } from "../test/helpers/netns.js";
+import { numberArg, requireNetns } from "./netns-bench.js";
 
 const VIP_NFT = ADDR.vip1; // nftables default rule (DNAT); floating rule uses vip2
 const VIP_USER = "203.0.113.11"; // owned by the lb host: the userspace proxy listens on it
@@ -89,14 +90,9 @@ backend b
 
 async function main(): Promise<void> {
   if (process.argv.includes("--userspace-child")) return userspaceChild();
-  const why = netnsUnavailable();
-  if (why) {
-    console.error(`bench skipped: ${why}`);
-    process.exit(1);
-  }
-  const arg = (k: string, d: number): number => Number(process.argv[process.argv.indexOf(k) + 1] ?? d) || d;
-  const seconds = arg("--seconds", 5);
-  const conns = arg("--connections", 32);
+  requireNetns();
+  const seconds = numberArg("--seconds", 5);
+  const conns = numberArg("--connections", 32);
   const lab = new Lab("lbb");
   const children: ChildProcess[] = [];
   try {

@@ -9,7 +9,8 @@
 
 import type { CompiledLoadBalancer } from "../src/domain/agent-protocol.js";
 import { createNftablesDriver } from "../src/dataplane/nftables/driver.js";
-import { ADDR, Lab, netnsUnavailable } from "../test/helpers/netns.js";
+import { ADDR, Lab } from "../test/helpers/netns.js";
+import { numberArg, requireNetns } from "./netns-bench.js";
 
 const VIP = "203.0.113.3";
 const OUT_IP = "203.0.113.9";
@@ -31,14 +32,9 @@ const lbOf = (o: Partial<CompiledLoadBalancer>): CompiledLoadBalancer => ({
 });
 
 async function main(): Promise<void> {
-  const why = netnsUnavailable();
-  if (why) {
-    console.error(`bench skipped: ${why}`);
-    process.exit(1);
-  }
-  const arg = (k: string, d: number): number => Number(process.argv[process.argv.indexOf(k) + 1] ?? d) || d;
-  const seconds = arg("--seconds", 5);
-  const conns = arg("--connections", 32);
+  requireNetns();
+  const seconds = numberArg("--seconds", 5);
+  const conns = numberArg("--connections", 32);
   const lab = new Lab("d1b");
   try {
     await lab.create();
