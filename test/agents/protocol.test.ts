@@ -42,7 +42,9 @@ describe("incremental push: what an agent receives", () => {
   let set: ReplicaSet;
   let app: App;
   beforeAll(async () => {
-    set = await ReplicaSet.start(1);
+    // Liveness well above a heartbeat lapse on a loaded CI machine: an agent that turns stale while a
+    // push fails loses its tombstones (correctly: full state) and would not test the delta.
+    set = await ReplicaSet.start(1, { LBPLANE_AGENT_LIVENESS_MS: "6000" });
     app = set.replicas[0].lbplane.app;
     await prepare(app);
     for (let i = 0; i < 5; i++) await put(app, `base${i}`, 1000 + i);
@@ -122,7 +124,7 @@ describe("incremental push: what an agent receives", () => {
     await until("agent stale", async () => {
       const list = await app.inject({ method: "GET", url: "/dataplane/v1/agents", headers: AUTH });
       return (list.json().value as Array<{ name: string; state: string }>).find((r) => r.name === a.name)?.state === "stale";
-    }, 10_000);
+    }, 20_000);
     await remove(app, "fresh");
     // With no live agent in the location, the sweep prunes the tombstone at once.
     await until("tombstone pruned", async () => (await set.replicas[0].lbplane.db.loadBalancerTombstone.count()) === 0, 10_000);
