@@ -147,7 +147,8 @@ describe("incremental push across control-plane restarts and replicas", () => {
   });
 
   it("after a control-plane restart the agent keeps its state and continues with deltas from what it acknowledged", async () => {
-    set = await ReplicaSet.start(1);
+    // A slow restart must not make the agent stale (its tombstones would go, and a full push is right then).
+    set = await ReplicaSet.start(1, { LBPLANE_AGENT_LIVENESS_MS: "6000" });
     await prepare(set.replicas[0].lbplane.app);
     for (let i = 0; i < 3; i++) await put(set.replicas[0].lbplane.app, `r${i}`, 1000 + i);
     const a = await set.addAgent("restart-1");
