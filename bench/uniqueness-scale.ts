@@ -77,7 +77,7 @@ async function main() {
   const database = await benchDatabase();
   const tokens = new TokenStore();
   tokens.add(TOKEN, { name: "bench" });
-  const lbplane = await composeLbplane({ config: loadConfig({}), databaseUrl: database.url, tokens, logger: false, controlLoops: false });
+  const lbplane = await composeLbplane({ config: loadConfig(process.env), databaseUrl: database.url, tokens, logger: false, controlLoops: false });
   const { app } = lbplane;
   const base = await app.listen({ host: "127.0.0.1", port: 0 });
   const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };

@@ -57,7 +57,16 @@ export function deriveClaims(spec: LoadBalancerSpec, ctx: ResolveContext): Claim
   return claimsOf(resolveLoadBalancer(spec, ctx));
 }
 
+const claimsMemo = new WeakMap<ResolvedLoadBalancer, Claims>();
+
+/** The claims of a resolved load balancer, derived once per resolution (callers do not mutate them). */
 export function claimsOf(lb: ResolvedLoadBalancer): Claims {
+  let claims = claimsMemo.get(lb);
+  if (!claims) claimsMemo.set(lb, (claims = deriveFromFlows(lb)));
+  return claims;
+}
+
+function deriveFromFlows(lb: ResolvedLoadBalancer): Claims {
   const byRule = <T extends { rule: { kind: string; name: string } }>(a: T, b: T) => compareRules(a.rule, b.rule);
 
   const frontend: FrontendClaim[] = [];

@@ -38,6 +38,8 @@ export interface ResolvedAddress {
   adminState?: string;
   /** Dense number per distinct (scope, ip) within this load balancer: fast grouping keys. */
   slot: number;
+  /** The address's family, parsed once (rules compare it per target). */
+  family?: "IPv4" | "IPv6";
 }
 
 export interface ResolvedTarget {
@@ -107,7 +109,23 @@ function firstByName<T extends { name: string }>(items: T[] | undefined): Map<st
   return m;
 }
 
+// A write resolves the same spec for its claims and again for validation (and compilation):
+// at Azure's Standard limits that is 150,000 targets each time. The spec object and its context
+// are not changed after defaults are applied, so one resolution serves them all.
+const resolved = new WeakMap<LoadBalancerSpec, { ctx: ResolveContext; lb: ResolvedLoadBalancer }>();
+
 export function resolveLoadBalancer(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedLoadBalancer {
+  const hit = resolved.get(spec);
+  if (hit && hit.ctx.publicIps === ctx.publicIps && sameAddress(hit.ctx.address, ctx.address)) return hit.lb;
+  const lb = resolveUncached(spec, ctx);
+  resolved.set(spec, { ctx, lb });
+  return lb;
+}
+
+const sameAddress = (a: LoadBalancerAddress, b: LoadBalancerAddress) =>
+  a === b || (a.subscriptionId === b.subscriptionId && a.resourceGroup === b.resourceGroup && a.name === b.name);
+
+function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedLoadBalancer {
   const id = loadBalancerId(ctx.address);
   const location = normalizeLocation(spec.location);
   const type = loadBalancerType(spec);
@@ -133,7 +151,7 @@ export function resolveLoadBalancer(spec: LoadBalancerSpec, ctx: ResolveContext)
   };
   const address = (ip: string, scope: string, pool?: string, adminState?: string): ResolvedAddress => ({
     ip, scope, slot: intern(addressSlots, `${scope}|${ip}`), ...(pool === undefined ? {} : { pool }),
-    ...(adminState === undefined ? {} : { adminState }),
+    ...(adminState === undefined ? {} : { adminState }), family: ipVersion(ip),
   });
   const destScope = (vnet: string | undefined) =>
     vnet ? `${location}/${vnet.toLowerCase()}/${typeKey}` : `${location}/${typeKey}`;
@@ -170,14 +188,14 @@ export function resolveLoadBalancer(spec: LoadBalancerSpec, ctx: ResolveContext)
     const probe = probeName === undefined ? undefined : probeNames.get(probeName.toLowerCase())?.[0].name;
     const targets: ResolvedTarget[] = [];
     if (frontend?.ip) {
-      const seen = new Set<string>();
+      const seen = new Set<number>();
       const family = ipVersion(frontend.ip); // a rule forwards within one IP family (dual-stack pools)
       const refs = [...(rp.backendAddressPool ? [rp.backendAddressPool] : []), ...(rp.backendAddressPools ?? [])];
       for (const ref of refs) {
         for (const backend of poolOf(ref) ?? []) {
-          const k = `${backend.scope}|${backend.ip}`;
-          if (seen.has(k) || ipVersion(backend.ip) !== family) continue; // the same DIP via two pools is one destination
-          seen.add(k);
+          // The same DIP via two pools is one destination (slot: one number per (scope, ip)).
+          if (seen.has(backend.slot) || backend.family !== family) continue;
+          seen.add(backend.slot);
           const destinationIp = floating ? frontend.ip : backend.ip;
           targets.push({
             backend,
@@ -224,7 +242,8 @@ export function resolveLoadBalancer(spec: LoadBalancerSpec, ctx: ResolveContext)
       if (ranged && np.backendAddressPool) {
         // Pool-based (V2) NAT rule: the i-th address of the pool, in the pool's order, is reached on
         // frontendPortRangeStart + i. Addresses beyond the range get no port (validation refuses that).
-        const addrs = (poolOf(np.backendAddressPool) ?? []).filter((a) => ipVersion(a.ip) === ipVersion(frontend.ip));
+        const family = ipVersion(frontend.ip);
+        const addrs = (poolOf(np.backendAddressPool) ?? []).filter((a) => a.family === family);
         addrs.slice(0, Math.max(0, high - low + 1)).forEach((a, i) => targets.push(toTarget(a, low + i)));
       }
     }

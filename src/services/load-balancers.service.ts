@@ -9,7 +9,7 @@
 // conflict it sees; a second loss answers AnotherOperationInProgress.
 
 import { randomUUID } from "node:crypto";
-import { deriveClaims, type Claims } from "../domain/claims.js";
+import { deriveClaims } from "../domain/claims.js";
 import { applyDefaults } from "../domain/defaults.js";
 import { childId, loadBalancerId, normalizeLocation } from "../domain/ids.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
@@ -49,7 +49,6 @@ export interface WriteOutcome {
 type WriteDeps = Pick<ServiceDeps, "db" | "config" | "notifyChange">;
 
 const LB_TYPE = "Microsoft.Network/loadBalancers";
-const NO_CLAIMS: Claims = { frontend: [], destination: [] };
 
 /** The load balancer, or ARM's 404s (missing resource group, missing load balancer). */
 export async function requireLoadBalancer(deps: Pick<ServiceDeps, "db">, key: LoadBalancerKey): Promise<StoredLoadBalancer> {
@@ -135,7 +134,7 @@ export async function saveLoadBalancer(
         operationId: randomUUID(), livenessMs: deps.config.agentLivenessMs,
       },
       children,
-      claims: claimsChanged ? { before: current ? claimsOf(current) : NO_CLAIMS, after: claims } : undefined,
+      claims: claimsChanged ? claims : undefined,
     });
     // Built from what was just written rather than read back: same data, a dozen fewer queries.
     const ownFrontends = new Map(
@@ -158,11 +157,6 @@ export async function saveLoadBalancer(
  */
 function visibleUsers(views: Map<string, PublicIpView>, caller: CallerScope): Map<string, PublicIpView> {
   return new Map([...views].map(([ref, view]) => [ref, view.usedBy ? { ...view, usedBy: visibleId(caller, view.usedBy) } : view]));
-}
-
-/** The claims a stored load balancer holds (what its last write derived). */
-function claimsOf(lb: StoredLoadBalancer): Claims {
-  return deriveClaims(lb.spec, { address: lb.address, publicIps: lb.publicIps });
 }
 
 function frontendUsing(spec: LoadBalancerSpec, lbId: string, publicIpRef: string): string | undefined {

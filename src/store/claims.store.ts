@@ -1,7 +1,11 @@
 // Flow claims in PostgreSQL: read the claims of other load balancers that could collide with a
-// write (so the domain can explain the conflict), and replace a load balancer's own claims. The
-// exclusion constraints in the migration make a concurrent double claim impossible.
+// write (so the domain can explain the conflict), and replace a load balancer's own claims.
+// Destination claims are stored compressed — one group row per rule over a backend set stored once
+// per load balancer (migration destination_claim_sets) — and read expanded through the view
+// destination_claims. Writers of the same keys serialise on advisory locks (lockClaimKeysStatement)
+// before they read, so of two concurrent writers of one flow exactly one wins.
 
+import { createHash } from "node:crypto";
 import { claimLookupKeys, type Claims, type DestinationClaim, type FrontendClaim, type OwnedClaims } from "../domain/claims.js";
 import { loadBalancerId } from "../domain/ids.js";
 import type { Statement } from "./sql-transaction.js";
@@ -77,15 +81,10 @@ export function otherClaimsFrom(frontend: { rows: unknown[] } | undefined, desti
 }
 
 const frontendKey = (c: FrontendClaim) => `${c.scope}|${c.ipAddress}|${c.protocol}|${c.portLow}|${c.portHigh}`;
-const destinationKey = (c: DestinationClaim) =>
-  `${c.scope}|${c.backendAddress}|${c.destinationIp}|${c.protocol}|${c.portLow}|${c.portHigh}|${c.enableFloatingIP}`;
 const sameFrontend = (a: FrontendClaim, b: FrontendClaim) =>
   a.scope === b.scope && a.ipAddress === b.ipAddress && a.protocol === b.protocol && a.portLow === b.portLow && a.portHigh === b.portHigh;
-const sameDestination = (a: DestinationClaim, b: DestinationClaim) =>
-  a.backendAddress === b.backendAddress && a.destinationIp === b.destinationIp && a.portLow === b.portLow &&
-  a.portHigh === b.portHigh && a.protocol === b.protocol && a.scope === b.scope && a.enableFloatingIP === b.enableFloatingIP;
 
-function byOwner<T extends FrontendClaim | DestinationClaim>(claims: T[]): Map<string, T[]> {
+function byOwner<T extends FrontendClaim>(claims: T[]): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const c of claims) {
     const k = `${c.ownerKind}|${c.owner}`;
@@ -100,7 +99,7 @@ function byOwner<T extends FrontendClaim | DestinationClaim>(claims: T[]): Map<s
  * The claims to remove and to add. Compared rule by rule: a rule whose claims come out the same,
  * in the same order, costs one pass without building keys; only changed rules are diffed by key.
  */
-function diff<T extends FrontendClaim | DestinationClaim>(
+function diff<T extends FrontendClaim>(
   before: T[], after: T[], key: (t: T) => string, same: (a: T, b: T) => boolean,
 ): { removed: T[]; added: T[] } {
   const removed: T[] = [];
@@ -141,26 +140,18 @@ export function lockClaimKeysStatement(claims: Claims): Statement | undefined {
 
 /**
  * Moves a load balancer's claims from `before` to `after`, touching only what changed: updating
- * one rule of a 1,500-rule load balancer writes that rule's rows, not 150,000.
+ * one rule of a 1,500-rule load balancer rewrites that rule's rows, not the load balancer's.
  */
-export function replaceClaimsStatements(uid: string, subscriptionId: string, before: Claims, after: Claims): Statement[] {
+export function replaceClaimsStatements(uid: string, subscriptionId: string, before: StoredClaims, after: Claims): Statement[] {
   const fe = diff(before.frontend, after.frontend, frontendKey, sameFrontend);
-  const de = diff(before.destination, after.destination, destinationKey, sameDestination);
-  // Rows travel as one JSON parameter per statement: 150,000 claims are one string, not 1.35M
-  // array elements for the driver to convert one by one.
+  // Rows travel as one JSON parameter per statement: thousands of claims are one string, not
+  // hundreds of thousands of array elements for the driver to convert one by one.
   const statements: Statement[] = [];
   if (fe.removed.length) {
     statements.push({ text: `
       DELETE FROM frontend_claims c USING json_to_recordset($2::json) AS d(scope text, "ipAddress" text, protocol text, "portLow" int)
       WHERE c.load_balancer_id = $1::uuid AND c.scope = d.scope AND c.ip_address = d."ipAddress"
         AND c.protocol = d.protocol AND c.port_low = d."portLow"`, values: [uid, JSON.stringify(fe.removed)] });
-  }
-  if (de.removed.length) {
-    statements.push({ text: `
-      DELETE FROM destination_claims c
-      USING json_to_recordset($2::json) AS d(scope text, "backendAddress" text, "destinationIp" text, protocol text, "portLow" int)
-      WHERE c.load_balancer_id = $1::uuid AND c.scope = d.scope AND c.backend_address = d."backendAddress"
-        AND c.destination_ip = d."destinationIp" AND c.protocol = d.protocol AND c.port_low = d."portLow"`, values: [uid, JSON.stringify(de.removed)] });
   }
   if (fe.added.length) {
     statements.push({ text: `
@@ -169,14 +160,165 @@ export function replaceClaimsStatements(uid: string, subscriptionId: string, bef
       FROM json_to_recordset($3::json) AS x(scope text, "ipAddress" text, protocol text, "portLow" int, "portHigh" int, owner text, "ownerKind" text)`,
       values: [uid, subscriptionId, JSON.stringify(fe.added)] });
   }
-  if (de.added.length) {
+  statements.push(...replaceDestinationGroups(uid, subscriptionId, before.groups, after.destination));
+  return statements;
+}
+
+/** A load balancer's claims as stored: its frontend claims and its destination claim groups. */
+export interface StoredClaims {
+  frontend: FrontendClaim[];
+  groups: ClaimGroup[];
+}
+
+export const NO_STORED_CLAIMS: StoredClaims = { frontend: [], groups: [] };
+
+/**
+ * The statements reading load balancer `uid`'s stored claims: the diff starts from the rows, not from
+ * claims derived again from the stored spec (150,000 of them at Standard limits; the rows are 3,000).
+ */
+export function storedClaimsStatements(uid: string): [Statement, Statement] {
+  return [
+    { text: `SELECT scope, ip_address AS "ipAddress", protocol, port_low AS "portLow", port_high AS "portHigh", owner, owner_kind AS "ownerKind"
+             FROM frontend_claims WHERE load_balancer_id = $1::uuid ORDER BY id`, values: [uid] },
+    { text: `SELECT owner, owner_kind AS "ownerKind", set_key AS "setKey", destination_ip AS "destinationIp", protocol,
+                    port_low AS "portLow", port_high AS "portHigh", enable_floating_ip AS "enableFloatingIP"
+             FROM destination_claim_groups WHERE load_balancer_id = $1::uuid`, values: [uid] },
+  ];
+}
+
+export function storedClaimsFrom(frontend: { rows: unknown[] }, groups: { rows: unknown[] }): StoredClaims {
+  return { frontend: frontend.rows as FrontendClaim[], groups: groups.rows as ClaimGroup[] };
+}
+
+/** One stored destination claim: a rule's (destination, protocol, ports) over backend set `setKey`. */
+interface ClaimGroup {
+  owner: string;
+  ownerKind: string;
+  setKey: string;
+  /** Null: each member's own address (the DIP); else the one destination (a floating rule's VIP). */
+  destinationIp: string | null;
+  protocol: string;
+  portLow: number;
+  portHigh: number;
+  enableFloatingIP: boolean;
+}
+
+interface Member {
+  scope: string;
+  backendAddress: string;
+}
+
+/**
+ * Claims grouped per rule and destination, each group's backend set keyed by its content. Called on
+ * 150,000 claims at Standard limits, so it builds no string per claim: a rule's few variants
+ * (protocols, destinations) are found by comparing fields, and members are sorted once per group.
+ */
+function compress(claims: DestinationClaim[]): { groups: Map<string, ClaimGroup[]>; sets: Map<string, Member[]> } {
+  type Open = { group: Omit<ClaimGroup, "setKey">; members: DestinationClaim[] };
+  const byOwner = new Map<string, Open[]>();
+  let last: Open | undefined;
+  for (const c of claims) {
+    const destinationIp = c.destinationIp === c.backendAddress ? null : c.destinationIp;
+    const fits = (o: Open) => o.group.owner === c.owner && o.group.ownerKind === c.ownerKind && o.group.protocol === c.protocol &&
+      o.group.portLow === c.portLow && o.group.portHigh === c.portHigh && o.group.enableFloatingIP === c.enableFloatingIP &&
+      o.group.destinationIp === destinationIp;
+    let g = last && fits(last) ? last : undefined;
+    if (!g) {
+      const owner = `${c.ownerKind}|${c.owner}`;
+      const variants = byOwner.get(owner) ?? [];
+      if (!variants.length) byOwner.set(owner, variants);
+      g = variants.find(fits);
+      if (!g) {
+        g = { group: { owner: c.owner, ownerKind: c.ownerKind, destinationIp, protocol: c.protocol, portLow: c.portLow, portHigh: c.portHigh, enableFloatingIP: c.enableFloatingIP }, members: [] };
+        variants.push(g);
+      }
+    }
+    g.members.push(c);
+    last = g;
+  }
+  const groups = new Map<string, ClaimGroup[]>();
+  const sets = new Map<string, Member[]>();
+  const keyOfContent = new Map<string, string>();
+  const byMember = (a: DestinationClaim, b: DestinationClaim) =>
+    a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.backendAddress < b.backendAddress ? -1 : a.backendAddress > b.backendAddress ? 1 : 0;
+  for (const [owner, variants] of byOwner) {
+    const rows: ClaimGroup[] = [];
+    for (const { group, members } of variants) {
+      members.sort(byMember);
+      const unique = members.filter((m, i) => i === 0 || byMember(members[i - 1], m) !== 0);
+      const content = unique.map((m) => `${m.scope}|${m.backendAddress}`).join(",");
+      let setKey = keyOfContent.get(content);
+      if (!setKey) {
+        setKey = createHash("md5").update(content).digest("hex");
+        keyOfContent.set(content, setKey);
+        sets.set(setKey, unique.map((m) => ({ scope: m.scope, backendAddress: m.backendAddress })));
+      }
+      rows.push({ ...group, setKey });
+    }
+    groups.set(owner, rows);
+  }
+  return { groups, sets };
+}
+
+function groupByOwner(groups: ClaimGroup[]): Map<string, ClaimGroup[]> {
+  const m = new Map<string, ClaimGroup[]>();
+  for (const g of groups) {
+    const k = `${g.ownerKind}|${g.owner}`;
+    const list = m.get(k);
+    if (list) list.push(g);
+    else m.set(k, [g]);
+  }
+  return m;
+}
+
+const groupText = (g: ClaimGroup) =>
+  `${g.protocol}|${g.portLow}|${g.portHigh}|${g.enableFloatingIP}|${g.destinationIp ?? ""}|${g.setKey}`;
+const sameGroups = (a: ClaimGroup[], b: ClaimGroup[]) =>
+  a.length === b.length && a.map(groupText).sort().join(",") === b.map(groupText).sort().join(",");
+
+/**
+ * The destination claim writes from `before` to `after`: a rule whose groups changed loses its
+ * rows and gets the new ones; backend sets are inserted when new and deleted once no group uses them.
+ */
+function replaceDestinationGroups(uid: string, subscriptionId: string, before: ClaimGroup[], after: DestinationClaim[]): Statement[] {
+  const old = { groups: groupByOwner(before) };
+  const next = compress(after);
+  const dropped: Array<{ ownerKind: string; owner: string }> = [];
+  const added: ClaimGroup[] = [];
+  for (const [owner, groups] of old.groups) {
+    const now = next.groups.get(owner);
+    if (!now || !sameGroups(groups, now)) dropped.push({ ownerKind: groups[0].ownerKind, owner: groups[0].owner });
+  }
+  for (const [owner, groups] of next.groups) {
+    const was = old.groups.get(owner);
+    if (!was || !sameGroups(was, groups)) added.push(...groups);
+  }
+  const statements: Statement[] = [];
+  if (dropped.length) {
     statements.push({ text: `
-      INSERT INTO destination_claims (load_balancer_id, subscription_id, scope, backend_address, destination_ip, protocol,
-                                      port_low, port_high, enable_floating_ip, owner, owner_kind)
-      SELECT $1::uuid, $2, scope, "backendAddress", "destinationIp", protocol, "portLow", "portHigh", "enableFloatingIP", owner, "ownerKind"
-      FROM json_to_recordset($3::json) AS x(scope text, "backendAddress" text, "destinationIp" text, protocol text, "portLow" int,
-                                            "portHigh" int, "enableFloatingIP" boolean, owner text, "ownerKind" text)`,
-      values: [uid, subscriptionId, JSON.stringify(de.added)] });
+      DELETE FROM destination_claim_groups g USING json_to_recordset($2::json) AS d("ownerKind" text, owner text)
+      WHERE g.load_balancer_id = $1::uuid AND g.owner_kind = d."ownerKind" AND g.owner = d.owner`, values: [uid, JSON.stringify(dropped)] });
+  }
+  if (added.length) {
+    const members = [...new Set(added.map((g) => g.setKey))].flatMap((k) => next.sets.get(k)!.map((m) => ({ k, s: m.scope, b: m.backendAddress })));
+    statements.push({ text: `
+      INSERT INTO destination_claim_members (load_balancer_id, set_key, scope, backend_address)
+      SELECT $1::uuid, k, s, b FROM json_to_recordset($2::json) AS x(k text, s text, b text)
+      ON CONFLICT DO NOTHING`, values: [uid, JSON.stringify(members)] });
+    statements.push({ text: `
+      INSERT INTO destination_claim_groups (load_balancer_id, subscription_id, set_key, destination_ip, protocol, port_low, port_high,
+                                            enable_floating_ip, owner, owner_kind)
+      SELECT $1::uuid, $2, "setKey", "destinationIp", protocol, "portLow", "portHigh", "enableFloatingIP", owner, "ownerKind"
+      FROM json_to_recordset($3::json) AS x("setKey" text, "destinationIp" text, protocol text, "portLow" int, "portHigh" int,
+                                            "enableFloatingIP" boolean, owner text, "ownerKind" text)`,
+      values: [uid, subscriptionId, JSON.stringify(added)] });
+  }
+  if (dropped.length) {
+    // Every set of this load balancer no group uses any more (also those a migration keyed otherwise).
+    statements.push({ text: `
+      DELETE FROM destination_claim_members m WHERE m.load_balancer_id = $1::uuid
+        AND NOT EXISTS (SELECT 1 FROM destination_claim_groups g WHERE g.load_balancer_id = m.load_balancer_id AND g.set_key = m.set_key)`,
+      values: [uid] });
   }
   return statements;
 }

@@ -15,7 +15,10 @@ import { agentIsLive, bumpGenerationSql } from "./fragments.js";
 import { childWrites } from "./load-balancer-children.js";
 import { specToRows, storedChildRows } from "./load-balancer-rows.js";
 import { findLoadBalancer, loadBalancerByNameStatement, rowOf, toStored, type Row, type StoredLoadBalancer } from "./load-balancers.store.js";
-import { lockClaimKeysStatement, otherClaimsFrom, otherClaimsStatements, replaceClaimsStatements } from "./claims.store.js";
+import {
+  lockClaimKeysStatement, NO_STORED_CLAIMS, otherClaimsFrom, otherClaimsStatements, replaceClaimsStatements, storedClaimsFrom,
+  storedClaimsStatements,
+} from "./claims.store.js";
 import { insertOperationSql, type Operation } from "./operations.store.js";
 import { publicIpStatement, resolvedPublicIps, type PublicIpRef, type ResolvedPublicIps } from "./public-ip-resolver.js";
 import type { Tx } from "./resource-groups.store.js";
@@ -178,15 +181,20 @@ function headStatement(v: HeadWrite): Statement {
 
 /**
  * Step 3: writes the head row (with generation and operation), the planned child rows and — when
- * `claims` is given — the claim diff from `claims.before` to `claims.after`, then COMMITs. One round
- * trip; answers the operation recorded.
+ * `claims` is given — the diff from the stored claims to `claims`, then COMMITs. One round trip
+ * (two when an existing load balancer's claims change: its stored claims are read first); answers
+ * the operation recorded.
  */
 export async function commitLoadBalancerWrite(
   tx: SqlTransaction,
-  write: { head: HeadWrite; children: ChildWritePlan; claims?: { before: Claims; after: Claims } },
+  write: { head: HeadWrite; children: ChildWritePlan; claims?: Claims },
 ): Promise<Operation> {
   const { head, children, claims } = write;
-  const claimWrites = claims ? replaceClaimsStatements(head.uid, head.subscriptionId, claims.before, claims.after) : [];
+  let claimWrites: Statement[] = [];
+  if (claims) {
+    const before = head.create ? NO_STORED_CLAIMS : storedClaimsFrom(...(await tx.step(storedClaimsStatements(head.uid))));
+    claimWrites = replaceClaimsStatements(head.uid, head.subscriptionId, before, claims);
+  }
   const [written] = await tx.commit([headStatement(head), ...children.statements, ...claimWrites]);
   const h = written.rows[0] as { generation: string; status: string; start_time: Date; end_time: Date | null };
   return {
