@@ -320,5 +320,9 @@ function replaceDestinationGroups(uid: string, subscriptionId: string, before: C
         AND NOT EXISTS (SELECT 1 FROM destination_claim_groups g WHERE g.load_balancer_id = m.load_balancer_id AND g.set_key = m.set_key)`,
       values: [uid] });
   }
+  // The database's own check of what was added, under the advisory locks this writer holds: a writer
+  // that skipped the domain's check (or a bug in it) cannot commit a double claim (migration
+  // destination_claims_check; raises exclusion_violation, which the use case treats as a lost race).
+  if (added.length) statements.push({ text: "SELECT lbplane_check_destination_claims($1::uuid)", values: [uid] });
   return statements;
 }

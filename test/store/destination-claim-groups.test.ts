@@ -2,7 +2,7 @@
 // destination_claim_sets): the expanded view holds exactly the per-VM claims the domain derives, a
 // change rewrites only the rules it touched, a set nobody uses goes, the law across load balancers
 // still finds a collision through a shared pool member, and claims stored before the migration come
-// out of it unchanged.
+// out of it unchanged; and the database's own check refuses a double claim the domain did not see.
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -141,6 +141,28 @@ describe("destination claims as groups over backend sets", () => {
     other.properties.loadBalancingRules[0].properties.backendPort = 8080;
     const ok = await putLb(t.app, "rg", "small", other);
     expect(ok.statusCode, ok.body).toBe(201);
+  });
+
+  it("the database itself refuses a double claim the domain did not see (a writer holding the locks, checking last)", async () => {
+    const c = new pg.Client({ connectionString: t.database.url });
+    await c.connect();
+    try {
+      await c.query("BEGIN");
+      const [{ id }] = (await c.query(`SELECT id FROM load_balancers WHERE name = 'small'`)).rows;
+      // "small" claims DIP:8443 on 10.1.0.17, which rule https of "big" already delivers to.
+      await c.query(`INSERT INTO destination_claim_members VALUES ($1, 'forged', (SELECT scope FROM destination_claim_members WHERE backend_address = '10.1.0.17' LIMIT 1), '10.1.0.17')`, [id]);
+      await c.query(`INSERT INTO destination_claim_groups (load_balancer_id, subscription_id, set_key, destination_ip, protocol, port_low, port_high, enable_floating_ip, owner, owner_kind)
+                     VALUES ($1, $2, 'forged', NULL, 'Tcp', 8443, 8443, false, 'forged', 'LoadBalancingRule')`, [id, SUB]);
+      const err = await c.query("SELECT lbplane_check_destination_claims($1::uuid)", [id]).then(() => undefined, (e: { code?: string; message: string }) => e);
+      expect(err?.code, err?.message).toBe("23P01");
+      expect(err?.message).toContain("forged");
+    } finally {
+      await c.query("ROLLBACK").catch(() => {});
+      await c.end();
+    }
+    // Its own claims alone pass.
+    const [{ id }] = await rows(`SELECT id FROM load_balancers WHERE name = 'small'`);
+    await expect(rows("SELECT lbplane_check_destination_claims($1::uuid)", [id])).resolves.toBeDefined();
   });
 
   it("adding to a pool an address another load balancer already delivers to on that port is refused", async () => {
