@@ -19,8 +19,10 @@ import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
 import { renderDiff } from "./diff.js";
 import { fullTableText, hostPort, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
-import { snatBlockSites, type SnatBlockSite } from "./render-outbound.js";
-import { OrphanCounters, readCounters, readingsOf } from "./traffic.js";
+import { snatBlockSites, snatCounter, snatSeriesKey, type SnatBlockSite } from "./render-outbound.js";
+import { parseConntrack, readConntrack, usedPorts } from "./snat-usage.js";
+import { OrphanCounters, readCounters, readingsOf, type CounterValues } from "./traffic.js";
+import { seriesId, type CounterReading } from "../metrics/counters.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
@@ -48,10 +50,6 @@ export interface OutboundStatus extends Omit<SnatBlockSite, "budgetChain"> {
   exhaustedDrops: number;
 }
 
-interface NftRule {
-  rule?: { chain: string; expr: Array<{ counter?: { packets: number } }> };
-}
-
 const healthKey = (lbId: string, probe: string, address: string): string => `${lbId}\0${probe}\0${address}`;
 
 export function createNftablesDriver(opts: NftablesDriverOptions = {}): NftablesDriver {
@@ -72,6 +70,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   const markCursor = { next: 1 };
   let started = false;
   let env: Promise<string | undefined> | undefined;
+  let conntrackUnreadable = false;
 
   const capabilities: AgentCapabilities = { driver: "nftables", floatingIP: true, haPorts: true, protocols: ["Tcp", "Udp"], outbound: true, ipv6: true };
   const dropTables = `table ip ${table} {}\ndelete table ip ${table}\ntable ip6 ${table} {}\ndelete table ip6 ${table}\n`;
@@ -200,6 +199,41 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     } catch (e) {
       log(`nftables: re-sync of the previous table failed (${(e as Error).message.trim()}); the next change replaces it`);
     }
+  }
+
+  /** Orphan counters past their grace period leave the kernel, off the change path (in the queue). */
+  function deleteExpiredCounters(values: CounterValues): void {
+    const expired = orphans.expire();
+    if (expired.length === 0) return;
+    const statements = expired.map((n) => `delete counter ${values.get(n)?.family ?? "ip"} ${table} ${n}`);
+    void queue
+      .run(() => run("nft", ["-f", "-"], statements.join("\n") + "\n"))
+      .catch((e) => log(`nftables: removing ${expired.length} unused traffic counters failed: ${(e as Error).message.trim()}`));
+  }
+
+  /**
+   * Each SNAT block's ports into its reading: the block's size, and the ports open flows hold now (one read
+   * of conntrack's table, snat-usage.ts). When the table cannot be read, used ports go unreported (said once).
+   */
+  async function addSnatPorts(readings: CounterReading[], sites: SnatBlockSite[]): Promise<void> {
+    let used: number[] | undefined;
+    try {
+      used = usedPorts(sites, parseConntrack(await readConntrack(run)));
+    } catch (e) {
+      if (!conntrackUnreadable) log(`nftables: ${(e as Error).message}; UsedSnatPorts is not reported`);
+      conntrackUnreadable = true;
+    }
+    const byId = new Map(readings.map((r) => [seriesId(r.key), r]));
+    sites.forEach((site, i) => {
+      const key = snatSeriesKey(site.loadBalancerId, site.rule, site.frontendIPAddress, site.protocol, site.address);
+      let r = byId.get(seriesId(key));
+      if (!r) {
+        r = { key, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, newFlows: 0 };
+        byId.set(seriesId(key), r);
+        readings.push(r);
+      }
+      r.snat = { connections: 0, failedConnections: 0, ...r.snat, allocatedPorts: site.portHigh - site.portLow + 1, usedPorts: used?.[i] };
+    });
   }
 
   async function rollback(introduced: number[]): Promise<void> {
@@ -340,15 +374,16 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     },
 
     async trafficCounters() {
-      if (!countTraffic || !started) return [];
-      const expired = orphans.expire();
-      if (expired.length > 0)
-        void queue
-          .run(() => run("nft", ["-f", "-"], expired.map((n) => `delete counter ip ${table} ${n}`).join("\n") + "\n"))
-          .catch((e) => log(`nftables: removing ${expired.length} unused traffic counters failed: ${(e as Error).message.trim()}`));
+      if (!started) return [];
+      // Listener counters exist only when counting; SNAT blocks always have theirs (they also enforce nothing,
+      // but outboundStatus and the SNAT metrics read them).
       const counters = [...countersOf(kernel), ...orphans.list()];
-      if (counters.length === 0) return [];
-      return readingsOf(counters, await readCounters(run, table).catch(() => new Map()));
+      const values = counters.length > 0 ? await readCounters(run, table).catch(() => new Map() as CounterValues) : new Map();
+      deleteExpiredCounters(values);
+      const readings = readingsOf(counters, values);
+      const sites = [...applied.values()].flatMap(snatBlockSites);
+      if (sites.length > 0) await addSnatPorts(readings, sites);
+      return readings;
     },
 
     settled: () => queue.idle(),
@@ -356,15 +391,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     async outboundStatus() {
       const sites = [...applied.values()].flatMap(snatBlockSites);
       if (sites.length === 0) return [];
-      const drops = new Map<string, number>();
-      for (const family of ["ip", "ip6"]) {
-        const listing = JSON.parse(await run("nft", ["-j", "list", "table", family, table])) as { nftables: NftRule[] };
-        for (const item of listing.nftables) {
-          const packets = item.rule?.expr.find((e) => e.counter)?.counter?.packets;
-          if (item.rule && packets !== undefined) drops.set(item.rule.chain, packets);
-        }
-      }
-      return sites.map(({ budgetChain, ...site }) => ({ ...site, exhaustedDrops: drops.get(budgetChain) ?? 0 }));
+      const values = await readCounters(run, table);
+      return sites.map(({ budgetChain, ...site }) => ({ ...site, exhaustedDrops: values.get(snatCounter(budgetChain, "failed"))?.packets ?? 0 }));
     },
   };
 }

@@ -22,7 +22,8 @@ import type { CounterReading, SeriesKey } from "../metrics/counters.js";
 import { seriesId } from "../metrics/counters.js";
 import type { Runner } from "./exec.js";
 
-export type CounterField = "in" | "out" | "new";
+/** Traffic of a listener's backend (in, out, new flows); a SNAT block's new flows carried or refused (render-outbound.ts). */
+export type CounterField = "in" | "out" | "new" | "snat" | "snatFailed";
 
 export interface CounterObject {
   name: string;
@@ -32,8 +33,8 @@ export interface CounterObject {
 
 export type TrafficMap = "cnt_tcp" | "cnt_udp" | "cnt_any";
 
-/** Counter name → its kernel values. */
-export type CounterValues = Map<string, { packets: number; bytes: number }>;
+/** Counter name → its kernel values and the family of the table holding it (names are unique across both). */
+export type CounterValues = Map<string, { packets: number; bytes: number; family?: "ip" | "ip6" }>;
 
 /** A counter declaration; with `value`, it starts from there (a whole-table replacement keeps the counts). */
 export const counterText = (name: string, value?: { packets: number; bytes: number }): string =>
@@ -130,12 +131,13 @@ export function localPathText(markBase: number, markMask: number, family: "ip" |
   ];
 }
 
-/** Every named counter of the table: name → packets and bytes (one `nft` call). */
+/** Every named counter of the table in both families (ip, ip6): name → packets and bytes (one `nft` call). */
 export async function readCounters(run: Runner, table: string): Promise<CounterValues> {
-  const text = await run("nft", ["-j", "list", "counters", "table", "ip", table]);
+  const text = await run("nft", ["-j", "list", "counters"]);
   const out: CounterValues = new Map();
-  const items = (JSON.parse(text) as { nftables?: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables ?? [];
-  for (const i of items) if (i.counter) out.set(i.counter.name, { packets: i.counter.packets, bytes: i.counter.bytes });
+  type Item = { counter?: { family: string; table: string; name: string; packets: number; bytes: number } };
+  for (const { counter: c } of (JSON.parse(text) as { nftables?: Item[] }).nftables ?? [])
+    if (c && c.table === table && (c.family === "ip" || c.family === "ip6")) out.set(c.name, { packets: c.packets, bytes: c.bytes, family: c.family });
   return out;
 }
 
@@ -193,7 +195,13 @@ export function readingsOf(counters: Iterable<CounterObject>, values: CounterVal
     } else if (c.field === "out") {
       r.bytesOut += v.bytes;
       r.packetsOut += v.packets;
-    } else r.newFlows += v.packets;
+    } else if (c.field === "new") r.newFlows += v.packets;
+    else {
+      // The block's ports are the driver's to fill in (they are not counters).
+      r.snat ??= { connections: 0, failedConnections: 0, allocatedPorts: 0, usedPorts: 0 };
+      if (c.field === "snat") r.snat.connections += v.packets;
+      else r.snat.failedConnections += v.packets;
+    }
   }
   return [...out.values()];
 }
