@@ -1,10 +1,14 @@
 // What every traffic-metrics test against a real lbplane needs: lbplane with its control loops, heard by
 // agents over plain HTTP and by the unmodified @azure/arm-monitor SDK over HTTPS (the SDK refuses bearer
-// tokens without TLS: one app, two listeners), and readers of the SDK's answers by dimension.
+// tokens without TLS: one app, two listeners), an in-process agent whose nftables driver programs a
+// network namespace, and readers of the SDK's answers by dimension.
 
 import https from "node:https";
 import type net from "node:net";
 import { MonitorClient, type Metric } from "@azure/arm-monitor";
+import { Agent } from "../../src/dataplane/agent.js";
+import { silentLogger } from "../../src/dataplane/log.js";
+import { createNftablesDriver, type NftablesDriver } from "../../src/dataplane/nftables/driver.js";
 import { ADMIN_TOKEN, SUB, startTestLbplane, type TestLbplane } from "../helpers/app.js";
 import { makeTestCertificate } from "../sdk/tls.js";
 
@@ -39,6 +43,21 @@ export async function startMonitoredLbplane(env: Record<string, string>): Promis
       tls.remove();
     },
   };
+}
+
+/**
+ * An lbplane-agent in this process whose nftables driver programs namespace `netns`, reporting every 250 ms.
+ * It runs in the host namespace: its load balancers must give it nothing to probe and no TCP frontend to
+ * sample (no probes; outbound or UDP rules), so that no packet of it leaves this host.
+ */
+export async function startNftablesAgent(lbplane: MonitoredLbplane, joinToken: string, netns: string, tableName: string): Promise<{ agent: Agent; driver: NftablesDriver }> {
+  const driver = createNftablesDriver({ netns, tableName });
+  const agent = new Agent({
+    controlPlaneUrl: lbplane.url, name: `${tableName}-agent`, location: "westeurope", joinToken, listenHost: "127.0.0.1", listenPort: 0,
+    driver, log: silentLogger, trafficReportIntervalMs: 250, availabilitySampleMs: 1000,
+  });
+  await agent.start();
+  return { agent, driver };
 }
 
 export type MetricPoint = { total?: number; average?: number; minimum?: number; maximum?: number; count?: number };

@@ -8,15 +8,14 @@
 
 import type { MetricDefinition } from "@azure/arm-monitor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Agent } from "../../src/dataplane/agent.js";
-import { silentLogger } from "../../src/dataplane/log.js";
-import { createNftablesDriver, type NftablesDriver } from "../../src/dataplane/nftables/driver.js";
+import type { Agent } from "../../src/dataplane/agent.js";
+import type { NftablesDriver } from "../../src/dataplane/nftables/driver.js";
 import { ADDR, Lab, netnsUnavailable } from "../helpers/netns.js";
 import { createPublicIp, createResourceGroup, lbPath, putLb } from "../helpers/seed.js";
 import { armLoadBalancer, loadBalancerPath } from "../kit/bodies.js";
 import { until } from "../kit/wait.js";
 import { OutboundLab, parseSeen } from "../dataplane/outbound-lab.js";
-import { seriesBy, startMonitoredLbplane, type MonitoredLbplane } from "./monitor-kit.js";
+import { seriesBy, startMonitoredLbplane, startNftablesAgent, type MonitoredLbplane } from "./monitor-kit.js";
 
 const skipReason = netnsUnavailable();
 if (skipReason) console.warn(`[SNAT metrics e2e] SKIPPED: ${skipReason}`);
@@ -60,12 +59,7 @@ describe.skipIf(skipReason !== undefined)("SNAT metrics through Azure Monitor's 
     await createPublicIp(lbplane.t.app, "rg1", "outip", OUT_IP);
     const put = await putLb(lbplane.t.app, "rg1", "egress", egressBody());
     expect(put.statusCode, put.body).toBeLessThan(300);
-    driver = createNftablesDriver({ netns: lab.ns.lb, tableName: "h1_e2e" });
-    agent = new Agent({
-      controlPlaneUrl: lbplane.url, name: "snat-agent", location: "westeurope", joinToken: JOIN, listenHost: "127.0.0.1", listenPort: 0,
-      driver, log: silentLogger, trafficReportIntervalMs: 250, availabilitySampleMs: 1000,
-    });
-    await agent.start();
+    ({ agent, driver } = await startNftablesAgent(lbplane, JOIN, lab.ns.lb, "h1_e2e"));
     await until("the outbound rule is in force", async () => (await driver.outboundStatus()).length === 4, 20_000, 100);
   }, 60_000);
 

@@ -201,9 +201,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     }
   }
 
-  /** Orphan counters past their grace period leave the kernel, off the change path (in the queue). */
-  function deleteExpiredCounters(values: CounterValues): void {
-    const expired = orphans.expire();
+  /** Orphan counters past their grace period leave the kernel (from the table of their family), off the change path. */
+  function deleteCounters(expired: string[], values: CounterValues): void {
     if (expired.length === 0) return;
     const statements = expired.map((n) => `delete counter ${values.get(n)?.family ?? "ip"} ${table} ${n}`);
     void queue
@@ -377,9 +376,10 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
       if (!started) return [];
       // Listener counters exist only when counting; SNAT blocks always have theirs (they also enforce nothing,
       // but outboundStatus and the SNAT metrics read them).
+      const expired = orphans.expire();
       const counters = [...countersOf(kernel), ...orphans.list()];
-      const values = counters.length > 0 ? await readCounters(run, table).catch(() => new Map() as CounterValues) : new Map();
-      deleteExpiredCounters(values);
+      const values = counters.length + expired.length > 0 ? await readCounters(run, table).catch(() => new Map() as CounterValues) : new Map();
+      deleteCounters(expired, values);
       const readings = readingsOf(counters, values);
       const sites = [...applied.values()].flatMap(snatBlockSites);
       if (sites.length > 0) await addSnatPorts(readings, sites);

@@ -1,11 +1,11 @@
 // Traffic counters for the nftables driver: named kernel counters, so Node never touches a packet; the
 // agent reads them all with one `nft -j list counters` per report or scrape.
 //
-// Where: a filter chain on the forward hook ("traffic"), which sees both directions of every flow the
-// table load-balances (DNAT'd and floating-IP flows are routed through this host). It dispatches by the
+// Where: a filter chain on the forward hook ("traffic") of each family's table (ip, ip6: a listener is
+// counted where it forwards), which sees both directions of every flow the table load-balances (DNAT'd and floating-IP flows are routed through this host). It dispatches by the
 // flow's ORIGINAL destination — conntrack's VIP:port, whatever NAT did to the packet — through verdict
 // maps like the NAT dispatch (O(1) per packet), to one small chain per listener, t_<k>, with per
-// backend: the first packet of a flow → its "new" counter, client → backend packets → "in", backend →
+// backend: the first packet of a flow (not yet confirmed by conntrack) → its "new" counter, client → backend packets → "in", backend →
 // client packets → "out".
 // A backend is recognised after DNAT by its DIP[:port] (by the ct mark for floating IP, whose packets
 // keep the VIP). Counter names hash the backend's destination, not its position, so a counter keeps
@@ -58,6 +58,7 @@ export function countingObjects(lb: CompiledLoadBalancer, l: CompiledListener, k
   const outRules: string[] = [];
   const counters: CounterObject[] = [];
   const seen = new Set<string>();
+  const f = l.frontendIPAddress.includes(":") ? "ip6" : "ip"; // a rule forwards within its frontend's family
   for (const b of l.backends) {
     const dest = `${b.destinationIPAddress}:${b.destinationPort}`;
     const identity = l.enableFloatingIP ? b.address : dest;
@@ -71,9 +72,11 @@ export function countingObjects(lb: CompiledLoadBalancer, l: CompiledListener, k
     const [orig, reply] = l.enableFloatingIP
       ? [`ct mark ${hex(markOf(b.address))}`, `ct mark ${hex(markOf(b.address))}`]
       : keepsPort
-        ? [`ip daddr ${b.destinationIPAddress}`, `ip saddr ${b.destinationIPAddress}`]
-        : [`ip daddr ${b.destinationIPAddress} th dport ${b.destinationPort}`, `ip saddr ${b.destinationIPAddress} th sport ${b.destinationPort}`];
-    inRules.push(`ct direction original ${orig} ct state new counter name "${base}_n"`, `ct direction original ${orig} counter name "${base}_i" return`);
+        ? [`${f} daddr ${b.destinationIPAddress}`, `${f} saddr ${b.destinationIPAddress}`]
+        : [`${f} daddr ${b.destinationIPAddress} th dport ${b.destinationPort}`, `${f} saddr ${b.destinationIPAddress} th sport ${b.destinationPort}`];
+    // A new flow is its first packet, the one conntrack has not confirmed yet: "ct state new" would also
+    // count a retransmitted SYN, and every datagram of a one-way UDP flow (new until a reply is seen).
+    inRules.push(`ct direction original ${orig} ct status & confirmed == 0 counter name "${base}_n"`, `ct direction original ${orig} counter name "${base}_i" return`);
     outRules.push(`ct direction reply ${reply} counter name "${base}_o" return`);
     counters.push({ name: `${base}_i`, key, field: "in" }, { name: `${base}_o`, key, field: "out" }, { name: `${base}_n`, key, field: "new" });
   }
@@ -92,19 +95,20 @@ export function countingObjects(lb: CompiledLoadBalancer, l: CompiledListener, k
   };
 }
 
-/** The counting base chain and its dispatch maps, for the whole-table render. */
-export function trafficBaseText(dispatch: Record<TrafficMap, string[]>): string[] {
+/** The counting base chain and its dispatch maps of one family's table, for the whole-table render. */
+export function trafficBaseText(dispatch: Record<TrafficMap, string[]>, family: "ip" | "ip6" = "ip"): string[] {
   const els = (m: TrafficMap) => (dispatch[m].length ? `\n    elements = { ${dispatch[m].join(", ")} }` : "");
+  const addr = family === "ip" ? "ipv4_addr" : "ipv6_addr";
   return [
-    `  map cnt_tcp {\n    type ipv4_addr . inet_service : verdict${els("cnt_tcp")}\n  }`,
-    `  map cnt_udp {\n    type ipv4_addr . inet_service : verdict${els("cnt_udp")}\n  }`,
-    `  map cnt_any {\n    type ipv4_addr . inet_proto : verdict${els("cnt_any")}\n  }`,
+    `  map cnt_tcp {\n    type ${addr} . inet_service : verdict${els("cnt_tcp")}\n  }`,
+    `  map cnt_udp {\n    type ${addr} . inet_service : verdict${els("cnt_udp")}\n  }`,
+    `  map cnt_any {\n    type ${addr} . inet_proto : verdict${els("cnt_any")}\n  }`,
     // nft cannot concatenate `ct original proto-dst` without a protocol in context: one rule per protocol.
     `  chain traffic {
     type filter hook forward priority filter; policy accept;
-    meta l4proto tcp ct original ip daddr . ct original proto-dst vmap @cnt_tcp
-    meta l4proto udp ct original ip daddr . ct original proto-dst vmap @cnt_udp
-    ct original ip daddr . meta l4proto vmap @cnt_any
+    meta l4proto tcp ct original ${family} daddr . ct original proto-dst vmap @cnt_tcp
+    meta l4proto udp ct original ${family} daddr . ct original proto-dst vmap @cnt_udp
+    ct original ${family} daddr . meta l4proto vmap @cnt_any
   }`,
   ];
 }
