@@ -3,7 +3,8 @@
 // an IPv6 floating-IP rule land on the backend that served them, next to an IPv4 rule on the same port.
 // Then end to end: a real lbplane and an in-process agent whose nftables driver programs the lab; known
 // datagrams through an IPv6 UDP rule come back through the unmodified @azure/arm-monitor SDK exactly
-// (IPv6 header 40 + UDP 8 + payload bytes, per direction and backend).
+// (IPv6 header 40 + UDP 8 + payload bytes, per direction and backend), and the UDP frontend's Data Path
+// Availability (the health of its path, read back from the kernel) drops when its dispatch entry goes.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CompiledListener, CompiledLoadBalancer } from "../../src/domain/agent-protocol.js";
@@ -71,6 +72,8 @@ describe.skipIf(skipReason !== undefined)("IPv6 traffic counters of the nftables
     await addIPv6(lab);
     for (const [ns, name, dip, dip4] of [[lab.ns.vm1, "vm1", ADDR6.vm1, ADDR.vm1], [lab.ns.vm2, "vm2", ADDR6.vm2, ADDR.vm2]])
       await lab.backend(ns, name, [`${ADDR6.vip1}:80`, `${dip}:81`, `${dip4}:81`]);
+    // Neighbour discovery on the fresh links first: a first SYN held while it runs may time out the client.
+    for (const dip of DIPS6) await lab.get(dip, 81, 2);
   }, 30_000);
   afterEach(async () => {
     await drv?.close(0);
@@ -156,6 +159,22 @@ describe.skipIf(skipReason !== undefined)("IPv6 traffic counters of the nftables
       const perDip = seriesBy(await metric("PacketCount", `${inbound} and BackendIPAddress eq '*' and FrontendPort eq '5353' and ProtocolType eq 'Udp'`), "BackendIPAddress");
       expect(Object.keys(perDip).sort()).toEqual([...DIPS6].sort());
       expect(Object.values(perDip).reduce((s, p) => s + (p?.total ?? 0), 0)).toBe(n);
+    });
+
+    it("Data Path Availability of the UDP frontend: 100 while the kernel holds its path, 0 once its dispatch entry is gone", async () => {
+      const availability = async (timespan: string) =>
+        (await lbplane.monitor.metrics.list(LB_ID, { metricnames: "VipAvailability", timespan, interval: "FULL", aggregation: "Minimum,Maximum", filter: "ProtocolType eq 'Udp'" })).value[0];
+      const point = (m: Awaited<ReturnType<typeof availability>>) => seriesBy(m, "ProtocolType").Udp;
+      await until("the UDP frontend is reported available", async () => point(await availability("PT5M"))?.maximum === 100, 10_000, 200);
+
+      // Someone deletes the frontend's dispatch entry: datagrams no longer reach a backend …
+      const broke = new Date();
+      await lab.exec(lab.ns.lb, "nft", ["delete", "element", "ip6", "h1_v6e", "nat_port", `{ ${VIP6} . udp . 5353 }`]);
+      expect(await lab.udp(VIP6, 5353, 1)).toEqual(["ERR timeout"]);
+      // … and the metric says so, as does the agent's own gauge.
+      await until("the broken path is reported", async () => point(await availability(`${broke.toISOString()}/PT5M`))?.minimum === 0, 10_000, 200);
+      const text = await (await fetch(`${agent.url}/metrics`)).text();
+      expect(text).toContain(`lbplane_agent_data_path_availability_percent{load_balancer="${LB_ID}",frontend_ip="${VIP6}",frontend_port="5353",protocol="Udp"} 0\n`);
     });
   });
 });

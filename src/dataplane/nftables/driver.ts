@@ -13,16 +13,16 @@
 // failed — then the driver re-syncs from its in-memory model rather than trust its record of the kernel.
 // All kernel calls go through one queue.
 
-import { DriverRefusal, type ForwardingDriver, type ListenerStatus } from "../driver.js";
+import { DriverRefusal, frontendOf, type ForwardingDriver, type ListenerStatus } from "../driver.js";
 import type { AgentCapabilities, CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
 import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
 import { renderDiff } from "./diff.js";
 import { fullTableText, hostPort, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
-import { snatBlockSites, snatCounter, snatSeriesKey, type SnatBlockSite } from "./render-outbound.js";
-import { parseConntrack, readConntrack, usedPorts } from "./snat-usage.js";
+import { snatBlockSites, snatCounter, type SnatBlockSite } from "./render-outbound.js";
+import { addSnatPorts } from "./snat-usage.js";
+import { frontendsInForce } from "./in-force.js";
 import { OrphanCounters, readCounters, readingsOf, type CounterValues } from "./traffic.js";
-import { seriesId, type CounterReading } from "../metrics/counters.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
@@ -210,31 +210,6 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
       .catch((e) => log(`nftables: removing ${expired.length} unused traffic counters failed: ${(e as Error).message.trim()}`));
   }
 
-  /**
-   * Each SNAT block's ports into its reading: the block's size, and the ports open flows hold now (one read
-   * of conntrack's table, snat-usage.ts). When the table cannot be read, used ports go unreported (said once).
-   */
-  async function addSnatPorts(readings: CounterReading[], sites: SnatBlockSite[]): Promise<void> {
-    let used: number[] | undefined;
-    try {
-      used = usedPorts(sites, parseConntrack(await readConntrack(run)));
-    } catch (e) {
-      if (!conntrackUnreadable) log(`nftables: ${(e as Error).message}; UsedSnatPorts is not reported`);
-      conntrackUnreadable = true;
-    }
-    const byId = new Map(readings.map((r) => [seriesId(r.key), r]));
-    sites.forEach((site, i) => {
-      const key = snatSeriesKey(site.loadBalancerId, site.rule, site.frontendIPAddress, site.protocol, site.address);
-      let r = byId.get(seriesId(key));
-      if (!r) {
-        r = { key, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, newFlows: 0 };
-        byId.set(seriesId(key), r);
-        readings.push(r);
-      }
-      r.snat = { connections: 0, failedConnections: 0, ...r.snat, allocatedPorts: site.portHigh - site.portLow + 1, usedPorts: used?.[i] };
-    });
-  }
-
   async function rollback(introduced: number[]): Promise<void> {
     await routes.sync(marks).catch((e) => log(`nftables: route rollback failed: ${(e as Error).message}`));
     await routes.flushTables(introduced);
@@ -337,7 +312,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         lb.listeners.map((l) => ({
           loadBalancerId: lb.id,
           listener: l.name,
-          frontend: `${hostPort(l.frontendIPAddress, l.frontendPort)}/${l.protocol}`,
+          frontend: frontendOf(l),
           // activeFlows: the kernel's conntrack owns flows; counting them would need a conntrack dump per call.
           backends: l.backends.map((b) => ({
             address: b.address,
@@ -382,9 +357,15 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
       deleteCounters(expired, values);
       const readings = readingsOf(counters, values);
       const sites = [...applied.values()].flatMap(snatBlockSites);
-      if (sites.length > 0) await addSnatPorts(readings, sites);
+      if (sites.length > 0) {
+        const unreadable = await addSnatPorts(run, readings, sites);
+        if (unreadable && !conntrackUnreadable) log(`nftables: ${unreadable}; UsedSnatPorts is not reported`);
+        conntrackUnreadable = !!unreadable;
+      }
       return readings;
     },
+
+    frontendsInForce: () => frontendsInForce(run, table, applied.values()),
 
     settled: () => queue.idle(),
 

@@ -14,8 +14,9 @@
 //
 // Cost: one read of the whole table per report, only while SNAT blocks exist; about 1 µs a line in Node.
 
+import { seriesId, type CounterReading } from "../metrics/counters.js";
 import type { Runner } from "./exec.js";
-import type { SnatBlockSite } from "./render-outbound.js";
+import { snatSeriesKey, type SnatBlockSite } from "./render-outbound.js";
 
 /** The reply side of one flow: where the kernel SNATed it to, and who opened it. */
 export interface SnatTuple {
@@ -86,4 +87,31 @@ export async function readConntrack(run: Runner): Promise<string> {
       throw new Error(`cannot read conntrack's table for UsedSnatPorts: ${(proc as Error).message.trim()}; and no conntrack tool (Debian package conntrack)`);
     }
   }
+}
+
+/**
+ * Each SNAT block's ports into its reading (created when its counters were not read): the block's size, and
+ * the ports open flows hold now (one read of conntrack's table). When the table cannot be read, used ports
+ * go unreported and the reason is returned.
+ */
+export async function addSnatPorts(run: Runner, readings: CounterReading[], sites: SnatBlockSite[]): Promise<string | undefined> {
+  let used: number[] | undefined;
+  let unreadable: string | undefined;
+  try {
+    used = usedPorts(sites, parseConntrack(await readConntrack(run)));
+  } catch (e) {
+    unreadable = (e as Error).message;
+  }
+  const byId = new Map(readings.map((r) => [seriesId(r.key), r]));
+  sites.forEach((site, i) => {
+    const key = snatSeriesKey(site.loadBalancerId, site.rule, site.frontendIPAddress, site.protocol, site.address);
+    let r = byId.get(seriesId(key));
+    if (!r) {
+      r = { key, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, newFlows: 0 };
+      byId.set(seriesId(key), r);
+      readings.push(r);
+    }
+    r.snat = { connections: 0, failedConnections: 0, ...r.snat, allocatedPorts: site.portHigh - site.portLow + 1, usedPorts: used?.[i] };
+  });
+  return unreadable;
 }
