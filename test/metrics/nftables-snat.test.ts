@@ -1,8 +1,9 @@
 // SNAT figures of the nftables driver, with real flows in network namespaces (root only;
 // test/helpers/netns.ts): a VM's outbound flows through an outbound rule are counted per block as new
 // SNAT connections, the ports they hold show as used while they are open (from conntrack) and free
-// again once they close, exhausting the block counts failed connections, and the agent's Prometheus
-// text carries all of it per block.
+// again once they close, exhausting the block counts failed connections, the counts survive a
+// whole-table re-sync (even with traffic counting off), and the agent's Prometheus text carries all
+// of it per block.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CompiledLoadBalancer, CompiledOutboundRule } from "../../src/domain/agent-protocol.js";
@@ -74,6 +75,19 @@ describe.skipIf(skipReason !== undefined)("SNAT metrics of the nftables driver i
     // The report carries the block every time (its gauges), its connections once.
     const deltas = deltasOf(await drv.trafficCounters!(), new Map(before.map((r) => [seriesId(r.key), r])));
     expect(deltas.find((s) => s.backendIPAddress === ADDR.vm1 && s.protocol === "Tcp")).toMatchObject({ snatConnections: 5, allocatedSnatPorts: 8, usedSnatPorts: 0 });
+  });
+
+  it("a block's connection counts survive a whole-table re-sync, traffic counting off or not", async () => {
+    peerPort++;
+    const logs: string[] = [];
+    drv = createNftablesDriver({ netns: lab.ns.lb, tableName: "h1_snat", countTraffic: false, log: (m) => logs.push(m) });
+    await drv.apply(lb);
+    expect((await out.dial(lab.ns.vm1, "tcp", ADDR.client, peerPort, 3)).every((l) => parseSeen(l)?.address === OUT_IP)).toBe(true);
+    // Someone meddles with the table: the next diff (which deletes that element) fails and the whole table is re-rendered.
+    await lab.exec(lab.ns.lb, "nft", ["delete", "element", "ip", "h1_snat", "no_out", `{ ${ADDR.vm2} }`]);
+    await drv.apply({ ...lb, version: "v2", outboundRules: [{ ...egress, blocks: egress.blocks.slice(0, 1) }] });
+    expect(logs.filter((l) => /table h1_snat (replaced|updated)/.test(l)).map((l) => l.split(" ")[3])).toEqual(["replaced", "replaced"]);
+    expect(block(await drv.trafficCounters!(), ADDR.vm1, "Tcp")?.snat).toMatchObject({ connections: 3, failedConnections: 0 });
   });
 
   it("UDP flows count in their own block; exhausting the TCP block counts failed connections, shown on Prometheus", async () => {

@@ -1,8 +1,9 @@
 // The agent's own Prometheus exposition (GET /metrics on its config endpoint): the traffic it forwards,
 // per (load balancer, rule, frontend, backend), as cumulative counters read from the driver at scrape
 // time (kernel counters for nftables, socket counts for userspace), each SNAT block's connections and
-// ports (nftables outbound rules), and the latest availability samples as percentages. Counters may restart (a re-created nftables table); Prometheus' rate()
-// handles that. Text format 0.0.4, written by hand: the agent carries no metrics library.
+// ports (nftables outbound rules), and the latest availability samples as percentages. Counters may
+// restart (a re-created nftables table); Prometheus' rate() handles that. Text format 0.0.4, written by
+// hand: the agent carries no metrics library.
 
 import type { AvailabilitySample } from "../../domain/metrics-protocol.js";
 import type { CounterReading, SeriesKey } from "./counters.js";

@@ -176,7 +176,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     }
     const previous = kernel;
     kernel = undefined;
-    const counts = countTraffic ? await readCounters(run, table).catch(() => undefined) : undefined;
+    const counts = await counterValuesFor(state);
     const text = fullTableText(state, table, countTraffic, counts);
     try {
       await run("nft", ["-f", "-"], text);
@@ -193,12 +193,16 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   /** Re-install `state` (the previous, accepted one) as a whole table; best effort, the caller is failing. */
   async function resync(state: TableState): Promise<void> {
     try {
-      const counts = countTraffic ? await readCounters(run, table).catch(() => undefined) : undefined;
-      await run("nft", ["-f", "-"], fullTableText(state, table, countTraffic, counts));
+      await run("nft", ["-f", "-"], fullTableText(state, table, countTraffic, await counterValuesFor(state)));
       kernel = state;
     } catch (e) {
       log(`nftables: re-sync of the previous table failed (${(e as Error).message.trim()}); the next change replaces it`);
     }
+  }
+
+  /** The kernel's counter values, for a whole-table replacement to declare `state`'s counters with (none to keep: none read). */
+  async function counterValuesFor(state: TableState): Promise<CounterValues | undefined> {
+    return countersOf(state).length > 0 ? readCounters(run, table).catch(() => undefined) : undefined;
   }
 
   /** Orphan counters past their grace period leave the kernel (from the table of their family), off the change path. */
@@ -349,8 +353,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
 
     async trafficCounters() {
       if (!started) return [];
-      // Listener counters exist only when counting; SNAT blocks always have theirs (they also enforce nothing,
-      // but outboundStatus and the SNAT metrics read them).
+      // Listener counters exist only when counting; SNAT blocks always have theirs (outboundStatus reads them too).
       const expired = orphans.expire();
       const counters = [...countersOf(kernel), ...orphans.list()];
       const values = counters.length + expired.length > 0 ? await readCounters(run, table).catch(() => new Map() as CounterValues) : new Map();

@@ -67,7 +67,9 @@ export function usedPorts(sites: SnatBlockSite[], tuples: SnatTuple[]): number[]
   const bySource = new Map<string, Array<{ i: number; site: SnatBlockSite; ports: Set<number> }>>();
   sites.forEach((site, i) => {
     const k = siteKey(site.family, site.protocol, site.address, site.frontendIPAddress);
-    bySource.set(k, [...(bySource.get(k) ?? []), { i, site, ports: new Set() }]);
+    let list = bySource.get(k);
+    if (!list) bySource.set(k, (list = []));
+    list.push({ i, site, ports: new Set() });
   });
   for (const t of tuples)
     for (const b of bySource.get(siteKey(t.family, t.protocol, t.source, t.frontend)) ?? [])
