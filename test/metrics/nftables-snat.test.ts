@@ -2,8 +2,8 @@
 // test/helpers/netns.ts): a VM's outbound flows through an outbound rule are counted per block as new
 // SNAT connections, the ports they hold show as used while they are open (from conntrack) and free
 // again once they close, exhausting the block counts failed connections, the counts survive a
-// whole-table re-sync (even with traffic counting off), and the agent's Prometheus text carries all
-// of it per block.
+// whole-table re-sync (even with traffic counting off), an IPv6 block is read as well, and the agent's
+// Prometheus text carries all of it per block.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CompiledLoadBalancer, CompiledOutboundRule } from "../../src/domain/agent-protocol.js";
@@ -13,6 +13,7 @@ import { deltasOf } from "../../src/dataplane/metrics/report.js";
 import { createNftablesDriver, type NftablesDriver } from "../../src/dataplane/nftables/driver.js";
 import { ADDR, Lab, netnsUnavailable } from "../helpers/netns.js";
 import { until } from "../kit/wait.js";
+import { ADDR6, addIPv6 } from "../dataplane/lab6.js";
 import { OutboundLab, parseSeen } from "../dataplane/outbound-lab.js";
 
 const skipReason = netnsUnavailable();
@@ -31,6 +32,10 @@ const egress: CompiledOutboundRule = {
   ],
 };
 const lb: CompiledLoadBalancer = { id: ID, name: "h1snat", version: "v1", type: "Public", sku: "Standard", listeners: [], probes: [], outboundRules: [egress] };
+const OUT_IP6 = "2001:db8:9::9";
+const egress6: CompiledOutboundRule = {
+  ...egress, name: "egress6", frontendIPAddresses: [OUT_IP6], blocks: [{ address: ADDR6.vm1, frontendIPAddress: OUT_IP6, portLow: 2048, portHigh: 2055 }],
+};
 
 /** The reading of one block (backend, transport). */
 const block = (rs: CounterReading[], dip: string, protocol: "Tcp" | "Udp") => rs.find((r) => r.key.backendIPAddress === dip && r.key.protocol === protocol);
@@ -42,7 +47,9 @@ describe.skipIf(skipReason !== undefined)("SNAT metrics of the nftables driver i
 
   beforeAll(async () => {
     await lab.create();
+    await addIPv6(lab);
     await out.peer(lab.ns.client, ADDR.client, [7101, 7102, 7103, 7104]);
+    await out.peer(lab.ns.client, ADDR6.client, [7201]);
   }, 30_000);
   afterEach(() => drv?.close(0));
   afterAll(async () => {
@@ -63,7 +70,7 @@ describe.skipIf(skipReason !== undefined)("SNAT metrics of the nftables driver i
     const held = out.dial(lab.ns.vm1, "tcp", ADDR.client, peerPort, 5, undefined, 4000);
     const open = await until("five flows hold their ports", async () => {
       const r = block(await drv.trafficCounters!(), ADDR.vm1, "Tcp");
-      return r?.snat?.usedPorts === 5 ? r : undefined;
+      return r?.snat?.usedPorts === 5 && r.snat.connections === 5 ? r : undefined; // two reads (counters, conntrack): poll both
     }, 8000, 100);
     expect(open.snat).toEqual({ connections: 5, failedConnections: 0, allocatedPorts: 8, usedPorts: 5 });
     expect(block(await drv.trafficCounters!(), ADDR.vm2, "Tcp")?.snat).toMatchObject({ connections: 0, usedPorts: 0 });
@@ -115,5 +122,18 @@ describe.skipIf(skipReason !== undefined)("SNAT metrics of the nftables driver i
     expect(text).toMatch(new RegExp(`lbplane_agent_snat_ports_used\\{${labels.replace(/[.[\]/]/g, "\\$&")}\\} \\d+\\n`));
     // A SNAT block is not a load-balancing rule: no traffic series for it.
     expect(text).not.toMatch(/lbplane_agent_traffic_bytes_total\{[^}]*rule="egress"/);
+  });
+
+  it("an IPv6 block: its connections and the ports they hold (conntrack spells IPv6 in full, the model short)", async () => {
+    drv = createNftablesDriver({ netns: lab.ns.lb, tableName: "h1_snat" });
+    await drv.apply({ ...lb, outboundRules: [egress, egress6] });
+    const held = out.dial(lab.ns.vm1, "tcp", ADDR6.client, 7201, 3, undefined, 3000);
+    const open = await until("three IPv6 flows hold their ports", async () => {
+      const r = block(await drv.trafficCounters!(), ADDR6.vm1, "Tcp");
+      return r?.snat?.usedPorts === 3 && r.snat.connections === 3 ? r : undefined;
+    }, 8000, 100);
+    expect(open.key).toMatchObject({ rule: "egress6", frontendIPAddress: OUT_IP6 });
+    expect(open.snat).toEqual({ connections: 3, failedConnections: 0, allocatedPorts: 8, usedPorts: 3 });
+    expect((await held).map(parseSeen).every((s) => s?.address === OUT_IP6 && s.port >= 2048 && s.port <= 2055)).toBe(true);
   });
 });
