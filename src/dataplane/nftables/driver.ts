@@ -43,6 +43,8 @@ export interface NftablesDriver extends ForwardingDriver {
   settled(): Promise<void>;
   /** Every SNAT block in force, with the new flows it refused because the block was exhausted. */
   outboundStatus(): Promise<OutboundStatus[]>;
+  /** Frontends the kernel's dispatch maps lead to now (in-force.ts). */
+  frontendsInForce(): Promise<Set<string>>;
 }
 
 export interface OutboundStatus extends Omit<SnatBlockSite, "budgetChain"> {
