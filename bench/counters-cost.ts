@@ -1,7 +1,8 @@
 // Benchmark (root only): what traffic counters cost the nftables data path. The same netns lab and
 // backends as the other data-plane benchmarks; the nftables driver with counters (countTraffic, the
 // default) and without, runs interleaved A/B/A/B so a drifting shared host hurts both alike:
-//   npx tsx bench/counters-cost.ts [--seconds 3] [--rounds 3] [--connections 32]
+//   npx tsx bench/counters-cost.ts [--seconds 3] [--rounds 3] [--connections 32] [--ipv6]
+// --ipv6: the same over IPv6 (the ip6 table's counting chain; the lab dual-stacked by test/dataplane/lab6.ts).
 // Forwarding rate: keep-alive HTTP through a DNAT rule (per-packet cost: every packet walks the counting
 // chain) and one new connection per request (adds the new-flow counter and conntrack setup). Also the
 // cost on the control side: first apply and one-rule re-apply of a 1,500-rule load balancer (counters
@@ -11,21 +12,25 @@
 import type { CompiledListener, CompiledLoadBalancer } from "../src/domain/agent-protocol.js";
 import { createNftablesDriver, type NftablesDriver } from "../src/dataplane/nftables/driver.js";
 import { ADDR, Lab } from "../test/helpers/netns.js";
+import { ADDR6, addIPv6 } from "../test/dataplane/lab6.js";
 import { numberArg, requireNetns } from "./netns-bench.js";
 
-const VIP = ADDR.vip1;
+const IPV6 = process.argv.includes("--ipv6");
+/** A DNAT frontend the client reaches through the lb namespace (IPv6: routed there by the client's default route). */
+const VIP = IPV6 ? "2001:db8:f::9" : ADDR.vip1;
+const DIPS = IPV6 ? [ADDR6.vm1, ADDR6.vm2] : [ADDR.vm1, ADDR.vm2];
 const RULES = 1500;
 
 function listener(name: string, port: number): CompiledListener {
   return {
     kind: "LoadBalancingRule", name, frontendIPAddress: VIP, protocol: "Tcp", frontendPort: port, backendPort: 81,
     enableFloatingIP: false, loadDistribution: "Default", idleTimeoutInMinutes: 4, enableTcpReset: false, probe: "p",
-    backends: [ADDR.vm1, ADDR.vm2].map((d) => ({ address: d, destinationIPAddress: d, destinationPort: 81 })),
+    backends: DIPS.map((d) => ({ address: d, destinationIPAddress: d, destinationPort: 81 })),
   };
 }
 const lbOf = (listeners: CompiledListener[], version = "1"): CompiledLoadBalancer => ({
   id: "/bench/counters", name: "counters", version, type: "Public", listeners,
-  probes: [{ name: "p", protocol: "Tcp", port: 81, intervalInSeconds: 5, probeThreshold: 1, noHealthyBackendsBehavior: "AllProbedDown", targets: [ADDR.vm1, ADDR.vm2] }],
+  probes: [{ name: "p", protocol: "Tcp", port: 81, intervalInSeconds: 5, probeThreshold: 1, noHealthyBackendsBehavior: "AllProbedDown", targets: DIPS }],
 });
 const many = (version: string, port = 81): CompiledLoadBalancer => {
   const lb = lbOf(Array.from({ length: RULES }, (_, i) => listener(`r${i}`, 10000 + i)), version);
@@ -35,7 +40,7 @@ const many = (version: string, port = 81): CompiledLoadBalancer => {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function keepAliveRps(lab: Lab, seconds: number, conns: number): Promise<number> {
-  const args = ["node_modules/autocannon/autocannon.js", "-j", "-c", String(conns), "-d", String(seconds), `http://${VIP}/`];
+  const args = ["node_modules/autocannon/autocannon.js", "-j", "-c", String(conns), "-d", String(seconds), `http://${IPV6 ? `[${VIP}]` : VIP}/`];
   const r = JSON.parse(await lab.exec(lab.ns.client, process.execPath, args)) as { requests: { average: number } };
   return r.requests.average;
 }
@@ -56,7 +61,8 @@ async function main(): Promise<void> {
   const lab = new Lab("d2b");
   try {
     await lab.create();
-    for (const [ns, name, dip] of [[lab.ns.vm1, "vm1", ADDR.vm1], [lab.ns.vm2, "vm2", ADDR.vm2]] as const) await lab.backend(ns, name, [`${dip}:81`]);
+    if (IPV6) await addIPv6(lab);
+    for (const [ns, name, dip] of [[lab.ns.vm1, "vm1", DIPS[0]], [lab.ns.vm2, "vm2", DIPS[1]]] as const) await lab.backend(ns, name, [`${dip}:81`]);
     await lab.exec(lab.ns.client, "sysctl", ["-qw", "net.ipv4.ip_local_port_range=1024 65000"]);
     for (const ns of [lab.ns.vm1, lab.ns.vm2, lab.ns.lb]) await lab.exec(ns, "sysctl", ["-qw", "net.ipv4.tcp_max_tw_buckets=256"]);
 
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
       console.log(`${label.padEnd(40)} counters on ${a.toFixed(0).padStart(7)} rps   off ${b.toFixed(0).padStart(7)} rps   cost ${(100 * (1 - a / b)).toFixed(1).padStart(5)} %   (on/off ${(a / b).toFixed(3)})`);
       console.log(`${"".padEnd(40)} samples on [${on.map((x) => x.toFixed(0)).join(", ")}]  off [${off.map((x) => x.toFixed(0)).join(", ")}]`);
     };
-    console.log(`\nForwarding rate through one DNAT rule (2 backends), ${rounds} interleaved rounds × ${seconds}s, ${conns} connections, medians`);
+    console.log(`\nForwarding rate through one ${IPV6 ? "IPv6" : "IPv4"} DNAT rule (2 backends), ${rounds} interleaved rounds × ${seconds}s, ${conns} connections, medians`);
     row("keep-alive HTTP (per-packet cost)", figures.on.ka, figures.off.ka);
     row("one new connection per request", figures.on.nf, figures.off.nf);
     console.log(`  last counted round: ${counted.packetsIn} packets client→backend, ${counted.newFlows} new flows (the counters work)`);

@@ -87,7 +87,12 @@ export class Agent {
         }
       },
     });
-    this.sampler = new AvailabilitySampler({ loadBalancers: () => this.applier.appliedLoadBalancers(), probeReports: () => this.prober.reports() });
+    this.sampler = new AvailabilitySampler({
+      loadBalancers: () => this.applier.appliedLoadBalancers(),
+      probeReports: () => this.prober.reports(),
+      listeners: () => driver.status(),
+      frontendsInForce: driver.frontendsInForce ? () => driver.frontendsInForce!() : undefined,
+    });
     this.traffic = new TrafficReporter({
       log,
       read: async () => (await driver.trafficCounters?.()) ?? [],

@@ -2,7 +2,7 @@
 // endpoint, probes, reporting) is driver-independent; a driver only translates the shared compiled
 // model (src/domain/agent-protocol.ts) into sockets (userspace) or kernel rules (nftables).
 
-import type { AgentCapabilities, CompiledLoadBalancer, DriverName } from "../domain/agent-protocol.js";
+import type { AgentCapabilities, CompiledListener, CompiledLoadBalancer, DriverName } from "../domain/agent-protocol.js";
 import type { CounterReading } from "./metrics/counters.js";
 
 /** Thrown by a driver to refuse one load balancer; the message is reported to lbplane verbatim. */
@@ -10,10 +10,16 @@ export class DriverRefusal extends Error {
   override name = "DriverRefusal";
 }
 
+/** A frontend as every driver names it in status(): "ip:port/proto", an IPv6 address in brackets. */
+export function frontendOf(l: Pick<CompiledListener, "frontendIPAddress" | "frontendPort" | "protocol">): string {
+  const ip = l.frontendIPAddress.includes(":") ? `[${l.frontendIPAddress}]` : l.frontendIPAddress;
+  return `${ip}:${l.frontendPort}/${l.protocol}`;
+}
+
 export interface ListenerStatus {
   loadBalancerId: string;
   listener: string;
-  frontend: string; // "ip:port/proto"
+  frontend: string; // frontendOf()
   backends: Array<{ address: string; destination: string; up: boolean; activeFlows: number }>;
 }
 
@@ -38,6 +44,13 @@ export interface ForwardingDriver {
    * read without per-packet work in Node (kernel counters, or socket byte counts). Absent = not counted.
    */
   trafficCounters?(): Promise<CounterReading[]>;
+  /**
+   * Frontends the data path itself holds now, as `${loadBalancerId}\n${frontendOf(listener)}` — read back
+   * from where forwarding happens (nftables: the kernel's dispatch maps), not from the driver's memory.
+   * Data Path Availability of frontends no synthetic flow can prove (UDP, HA ports) asks it; absent =
+   * status() is the data path's word (a userspace listener is its open socket).
+   */
+  frontendsInForce?(): Promise<Set<string>>;
   /** Stop accepting, let flows drain until the deadline, then close everything. */
   close(deadlineMs: number): Promise<void>;
 }

@@ -44,8 +44,10 @@ export const TrafficSeriesSchema = Type.Object(
     packetsOut: Type.Optional(Count),
     /** New flows (TCP SYNs that opened a flow; first datagram of a UDP flow). */
     newFlows: Type.Optional(Count),
-    /** New outbound (SNAT) connections. */
+    /** New outbound (SNAT) connections the block carried. */
     snatConnections: Type.Optional(Count),
+    /** New outbound connection attempts refused because the block was exhausted (retransmitted attempts included). */
+    failedSnatConnections: Type.Optional(Count),
     currentFlows: Type.Optional(Count),
     allocatedSnatPorts: Type.Optional(Count),
     usedSnatPorts: Type.Optional(Count),
@@ -90,8 +92,8 @@ export type TrafficIntakeResponse = Static<typeof TrafficIntakeResponseSchema>;
 
 // ---- the metric catalogue (Azure Monitor's Microsoft.Network/loadBalancers metrics lbplane serves)
 
-export type Dimension = "FrontendIPAddress" | "FrontendPort" | "BackendIPAddress" | "BackendPort" | "ProtocolType" | "Direction";
-export const DIMENSIONS: readonly Dimension[] = ["FrontendIPAddress", "FrontendPort", "BackendIPAddress", "BackendPort", "ProtocolType", "Direction"];
+export type Dimension = "FrontendIPAddress" | "FrontendPort" | "BackendIPAddress" | "BackendPort" | "ProtocolType" | "Direction" | "ConnectionState";
+export const DIMENSIONS: readonly Dimension[] = ["FrontendIPAddress", "FrontendPort", "BackendIPAddress", "BackendPort", "ProtocolType", "Direction", "ConnectionState"];
 export type Aggregation = "Average" | "Count" | "Minimum" | "Maximum" | "Total";
 export const AGGREGATIONS: readonly Aggregation[] = ["Average", "Count", "Minimum", "Maximum", "Total"];
 
@@ -116,6 +118,8 @@ export type MetricName =
 
 const FLOW_DIMENSIONS: readonly Dimension[] = ["FrontendIPAddress", "FrontendPort", "BackendIPAddress", "BackendPort", "ProtocolType", "Direction"];
 const BACKEND_DIMENSIONS: readonly Dimension[] = ["FrontendIPAddress", "FrontendPort", "BackendIPAddress", "BackendPort", "ProtocolType"];
+/** A SNAT block: the outbound frontend address, the backend it belongs to, its transport (Azure's, no ports). */
+const SNAT_DIMENSIONS: readonly Dimension[] = ["FrontendIPAddress", "BackendIPAddress", "ProtocolType"];
 
 /** Azure's names, units and primary aggregations; dimensions are those lbplane records for each. */
 export const METRICS: readonly MetricDefinition[] = [
@@ -124,9 +128,9 @@ export const METRICS: readonly MetricDefinition[] = [
   { name: "ByteCount", displayName: "Byte Count", description: "Total number of Bytes transmitted within time period", unit: "Bytes", primaryAggregation: "Total", dimensions: FLOW_DIMENSIONS },
   { name: "PacketCount", displayName: "Packet Count", description: "Total number of Packets transmitted within time period", unit: "Count", primaryAggregation: "Total", dimensions: FLOW_DIMENSIONS },
   { name: "SYNCount", displayName: "SYN Count", description: "Total number of SYN Packets transmitted within time period", unit: "Count", primaryAggregation: "Total", dimensions: FLOW_DIMENSIONS },
-  { name: "SnatConnectionCount", displayName: "SNAT Connection Count", description: "Total number of new SNAT connections created within time period", unit: "Count", primaryAggregation: "Total", dimensions: BACKEND_DIMENSIONS },
-  { name: "AllocatedSnatPorts", displayName: "Allocated SNAT Ports", description: "Total number of SNAT ports allocated within time period", unit: "Count", primaryAggregation: "Average", dimensions: BACKEND_DIMENSIONS },
-  { name: "UsedSnatPorts", displayName: "Used SNAT Ports", description: "Total number of SNAT ports used within time period", unit: "Count", primaryAggregation: "Average", dimensions: BACKEND_DIMENSIONS },
+  { name: "SnatConnectionCount", displayName: "SNAT Connection Count", description: "Total number of new SNAT connections created within time period", unit: "Count", primaryAggregation: "Total", dimensions: [...SNAT_DIMENSIONS, "ConnectionState"] },
+  { name: "AllocatedSnatPorts", displayName: "Allocated SNAT Ports", description: "Total number of SNAT ports allocated within time period", unit: "Count", primaryAggregation: "Average", dimensions: SNAT_DIMENSIONS },
+  { name: "UsedSnatPorts", displayName: "Used SNAT Ports", description: "Total number of SNAT ports used within time period", unit: "Count", primaryAggregation: "Average", dimensions: SNAT_DIMENSIONS },
 ];
 
 export function metricNamed(name: string): MetricDefinition | undefined {
@@ -136,6 +140,8 @@ export function metricNamed(name: string): MetricDefinition | undefined {
 
 /** Azure's Direction values for ByteCount/PacketCount/SYNCount. */
 export type Direction = "Inbound" | "Outbound";
+/** Azure's ConnectionState values for SnatConnectionCount: carried by the block, or refused (block exhausted). */
+export type ConnectionState = "Successful" | "Failed";
 
 /** One stored sample row: a metric at one dimension combination ("" / 0 where a dimension does not apply). */
 export interface MetricSample {
@@ -146,6 +152,7 @@ export interface MetricSample {
   backendIPAddress: string;
   backendPort: number;
   direction: Direction | "";
+  connectionState: ConnectionState | "";
   value: number;
 }
 
@@ -158,16 +165,17 @@ export interface MetricSample {
 export function samplesOf(report: Pick<TrafficReport, "series" | "availability">): Array<MetricSample & { loadBalancerId: string; weight: number }> {
   const out: Array<MetricSample & { loadBalancerId: string; weight: number }> = [];
   for (const s of report.series) {
-    const base = { loadBalancerId: s.loadBalancerId, frontendIPAddress: s.frontendIPAddress, frontendPort: s.frontendPort, protocol: s.protocol, backendIPAddress: s.backendIPAddress, backendPort: s.backendPort, weight: 1 };
-    const counter = (metric: MetricName, direction: Direction | "", value: number | undefined) => {
-      if (value) out.push({ ...base, metric, direction, value });
+    const base = { loadBalancerId: s.loadBalancerId, frontendIPAddress: s.frontendIPAddress, frontendPort: s.frontendPort, protocol: s.protocol, backendIPAddress: s.backendIPAddress, backendPort: s.backendPort, connectionState: "" as const, weight: 1 };
+    const counter = (metric: MetricName, direction: Direction | "", value: number | undefined, connectionState: ConnectionState | "" = "") => {
+      if (value) out.push({ ...base, metric, direction, connectionState, value });
     };
     counter("ByteCount", "Inbound", s.bytesIn);
     counter("ByteCount", "Outbound", s.bytesOut);
     counter("PacketCount", "Inbound", s.packetsIn);
     counter("PacketCount", "Outbound", s.packetsOut);
     counter("SYNCount", "Inbound", s.newFlows);
-    counter("SnatConnectionCount", "", s.snatConnections);
+    counter("SnatConnectionCount", "", s.snatConnections, "Successful");
+    counter("SnatConnectionCount", "", s.failedSnatConnections, "Failed");
     if (s.allocatedSnatPorts !== undefined) out.push({ ...base, metric: "AllocatedSnatPorts", direction: "", value: s.allocatedSnatPorts });
     if (s.usedSnatPorts !== undefined) out.push({ ...base, metric: "UsedSnatPorts", direction: "", value: s.usedSnatPorts });
   }
@@ -181,6 +189,7 @@ export function samplesOf(report: Pick<TrafficReport, "series" | "availability">
       backendIPAddress: a.kind === "Dip" ? (a.backendIPAddress ?? "") : "",
       backendPort: a.kind === "Dip" ? (a.backendPort ?? 0) : 0,
       direction: "",
+      connectionState: "",
       value: (100 * Math.min(a.up, a.samples)) / a.samples,
       weight: a.samples,
     });

@@ -57,7 +57,7 @@ export async function monitorMetricsRoutes(fastify: FastifyInstance): Promise<vo
         tags,
         summary: "Azure Monitor metrics of a load balancer (Data Path Availability, Health Probe Status, bytes, packets, SYNs, SNAT)",
         description:
-          "metricnames: comma list (default VipAvailability). timespan: start/end, start/duration or a duration ending now (default PT1H). interval: PT1M (default) … P1D or FULL. aggregation: Average, Count, Minimum, Maximum, Total (default: the metric's primary). $filter: \"Dim eq 'v1' or Dim eq 'v2' and Other eq '*'\" over FrontendIPAddress, FrontendPort, BackendIPAddress, BackendPort, ProtocolType, Direction; every dimension named splits the result, except those in rollupby; top limits the series (default 10, busiest first). orderby, resultType, AutoAdjustTimegrain and ValidateDimensions are accepted and ignored.",
+          "metricnames: comma list (default VipAvailability). timespan: start/end, start/duration or a duration ending now (default PT1H). interval: PT1M (default) … P1D or FULL. aggregation: Average, Count, Minimum, Maximum, Total (default: the metric's primary). $filter: \"Dim eq 'v1' or Dim eq 'v2' and Other eq '*'\" over FrontendIPAddress, FrontendPort, BackendIPAddress, BackendPort, ProtocolType, Direction, ConnectionState (SnatConnectionCount); every dimension named splits the result, except those in rollupby; top limits the series (default 10, busiest first). orderby, resultType, AutoAdjustTimegrain and ValidateDimensions are accepted and ignored.",
         params: LbParams,
         querystring: MetricsQuery,
         response: { ...armErrors, 200: MetricsResponseSchema },

@@ -8,6 +8,8 @@
 // bytes and packets each direction, new flows — + 1 Health Probe Status row per probed (rule, backend)
 // + 1 Data Path Availability row per TCP frontend). Counter rows exist only for minutes with traffic.
 // A rule with 2 backends, busy all day: 1,440 × (2 × 6 + 1) = 18,720 rows ≈ 2.6 MB/day; 30 days ≈ 80 MB.
+// SNAT (outbound rules): per block and transport, 2 gauge rows (allocated, used ports) every minute the
+// agent is up, + 1 or 2 SnatConnectionCount rows (ConnectionState Successful / Failed) in busy minutes.
 
 import type { Dimension, MetricName, MetricSample } from "../domain/metrics-protocol.js";
 import { poolOf, type Db } from "./prisma.js";
@@ -27,18 +29,19 @@ const COLUMN: Record<Dimension, string> = {
   BackendPort: "backend_port",
   ProtocolType: "protocol",
   Direction: "direction",
+  ConnectionState: "connection_state",
 };
 
 // Duplicate keys within one report are summed first: ON CONFLICT may touch a row only once per statement.
 const ADD_SQL = `
-  INSERT INTO traffic_metrics AS t (load_balancer_id, minute, metric, frontend_ip, frontend_port, protocol, backend_ip, backend_port, direction, total, count, minimum, maximum)
-  SELECT u.lb, date_trunc('minute', now()), u.metric, u.fip, u.fport, u.proto, u.bip, u.bport, u.dir,
+  INSERT INTO traffic_metrics AS t (load_balancer_id, minute, metric, frontend_ip, frontend_port, protocol, backend_ip, backend_port, direction, connection_state, total, count, minimum, maximum)
+  SELECT u.lb, date_trunc('minute', now()), u.metric, u.fip, u.fport, u.proto, u.bip, u.bport, u.dir, u.state,
          sum(u.value * u.weight), sum(u.weight), min(u.value), max(u.value)
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[], $9::float8[], $10::float8[])
-    AS u(lb, metric, fip, fport, proto, bip, bport, dir, value, weight)
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::float8[], $11::float8[])
+    AS u(lb, metric, fip, fport, proto, bip, bport, dir, state, value, weight)
   WHERE EXISTS (SELECT 1 FROM load_balancers l WHERE l.id = u.lb)
-  GROUP BY u.lb, u.metric, u.fip, u.fport, u.proto, u.bip, u.bport, u.dir
-  ON CONFLICT (load_balancer_id, minute, metric, frontend_ip, frontend_port, protocol, backend_ip, backend_port, direction) DO UPDATE SET
+  GROUP BY u.lb, u.metric, u.fip, u.fport, u.proto, u.bip, u.bport, u.dir, u.state
+  ON CONFLICT (load_balancer_id, minute, metric, frontend_ip, frontend_port, protocol, backend_ip, backend_port, direction, connection_state) DO UPDATE SET
     total = t.total + EXCLUDED.total, count = t.count + EXCLUDED.count,
     minimum = LEAST(t.minimum, EXCLUDED.minimum), maximum = GREATEST(t.maximum, EXCLUDED.maximum)`;
 
@@ -55,6 +58,7 @@ export async function addTrafficSamples(db: Db, samples: StoredSample[]): Promis
     col((s) => s.backendIPAddress),
     col((s) => s.backendPort),
     col((s) => s.direction),
+    col((s) => s.connectionState),
     col((s) => s.value),
     col((s) => s.weight),
   ]);

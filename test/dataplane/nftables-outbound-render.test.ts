@@ -32,7 +32,12 @@ describe("outbound rules in nftables", () => {
   it("each backend's block: a ct count budget in forward and SNAT to frontend:block in postrouting, per transport", () => {
     const text = renderTable([lb({})], ctx);
     const k = outboundKey("/lb/x", egress, "ip").slice(1);
-    expect(text).toContain(`chain f${k}_0t {\n    ct count over 8 counter drop\n    ct timeout set "t${k}_tcp_240"\n    accept\n  }`);
+    expect(text).toContain(
+      `chain f${k}_0t {\n    ct count over 8 counter name "f${k}_0t_failed" drop\n    ct timeout set "t${k}_tcp_240"\n    ct status & confirmed == 0 counter name "f${k}_0t_ok"\n    accept\n  }`,
+    );
+    // The block's named counters (SnatConnectionCount, successful and failed) are declared with it.
+    expect(text).toContain(`counter f${k}_0t_ok {}`);
+    expect(text).toContain(`counter f${k}_0t_failed {}`);
     expect(text).toContain(`chain s${k}_1u {\n    meta l4proto udp snat ip to 203.0.113.1:1032-1039\n  }`);
     expect(text).toContain(`198.51.100.4 . tcp : goto f${k}_0t`);
     expect(text).toContain(`198.51.100.5 . udp : goto s${k}_1u`);
@@ -43,8 +48,8 @@ describe("outbound rules in nftables", () => {
     const k = outboundKey("/lb/x", { ...egress, idleTimeoutInMinutes: 30, enableTcpReset: true }, "ip").slice(1);
     expect(text).toContain(`ct timeout t${k}_tcp_1800 { protocol tcp; l3proto ip; policy = { established: 1800 }; }`);
     expect(text).toContain(`ct timeout t${k}_udp_1800 { protocol udp; l3proto ip; policy = { unreplied: 1800, replied: 1800 }; }`);
-    expect(text).toContain(`chain f${k}_0t {\n    tcp flags & syn == 0 reject with tcp reset\n    ct count over 8 counter drop\n    ct timeout set "t${k}_tcp_1800"\n    accept\n  }`);
-    expect(text).toContain(`chain f${k}_0u {\n    ct count over 8 counter drop\n    ct timeout set "t${k}_udp_1800"\n`);
+    expect(text).toContain(`chain f${k}_0t {\n    tcp flags & syn == 0 reject with tcp reset\n    ct count over 8 counter name "f${k}_0t_failed" drop\n    ct timeout set "t${k}_tcp_1800"\n`);
+    expect(text).toContain(`chain f${k}_0u {\n    ct count over 8 counter name "f${k}_0u_failed" drop\n    ct timeout set "t${k}_udp_1800"\n`);
     // A new idle timeout replaces the policy in one diff: the rule naming it is rebuilt before the old one goes.
     const before = renderState([lb({})], ctx);
     const diff = renderDiff(before, renderState([lb({ outboundRules: [{ ...egress, idleTimeoutInMinutes: 10 }] })], ctx, false, before), "lbplane");

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeRunner } from "../../src/dataplane/nftables/exec.js";
+import { readConntrack } from "../../src/dataplane/nftables/snat-usage.js";
 
 const PEER = `
 import net from "node:net"; import dgram from "node:dgram";
@@ -56,6 +57,15 @@ const [host, port] = process.argv.slice(2);
 const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
 s.on("message", (m) => console.log(m.toString().trim()));
 readline.createInterface({ input: process.stdin }).on("line", () => s.send("x", Number(port), host)).on("close", () => s.close());`;
+
+/**
+ * Why UsedSnatPorts cannot be read in namespace `ns` — neither /proc/net/nf_conntrack (a kernel without
+ * CONFIG_NF_CONNTRACK_PROCFS) nor the conntrack tool (Debian package conntrack) — or undefined. Ask after
+ * a table with conntrack expressions is in force there (it loads conntrack).
+ */
+export async function conntrackUnreadable(ns: string): Promise<string | undefined> {
+  return readConntrack(makeRunner(ns)).then(() => undefined, (e: Error) => e.message);
+}
 
 /** What the host outside saw: "address port", or "ERR …" for a flow that did not get through. */
 export interface Seen {

@@ -23,7 +23,7 @@ describe("traffic counters in the nftables ruleset", () => {
     expect(text).toContain("type filter hook forward priority filter; policy accept;");
     expect(text).toContain("meta l4proto tcp ct original ip daddr . ct original proto-dst vmap @cnt_tcp");
     expect(text).toMatch(new RegExp(`map cnt_tcp \\{[^}]*elements = \\{ 203\\.0\\.113\\.1 \\. 80 : goto t_${k("r")} \\}`));
-    expect(text).toMatch(/ct direction original ip daddr 198\.51\.100\.2 th dport 81 ct state new counter name "x_\w+_n"/);
+    expect(text).toMatch(/ct direction original ip daddr 198\.51\.100\.2 th dport 81 ct status & confirmed == 0 counter name "x_\w+_n"/);
     expect(text).toMatch(/ct direction original ip daddr 198\.51\.100\.2 th dport 81 counter name "x_\w+_i" return/);
     expect(text).toMatch(/ct direction reply ip saddr 198\.51\.100\.6 th sport 81 counter name "x_\w+_o" return/);
     expect(text.match(/^ {2}counter x_/gm)).toHaveLength(6);

@@ -7,22 +7,16 @@
 //
 //   VIP 127.10.42.1:P ──rule "web"──▶ DIP1 127.0.42.11:A, DIP2 127.0.42.12:A   probe "hp" on port B
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import https from "node:https";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { MonitorClient } from "@azure/arm-monitor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../src/dataplane/agent.js";
 import { silentLogger } from "../../src/dataplane/log.js";
 import { createUserspaceDriver } from "../../src/dataplane/userspace/driver.js";
-import { startTestLbplane, ADMIN_TOKEN, SUB, type TestLbplane } from "../helpers/app.js";
 import { createPublicIp, createResourceGroup, lbPath, putLb } from "../helpers/seed.js";
 import { armLoadBalancer } from "../kit/bodies.js";
 import { until } from "../kit/wait.js";
 import { freePort } from "../dataplane/lab.js";
+import { seriesBy, startMonitoredLbplane, totalOf, type MonitoredLbplane } from "./monitor-kit.js";
 
 const VIP = "127.10.42.1";
 const DIP1 = "127.0.42.11";
@@ -56,20 +50,9 @@ function flow(port: number): Promise<number> {
   });
 }
 
-function selfSigned(dir: string): { key: Buffer; cert: Buffer } {
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-  ], { stdio: "ignore" });
-  return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
-}
-
 describe("traffic metrics through Azure Monitor's API and the agent's Prometheus endpoint", () => {
-  let t: TestLbplane;
-  let tlsServer: https.Server;
+  let lbplane: MonitoredLbplane;
   let agent: Agent;
-  let monitor: MonitorClient;
-  let dir: string;
   let P: number;
   let A: number;
   let B: number;
@@ -77,29 +60,13 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
   const probePorts: Record<string, net.Server> = {};
 
   const metric = async (name: string, opts: { filter?: string; aggregation?: string } = {}) => {
-    const res = await monitor.metrics.list(LB_ID, { metricnames: name, timespan: "PT10M", interval: "FULL", ...opts });
+    const res = await lbplane.monitor.metrics.list(LB_ID, { metricnames: name, timespan: "PT10M", interval: "FULL", ...opts });
     return res.value[0];
   };
-  const totalOf = (m: Awaited<ReturnType<typeof metric>>) => m.timeseries?.flatMap((s) => s.data ?? []).reduce((n, d) => n + (d.total ?? 0), 0) ?? 0;
-  type Point = { total?: number; average?: number; minimum?: number; maximum?: number };
-  const seriesBy = (m: Awaited<ReturnType<typeof metric>>, dim: string): Record<string, Point | undefined> =>
-    Object.fromEntries((m.timeseries ?? []).map((s) => [s.metadatavalues?.find((v) => v.name?.value === dim.toLowerCase())?.value, s.data?.[0]]));
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "lbplane-d2-"));
-    const tls = selfSigned(dir);
-    t = await startTestLbplane({ env: { LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_AGENT_LIVENESS_MS: "3000" }, controlLoops: true });
-    const url = await t.app.listen({ host: "127.0.0.1", port: 0 });
-    // The SDK insists on TLS for bearer tokens; the agent speaks plain HTTP: one app, two listeners.
-    tlsServer = https.createServer({ key: tls.key, cert: tls.cert }, t.app.routing);
-    await new Promise<void>((r) => tlsServer.listen(0, "127.0.0.1", r));
-    const credential = { getToken: async () => ({ token: ADMIN_TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }) };
-    monitor = new MonitorClient(credential, SUB, {
-      endpoint: `https://127.0.0.1:${(tlsServer.address() as net.AddressInfo).port}`,
-      credentials: { scopes: ["https://127.0.0.1/.default"] },
-      retryOptions: { maxRetries: 0 },
-      agent: new https.Agent({ ca: tls.cert }),
-    } as never);
+    lbplane = await startMonitoredLbplane({ LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_AGENT_LIVENESS_MS: "3000" });
+    const { t, url } = lbplane;
 
     P = await freePort([VIP]);
     A = await freePort([DIP1, DIP2]);
@@ -131,14 +98,12 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
   afterAll(async () => {
     await agent?.stop(0);
     for (const s of [...Object.values(app), ...Object.values(probePorts)]) await stop(s).catch(() => {});
-    await new Promise<void>((r) => (tlsServer ? tlsServer.close(() => r()) : r()));
-    await t?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await lbplane?.close();
   });
 
   it("lists the load balancer's metric definitions through metricDefinitions.list", async () => {
     const defs = [];
-    for await (const d of monitor.metricDefinitions.list(LB_ID)) defs.push(d);
+    for await (const d of lbplane.monitor.metricDefinitions.list(LB_ID)) defs.push(d);
     expect(defs.map((d) => d.name?.value)).toEqual([
       "VipAvailability", "DipAvailability", "ByteCount", "PacketCount", "SYNCount", "SnatConnectionCount", "AllocatedSnatPorts", "UsedSnatPorts",
     ]);
@@ -188,7 +153,7 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
 
   it("Data Path Availability drops when the VIP path breaks; Health Probe Status stays up", async () => {
     const avg = async (name: string, timespan: string) => {
-      const m = await monitor.metrics.list(LB_ID, { metricnames: name, timespan, interval: "FULL", aggregation: "Average,Minimum,Maximum" });
+      const m = await lbplane.monitor.metrics.list(LB_ID, { metricnames: name, timespan, interval: "FULL", aggregation: "Average,Minimum,Maximum" });
       return m.value[0].timeseries?.[0]?.data?.[0];
     };
     await until("availability is reported", async () => (await avg("VipAvailability", "PT5M"))?.maximum === 100, 10_000, 100);
@@ -210,7 +175,7 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
     const died = Date.now();
     const perDip = async () =>
       seriesBy(
-        (await monitor.metrics.list(LB_ID, { metricnames: "DipAvailability", timespan: `${new Date(died).toISOString()}/PT5M`, interval: "FULL", aggregation: "Minimum,Maximum", filter: "BackendIPAddress eq '*'" })).value[0],
+        (await lbplane.monitor.metrics.list(LB_ID, { metricnames: "DipAvailability", timespan: `${new Date(died).toISOString()}/PT5M`, interval: "FULL", aggregation: "Minimum,Maximum", filter: "BackendIPAddress eq '*'" })).value[0],
         "BackendIPAddress",
       );
     const seen = await until("DIP2's probe failures are reported", async () => {
@@ -224,8 +189,8 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
   });
 
   it("answers Azure Monitor's errors for an unknown metric and a bad filter", async () => {
-    await expect(monitor.metrics.list(LB_ID, { metricnames: "CpuPercentage" })).rejects.toMatchObject({ statusCode: 400 });
-    await expect(monitor.metrics.list(LB_ID, { metricnames: "ByteCount", filter: "Colour eq 'red'" })).rejects.toMatchObject({ statusCode: 400 });
-    await expect(monitor.metrics.list(lbPath("rg1", "nope"), { metricnames: "ByteCount" })).rejects.toMatchObject({ statusCode: 404 });
+    await expect(lbplane.monitor.metrics.list(LB_ID, { metricnames: "CpuPercentage" })).rejects.toMatchObject({ statusCode: 400 });
+    await expect(lbplane.monitor.metrics.list(LB_ID, { metricnames: "ByteCount", filter: "Colour eq 'red'" })).rejects.toMatchObject({ statusCode: 400 });
+    await expect(lbplane.monitor.metrics.list(lbPath("rg1", "nope"), { metricnames: "ByteCount" })).rejects.toMatchObject({ statusCode: 404 });
   });
 });

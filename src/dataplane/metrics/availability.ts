@@ -1,15 +1,22 @@
 // Availability samples, taken every few seconds, for Azure's two availability metrics:
-//   Data Path Availability (VipAvailability): a synthetic TCP flow from this host to each frontend
-//     (VIP:port) through the data path — it succeeds only if the forwarding in force carries it to a
-//     backend that accepts, so a broken VIP path, a lost table or no healthy backend all show.
+//   Data Path Availability (VipAvailability), per frontend:
+//     TCP (one port): a synthetic TCP flow from this host to VIP:port through the data path — it succeeds
+//       only if the forwarding in force carries it to a backend that accepts, so a broken VIP path, a
+//       lost table or no healthy backend all show.
+//     UDP and HA ports (protocol All): the health of the path. A synthetic datagram proves nothing in
+//       general — a UDP service need not answer, and silence cannot tell a lost datagram from a quiet
+//       one — and HA ports have no one port to try. So the frontend is available when the data path
+//       itself holds it (driver.frontendsInForce: nftables reads its dispatch entries back from the
+//       kernel; a userspace listener is its open socket) and it steers new flows to at least one backend
+//       (one probed Up, or unprobed, or all of them under noHealthyBackendsBehavior AllProbedUp).
 //   Health Probe Status (DipAvailability): the prober's current verdict for each (rule, backend).
-// UDP frontends get no synthetic flow (nothing proves a datagram arrived) and so no Data Path
-// Availability, as HA-ports frontends (no one port to try). Samples accumulate per target until a
-// report carries them, so memory is bounded by the configuration, never by time.
+// Samples accumulate per target until a report carries them, so memory is bounded by the
+// configuration, never by time.
 
 import net from "node:net";
-import type { CompiledLoadBalancer, ProbeReport } from "../../domain/agent-protocol.js";
+import type { CompiledListener, CompiledLoadBalancer, ProbeReport } from "../../domain/agent-protocol.js";
 import type { AvailabilitySample } from "../../domain/metrics-protocol.js";
+import { frontendOf, type ListenerStatus } from "../driver.js";
 
 export interface AvailabilityOptions {
   loadBalancers: () => CompiledLoadBalancer[];
@@ -18,13 +25,42 @@ export interface AvailabilityOptions {
   connectTimeoutMs?: number;
   /** Try a TCP flow to host:port; resolves true when it connects. Tests may replace it. */
   connect?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+  /** The driver's listeners and their backends' state (driver.status()); without it, UDP and HA-ports frontends are not sampled. */
+  listeners?: () => ListenerStatus[];
+  /** Frontends the data path holds now (driver.frontendsInForce); absent = listeners() is the data path's word. */
+  frontendsInForce?: () => Promise<Set<string>>;
+}
+
+/** Data Path Availability by the health of the path, for a frontend no synthetic flow can prove (see the header). */
+async function pathSamples(lbs: CompiledLoadBalancer[], opts: AvailabilityOptions): Promise<Array<{ target: Target; up: boolean }>> {
+  const targets = lbs.flatMap((lb) => lb.listeners.filter((l) => !bySyntheticFlow(l)).map((l) => ({ lb, l })));
+  if (targets.length === 0 || !opts.listeners) return [];
+  const statuses = new Map(opts.listeners().map((s) => [`${s.loadBalancerId}\n${s.listener}\n${s.frontend}`, s]));
+  const inForce = await opts.frontendsInForce?.();
+  return targets.map(({ lb, l }) => {
+    const frontend = frontendOf(l);
+    const status = statuses.get(`${lb.id}\n${l.name}\n${frontend}`);
+    const allProbedUp = lb.probes.find((p) => p.name === l.probe)?.noHealthyBackendsBehavior === "AllProbedUp";
+    const steers = !!status && status.backends.length > 0 && (allProbedUp || status.backends.some((b) => b.up));
+    const up = steers && (inForce?.has(`${lb.id}\n${frontend}`) ?? true);
+    return { target: vipTarget(lb, l), up };
+  });
 }
 
 const PARALLEL = 64;
 /** The protocol's cap per item (about two months of 5 s samples). */
 const MAX_SAMPLES = 1_000_000;
 
-const sampleId = (s: Omit<AvailabilitySample, "up" | "samples">): string =>
+type Target = Omit<AvailabilitySample, "up" | "samples">;
+
+/** TCP frontends with one port are sampled by a synthetic flow; the others by the health of the path. */
+const bySyntheticFlow = (l: CompiledListener): boolean => l.protocol === "Tcp" && l.frontendPort !== 0;
+
+const vipTarget = (lb: CompiledLoadBalancer, l: CompiledListener): Target => ({
+  kind: "Vip", loadBalancerId: lb.id, frontendIPAddress: l.frontendIPAddress, frontendPort: l.frontendPort, protocol: l.protocol,
+});
+
+const sampleId = (s: Target): string =>
   `${s.kind}\n${s.loadBalancerId}\n${s.frontendIPAddress}\n${s.frontendPort}\n${s.protocol}\n${s.backendIPAddress ?? ""}\n${s.backendPort ?? ""}`;
 
 /**
@@ -63,15 +99,18 @@ export class AvailabilitySampler {
 
   constructor(private readonly opts: AvailabilityOptions) {}
 
-  /** One round: a synthetic flow per TCP frontend (in parallel) and the probe verdict per (rule, backend). */
+  /**
+   * One round: a synthetic flow per TCP frontend (in parallel), the path's health per UDP or HA-ports
+   * frontend, and the probe verdict per (rule, backend).
+   */
   async sample(): Promise<void> {
     const lbs = this.opts.loadBalancers();
     const states = new Map(this.opts.probeReports().map((r) => [`${r.loadBalancerId}\n${r.probe}\n${r.backendAddress}`, r.state]));
-    const frontends = new Map<string, Omit<AvailabilitySample, "up" | "samples">>();
+    const frontends = new Map<string, Target>();
     for (const lb of lbs)
       for (const l of lb.listeners) {
-        if (l.protocol === "Tcp" && l.frontendPort !== 0) {
-          const f = { kind: "Vip" as const, loadBalancerId: lb.id, frontendIPAddress: l.frontendIPAddress, frontendPort: l.frontendPort, protocol: l.protocol };
+        if (bySyntheticFlow(l)) {
+          const f = vipTarget(lb, l);
           frontends.set(sampleId(f), f);
         }
         if (l.probe === undefined) continue;
@@ -84,6 +123,7 @@ export class AvailabilitySampler {
           }, state === "Up");
         }
       }
+    for (const { target, up } of await pathSamples(lbs, this.opts)) this.add(target, up);
     const configured = new Set(lbs.map((lb) => lb.id));
     for (const [id, s] of this.latest) if (!configured.has(s.loadBalancerId)) this.latest.delete(id);
     const connect = this.opts.connect ?? tryConnect;
@@ -112,7 +152,7 @@ export class AvailabilitySampler {
     return [...this.latest.values()];
   }
 
-  private add(target: Omit<AvailabilitySample, "up" | "samples">, up: boolean): void {
+  private add(target: Target, up: boolean): void {
     const s = { ...target, up: up ? 1 : 0, samples: 1 };
     this.latest.set(sampleId(s), s);
     this.merge(s);

@@ -7,7 +7,11 @@ import type { TrafficSeries } from "../../domain/metrics-protocol.js";
 
 export type SeriesKey = Pick<TrafficSeries, "loadBalancerId" | "rule" | "frontendIPAddress" | "frontendPort" | "protocol" | "backendIPAddress" | "backendPort">;
 
-/** Cumulative figures of one series; `currentFlows` is a gauge, absent when the driver cannot see flows. */
+/**
+ * Cumulative figures of one series; `currentFlows` is a gauge, absent when the driver cannot see flows.
+ * A SNAT block's series (an outbound rule's block for one backend and transport: `rule` is the outbound
+ * rule, `frontendIPAddress` the address it SNATs to, ports 0) carries the `snat` figures instead of traffic.
+ */
 export interface CounterReading {
   key: SeriesKey;
   bytesIn: number;
@@ -16,6 +20,19 @@ export interface CounterReading {
   packetsOut: number;
   newFlows: number;
   currentFlows?: number;
+  snat?: SnatReading;
+}
+
+/** One SNAT block: its new connections (cumulative) and its ports (gauges, now). */
+export interface SnatReading {
+  /** New outbound flows the block carried. */
+  connections: number;
+  /** New-flow packets refused because the block was exhausted (a retransmitted attempt counts again). */
+  failedConnections: number;
+  /** The block's size. */
+  allocatedPorts: number;
+  /** Distinct ports of the block held by open flows now; absent when the driver cannot see them. */
+  usedPorts?: number;
 }
 
 export const COUNTER_FIELDS = ["bytesIn", "bytesOut", "packetsIn", "packetsOut", "newFlows"] as const;

@@ -20,7 +20,13 @@ export interface TrafficReporterOptions {
   log: Logger;
 }
 
-/** Deltas of `now` against `base`; a counter below its baseline restarted from zero. */
+/** A counter's growth since its baseline; below the baseline it restarted from zero. */
+const growth = (now: number, base: number | undefined): number => (base !== undefined && now >= base ? now - base : now);
+
+/**
+ * Deltas of `now` against `base`. A SNAT block's series always goes (its port gauges are the value now,
+ * and an idle block's 0 used ports is a figure too, for the minute's average).
+ */
 export function deltasOf(now: CounterReading[], base: Map<string, CounterReading>): TrafficSeries[] {
   const out: TrafficSeries[] = [];
   for (const r of now) {
@@ -28,7 +34,7 @@ export function deltasOf(now: CounterReading[], base: Map<string, CounterReading
     const s: TrafficSeries = { ...r.key };
     let changed = false;
     for (const f of COUNTER_FIELDS) {
-      const d = b && r[f] >= b[f] ? r[f] - b[f] : r[f];
+      const d = growth(r[f], b?.[f]);
       if (d > 0) {
         s[f] = d;
         changed = true;
@@ -36,6 +42,15 @@ export function deltasOf(now: CounterReading[], base: Map<string, CounterReading
     }
     if (r.currentFlows) {
       s.currentFlows = r.currentFlows;
+      changed = true;
+    }
+    if (r.snat) {
+      const ok = growth(r.snat.connections, b?.snat?.connections);
+      const failed = growth(r.snat.failedConnections, b?.snat?.failedConnections);
+      if (ok > 0) s.snatConnections = ok;
+      if (failed > 0) s.failedSnatConnections = failed;
+      s.allocatedSnatPorts = r.snat.allocatedPorts;
+      if (r.snat.usedPorts !== undefined) s.usedSnatPorts = r.snat.usedPorts;
       changed = true;
     }
     if (changed) out.push(s);

@@ -13,14 +13,16 @@
 // failed — then the driver re-syncs from its in-memory model rather than trust its record of the kernel.
 // All kernel calls go through one queue.
 
-import { DriverRefusal, type ForwardingDriver, type ListenerStatus } from "../driver.js";
+import { DriverRefusal, frontendOf, type ForwardingDriver, type ListenerStatus } from "../driver.js";
 import type { AgentCapabilities, CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
 import { CommandError, SerialQueue, makeRunner, type Runner } from "./exec.js";
 import { renderDiff } from "./diff.js";
 import { fullTableText, hostPort, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
-import { snatBlockSites, type SnatBlockSite } from "./render-outbound.js";
-import { OrphanCounters, readCounters, readingsOf } from "./traffic.js";
+import { snatBlockSites, snatCounter, type SnatBlockSite } from "./render-outbound.js";
+import { addSnatPorts } from "./snat-usage.js";
+import { frontendsInForce } from "./in-force.js";
+import { OrphanCounters, readCounters, readingsOf, type CounterValues } from "./traffic.js";
 import { loadBalancerProblem } from "./validate.js";
 
 export interface NftablesDriverOptions {
@@ -41,15 +43,13 @@ export interface NftablesDriver extends ForwardingDriver {
   settled(): Promise<void>;
   /** Every SNAT block in force, with the new flows it refused because the block was exhausted. */
   outboundStatus(): Promise<OutboundStatus[]>;
+  /** Frontends the kernel's dispatch maps lead to now (in-force.ts). */
+  frontendsInForce(): Promise<Set<string>>;
 }
 
 export interface OutboundStatus extends Omit<SnatBlockSite, "budgetChain"> {
   /** New-flow packets dropped because every port of the block was in use (retransmissions included). */
   exhaustedDrops: number;
-}
-
-interface NftRule {
-  rule?: { chain: string; expr: Array<{ counter?: { packets: number } }> };
 }
 
 const healthKey = (lbId: string, probe: string, address: string): string => `${lbId}\0${probe}\0${address}`;
@@ -72,6 +72,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   const markCursor = { next: 1 };
   let started = false;
   let env: Promise<string | undefined> | undefined;
+  let conntrackUnreadable = false;
 
   const capabilities: AgentCapabilities = { driver: "nftables", floatingIP: true, haPorts: true, protocols: ["Tcp", "Udp"], outbound: true, ipv6: true };
   const dropTables = `table ip ${table} {}\ndelete table ip ${table}\ntable ip6 ${table} {}\ndelete table ip6 ${table}\n`;
@@ -177,7 +178,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     }
     const previous = kernel;
     kernel = undefined;
-    const counts = countTraffic ? await readCounters(run, table).catch(() => undefined) : undefined;
+    const counts = await counterValuesFor(state);
     const text = fullTableText(state, table, countTraffic, counts);
     try {
       await run("nft", ["-f", "-"], text);
@@ -194,12 +195,25 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   /** Re-install `state` (the previous, accepted one) as a whole table; best effort, the caller is failing. */
   async function resync(state: TableState): Promise<void> {
     try {
-      const counts = countTraffic ? await readCounters(run, table).catch(() => undefined) : undefined;
-      await run("nft", ["-f", "-"], fullTableText(state, table, countTraffic, counts));
+      await run("nft", ["-f", "-"], fullTableText(state, table, countTraffic, await counterValuesFor(state)));
       kernel = state;
     } catch (e) {
       log(`nftables: re-sync of the previous table failed (${(e as Error).message.trim()}); the next change replaces it`);
     }
+  }
+
+  /** The kernel's counter values, for a whole-table replacement to declare `state`'s counters with (none to keep: none read). */
+  async function counterValuesFor(state: TableState): Promise<CounterValues | undefined> {
+    return countersOf(state).length > 0 ? readCounters(run, table).catch(() => undefined) : undefined;
+  }
+
+  /** Orphan counters past their grace period leave the kernel (from the table of their family), off the change path. */
+  function deleteCounters(expired: string[], values: CounterValues): void {
+    if (expired.length === 0) return;
+    const statements = expired.map((n) => `delete counter ${values.get(n)?.family ?? "ip"} ${table} ${n}`);
+    void queue
+      .run(() => run("nft", ["-f", "-"], statements.join("\n") + "\n"))
+      .catch((e) => log(`nftables: removing ${expired.length} unused traffic counters failed: ${(e as Error).message.trim()}`));
   }
 
   async function rollback(introduced: number[]): Promise<void> {
@@ -304,7 +318,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         lb.listeners.map((l) => ({
           loadBalancerId: lb.id,
           listener: l.name,
-          frontend: `${hostPort(l.frontendIPAddress, l.frontendPort)}/${l.protocol}`,
+          frontend: frontendOf(l),
           // activeFlows: the kernel's conntrack owns flows; counting them would need a conntrack dump per call.
           backends: l.backends.map((b) => ({
             address: b.address,
@@ -340,31 +354,31 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
     },
 
     async trafficCounters() {
-      if (!countTraffic || !started) return [];
+      if (!started) return [];
+      // Listener counters exist only when counting; SNAT blocks always have theirs (outboundStatus reads them too).
       const expired = orphans.expire();
-      if (expired.length > 0)
-        void queue
-          .run(() => run("nft", ["-f", "-"], expired.map((n) => `delete counter ip ${table} ${n}`).join("\n") + "\n"))
-          .catch((e) => log(`nftables: removing ${expired.length} unused traffic counters failed: ${(e as Error).message.trim()}`));
       const counters = [...countersOf(kernel), ...orphans.list()];
-      if (counters.length === 0) return [];
-      return readingsOf(counters, await readCounters(run, table).catch(() => new Map()));
+      const values = counters.length + expired.length > 0 ? await readCounters(run, table).catch(() => new Map() as CounterValues) : new Map();
+      deleteCounters(expired, values);
+      const readings = readingsOf(counters, values);
+      const sites = [...applied.values()].flatMap(snatBlockSites);
+      if (sites.length > 0) {
+        const unreadable = await addSnatPorts(run, readings, sites);
+        if (unreadable && !conntrackUnreadable) log(`nftables: ${unreadable}; UsedSnatPorts is not reported`);
+        conntrackUnreadable = !!unreadable;
+      }
+      return readings;
     },
+
+    frontendsInForce: () => frontendsInForce(run, table, applied.values()),
 
     settled: () => queue.idle(),
 
     async outboundStatus() {
       const sites = [...applied.values()].flatMap(snatBlockSites);
       if (sites.length === 0) return [];
-      const drops = new Map<string, number>();
-      for (const family of ["ip", "ip6"]) {
-        const listing = JSON.parse(await run("nft", ["-j", "list", "table", family, table])) as { nftables: NftRule[] };
-        for (const item of listing.nftables) {
-          const packets = item.rule?.expr.find((e) => e.counter)?.counter?.packets;
-          if (item.rule && packets !== undefined) drops.set(item.rule.chain, packets);
-        }
-      }
-      return sites.map(({ budgetChain, ...site }) => ({ ...site, exhaustedDrops: drops.get(budgetChain) ?? 0 }));
+      const values = await readCounters(run, table);
+      return sites.map(({ budgetChain, ...site }) => ({ ...site, exhaustedDrops: values.get(snatCounter(budgetChain, "failed"))?.packets ?? 0 }));
     },
   };
 }

@@ -23,7 +23,9 @@
 
 import { createHash } from "node:crypto";
 import type { CompiledLoadBalancer, CompiledOutboundRule } from "../../domain/agent-protocol.js";
+import type { SeriesKey } from "../metrics/counters.js";
 import { DROP, familyOf, FAMILIES, hostPort, type ChainObject, type DispatchEntry, type Family, type ListenerObjects } from "./render.js";
+import type { CounterObject } from "./traffic.js";
 
 const protos = (o: CompiledOutboundRule): Array<"tcp" | "udp"> => (o.protocol === "All" ? ["tcp", "udp"] : [o.protocol === "Tcp" ? "tcp" : "udp"]);
 
@@ -34,7 +36,7 @@ export function outboundKey(lbId: string, o: CompiledOutboundRule, family: Famil
   return `o_${shortHash(`${lbId}\0out\0${o.kind}\0${o.name}\0${family}`)}`;
 }
 
-/** One backend's SNAT block for one transport, and the chain whose counter counts its refused new flows. */
+/** One backend's SNAT block for one transport, and the chain whose named counters count its new flows. */
 export interface SnatBlockSite {
   loadBalancerId: string;
   rule: string;
@@ -46,6 +48,14 @@ export interface SnatBlockSite {
   portHigh: number;
   budgetChain: string;
 }
+
+/** A SNAT block's traffic series: the outbound rule, the address it SNATs to, the backend; ports 0. */
+export function snatSeriesKey(loadBalancerId: string, rule: string, frontendIPAddress: string, protocol: "tcp" | "udp", backend: string): SeriesKey {
+  return { loadBalancerId, rule, frontendIPAddress, frontendPort: 0, protocol: protocol === "tcp" ? "Tcp" : "Udp", backendIPAddress: backend, backendPort: 0 };
+}
+
+/** Names of a block's counters: new flows it carried ("ok") and new flows refused, the block exhausted ("failed"). */
+export const snatCounter = (budgetChain: string, what: "ok" | "failed"): string => `${budgetChain}_${what}`;
 
 /** Every SNAT block of `lb` per transport, with the names render gives its chains. */
 export function snatBlockSites(lb: CompiledLoadBalancer): SnatBlockSite[] {
@@ -75,18 +85,25 @@ function renderRule(lb: CompiledLoadBalancer, o: CompiledOutboundRule, family: F
     body: `{ protocol ${p}; l3proto ${l3}; policy = { ${p === "tcp" ? `established: ${idle}` : `unreplied: ${idle}, replied: ${idle}`} }; }`,
   }));
   const reset = o.enableTcpReset ? ["tcp flags & syn == 0 reject with tcp reset"] : [];
+  const counters: CounterObject[] = [];
   blocks.forEach((b, i) => {
     for (const p of protos(o)) {
       const f = `f${k.slice(1)}_${i}${p[0]}`; // snatBlockSites spells these names too
       const s = `s${k.slice(1)}_${i}${p[0]}`;
       const timeout = timeouts.find((t) => t.name.includes(`_${p}_`))!.name;
-      chains.push({ name: f, rules: [...(p === "tcp" ? reset : []), `ct count over ${b.portHigh - b.portLow + 1} counter drop`, `ct timeout set "${timeout}"`, "accept"], usesMap: false });
+      const key = snatSeriesKey(lb.id, o.name, b.frontendIPAddress, p, b.address);
+      counters.push({ name: snatCounter(f, "ok"), key, field: "snat" }, { name: snatCounter(f, "failed"), key, field: "snatFailed" });
+      // A flow is counted once: its first packet, before conntrack confirms it (an unanswered flow's later
+      // packets are still "new"). A refused one never gets confirmed, so each retry counts as a failure.
+      const budget = `ct count over ${b.portHigh - b.portLow + 1} counter name "${snatCounter(f, "failed")}" drop`;
+      const counted = `ct status & confirmed == 0 counter name "${snatCounter(f, "ok")}"`;
+      chains.push({ name: f, rules: [...(p === "tcp" ? reset : []), budget, `ct timeout set "${timeout}"`, counted, "accept"], usesMap: false });
       chains.push({ name: s, rules: [`meta l4proto ${p} snat ${family} to ${hostPort(b.frontendIPAddress, `${b.portLow}-${b.portHigh}`)}`], usesMap: false });
       dispatch.push({ map: "out_src", key: `${b.address} . ${p}`, chain: f }, { map: "snat_src", key: `${b.address} . ${p}`, chain: s });
     }
   });
   const title = `${lb.name} / outbound ${o.name}`.replace(/\n/g, " ");
-  return { lbId: lb.id, family, source: JSON.stringify([lb.id, family, o]), title, chains, dispatch, timeouts };
+  return { lbId: lb.id, family, source: JSON.stringify([lb.id, family, o]), title, chains, dispatch, timeouts, counters };
 }
 
 /** Sources a Standard load balancer lets leave only through SNAT: its backends and floating VIPs. */

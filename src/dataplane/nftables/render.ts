@@ -17,7 +17,7 @@
 //   postrouting/srcnat "postrouting": SNAT of backends' outbound flows to their block on the frontend.
 //   output/route+nat   "local_mark", "local_nat": the same dispatch for flows started on this host (the
 //                      agent's synthetic flows for Data Path Availability; traffic.ts localPathText).
-//   forward/filter     "traffic" (when counting, IPv4 listeners): traffic counters per listener and backend (traffic.ts).
+//   forward/filter     "traffic" (when counting): traffic counters per listener and backend (traffic.ts).
 // Dispatch is O(1) via verdict maps (kube-proxy nftables style), so 1,500 rules do not mean 1,500 compares.
 //
 // UDP failover (render-zones.ts): UDP flows sit in a conntrack zone per hash slot, so when a backend goes
@@ -152,7 +152,7 @@ const l4match = (l: CompiledListener): string => (l.protocol === "All" ? "meta l
 const protos = (l: CompiledListener): string[] => (l.protocol === "All" ? ["tcp", "udp"] : [l.protocol.toLowerCase()]);
 
 export type DispatchMap = "fip_port" | "fip_any" | "nat_port" | "nat_any" | "zone_port" | "zone_any" | "out_src" | "snat_src" | "no_out" | TrafficMap;
-/** The forwarding maps every family's table declares (the traffic maps are traffic.ts's, IPv4 only). */
+/** The forwarding maps every family's table declares (the traffic maps are traffic.ts's, declared when counting). */
 export const DISPATCH_MAPS = ["fip_port", "fip_any", "nat_port", "nat_any", "zone_port", "zone_any", "out_src", "snat_src", "no_out"] as const;
 
 /** A dispatch entry whose verdict is a plain drop (no_out) instead of a goto. */
@@ -238,8 +238,7 @@ function build(lb: CompiledLoadBalancer, l: CompiledListener, ctx: RenderContext
     const z = zoneObjects(lb, l, ctx, drain, k);
     out = { ...out, zoneMap: z.zoneMap, chains: [...out.chains, z.chain], dispatch: [...out.dispatch, z.dispatch] };
   }
-  // Traffic counters are IPv4-only for now (traffic.ts's maps and counter reads are the ip table's).
-  if (!ctx.countTraffic || out.family !== "ip") return out;
+  if (!ctx.countTraffic) return out;
   const counting = countingObjects(lb, l, k, keepsPort(l), ctx.markOf);
   return { ...out, chains: [...out.chains, ...counting.chains], dispatch: [...out.dispatch, ...counting.dispatch], counters: counting.counters };
 }
@@ -367,7 +366,7 @@ function familyTableText(objects: ListenerObjects[], f: Family, t: string, count
     ct status & dnat != dnat meta l4proto @tcpudp ${f} saddr . meta l4proto vmap @snat_src
   }`,
   );
-  if (countTraffic && f === "ip") out.push(...trafficBaseText(dispatch));
+  if (countTraffic) out.push(...trafficBaseText(dispatch, f));
   out.push(...localPathText(MARK_BASE, MARK_MASK, f));
   out.push("}");
   return out;

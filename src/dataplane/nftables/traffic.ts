@@ -1,11 +1,11 @@
 // Traffic counters for the nftables driver: named kernel counters, so Node never touches a packet; the
 // agent reads them all with one `nft -j list counters` per report or scrape.
 //
-// Where: a filter chain on the forward hook ("traffic"), which sees both directions of every flow the
-// table load-balances (DNAT'd and floating-IP flows are routed through this host). It dispatches by the
+// Where: a filter chain on the forward hook ("traffic") of each family's table (ip, ip6: a listener is
+// counted where it forwards), which sees both directions of every flow the table load-balances (DNAT'd and floating-IP flows are routed through this host). It dispatches by the
 // flow's ORIGINAL destination — conntrack's VIP:port, whatever NAT did to the packet — through verdict
 // maps like the NAT dispatch (O(1) per packet), to one small chain per listener, t_<k>, with per
-// backend: the first packet of a flow → its "new" counter, client → backend packets → "in", backend →
+// backend: the first packet of a flow (not yet confirmed by conntrack) → its "new" counter, client → backend packets → "in", backend →
 // client packets → "out".
 // A backend is recognised after DNAT by its DIP[:port] (by the ct mark for floating IP, whose packets
 // keep the VIP). Counter names hash the backend's destination, not its position, so a counter keeps
@@ -22,7 +22,8 @@ import type { CounterReading, SeriesKey } from "../metrics/counters.js";
 import { seriesId } from "../metrics/counters.js";
 import type { Runner } from "./exec.js";
 
-export type CounterField = "in" | "out" | "new";
+/** Traffic of a listener's backend (in, out, new flows); a SNAT block's new flows carried or refused (render-outbound.ts). */
+export type CounterField = "in" | "out" | "new" | "snat" | "snatFailed";
 
 export interface CounterObject {
   name: string;
@@ -32,8 +33,8 @@ export interface CounterObject {
 
 export type TrafficMap = "cnt_tcp" | "cnt_udp" | "cnt_any";
 
-/** Counter name → its kernel values. */
-export type CounterValues = Map<string, { packets: number; bytes: number }>;
+/** Counter name → its kernel values and the family of the table holding it (names are unique across both). */
+export type CounterValues = Map<string, { packets: number; bytes: number; family?: "ip" | "ip6" }>;
 
 /** A counter declaration; with `value`, it starts from there (a whole-table replacement keeps the counts). */
 export const counterText = (name: string, value?: { packets: number; bytes: number }): string =>
@@ -57,6 +58,7 @@ export function countingObjects(lb: CompiledLoadBalancer, l: CompiledListener, k
   const outRules: string[] = [];
   const counters: CounterObject[] = [];
   const seen = new Set<string>();
+  const f = l.frontendIPAddress.includes(":") ? "ip6" : "ip"; // a rule forwards within its frontend's family
   for (const b of l.backends) {
     const dest = `${b.destinationIPAddress}:${b.destinationPort}`;
     const identity = l.enableFloatingIP ? b.address : dest;
@@ -70,9 +72,11 @@ export function countingObjects(lb: CompiledLoadBalancer, l: CompiledListener, k
     const [orig, reply] = l.enableFloatingIP
       ? [`ct mark ${hex(markOf(b.address))}`, `ct mark ${hex(markOf(b.address))}`]
       : keepsPort
-        ? [`ip daddr ${b.destinationIPAddress}`, `ip saddr ${b.destinationIPAddress}`]
-        : [`ip daddr ${b.destinationIPAddress} th dport ${b.destinationPort}`, `ip saddr ${b.destinationIPAddress} th sport ${b.destinationPort}`];
-    inRules.push(`ct direction original ${orig} ct state new counter name "${base}_n"`, `ct direction original ${orig} counter name "${base}_i" return`);
+        ? [`${f} daddr ${b.destinationIPAddress}`, `${f} saddr ${b.destinationIPAddress}`]
+        : [`${f} daddr ${b.destinationIPAddress} th dport ${b.destinationPort}`, `${f} saddr ${b.destinationIPAddress} th sport ${b.destinationPort}`];
+    // A new flow is its first packet, the one conntrack has not confirmed yet: "ct state new" would also
+    // count a retransmitted SYN, and every datagram of a one-way UDP flow (new until a reply is seen).
+    inRules.push(`ct direction original ${orig} ct status & confirmed == 0 counter name "${base}_n"`, `ct direction original ${orig} counter name "${base}_i" return`);
     outRules.push(`ct direction reply ${reply} counter name "${base}_o" return`);
     counters.push({ name: `${base}_i`, key, field: "in" }, { name: `${base}_o`, key, field: "out" }, { name: `${base}_n`, key, field: "new" });
   }
@@ -91,19 +95,20 @@ export function countingObjects(lb: CompiledLoadBalancer, l: CompiledListener, k
   };
 }
 
-/** The counting base chain and its dispatch maps, for the whole-table render. */
-export function trafficBaseText(dispatch: Record<TrafficMap, string[]>): string[] {
+/** The counting base chain and its dispatch maps of one family's table, for the whole-table render. */
+export function trafficBaseText(dispatch: Record<TrafficMap, string[]>, family: "ip" | "ip6" = "ip"): string[] {
   const els = (m: TrafficMap) => (dispatch[m].length ? `\n    elements = { ${dispatch[m].join(", ")} }` : "");
+  const addr = family === "ip" ? "ipv4_addr" : "ipv6_addr";
   return [
-    `  map cnt_tcp {\n    type ipv4_addr . inet_service : verdict${els("cnt_tcp")}\n  }`,
-    `  map cnt_udp {\n    type ipv4_addr . inet_service : verdict${els("cnt_udp")}\n  }`,
-    `  map cnt_any {\n    type ipv4_addr . inet_proto : verdict${els("cnt_any")}\n  }`,
+    `  map cnt_tcp {\n    type ${addr} . inet_service : verdict${els("cnt_tcp")}\n  }`,
+    `  map cnt_udp {\n    type ${addr} . inet_service : verdict${els("cnt_udp")}\n  }`,
+    `  map cnt_any {\n    type ${addr} . inet_proto : verdict${els("cnt_any")}\n  }`,
     // nft cannot concatenate `ct original proto-dst` without a protocol in context: one rule per protocol.
     `  chain traffic {
     type filter hook forward priority filter; policy accept;
-    meta l4proto tcp ct original ip daddr . ct original proto-dst vmap @cnt_tcp
-    meta l4proto udp ct original ip daddr . ct original proto-dst vmap @cnt_udp
-    ct original ip daddr . meta l4proto vmap @cnt_any
+    meta l4proto tcp ct original ${family} daddr . ct original proto-dst vmap @cnt_tcp
+    meta l4proto udp ct original ${family} daddr . ct original proto-dst vmap @cnt_udp
+    ct original ${family} daddr . meta l4proto vmap @cnt_any
   }`,
   ];
 }
@@ -130,12 +135,13 @@ export function localPathText(markBase: number, markMask: number, family: "ip" |
   ];
 }
 
-/** Every named counter of the table: name → packets and bytes (one `nft` call). */
+/** Every named counter of the table in both families (ip, ip6): name → packets and bytes (one `nft` call). */
 export async function readCounters(run: Runner, table: string): Promise<CounterValues> {
-  const text = await run("nft", ["-j", "list", "counters", "table", "ip", table]);
+  const text = await run("nft", ["-j", "list", "counters"]);
   const out: CounterValues = new Map();
-  const items = (JSON.parse(text) as { nftables?: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables ?? [];
-  for (const i of items) if (i.counter) out.set(i.counter.name, { packets: i.counter.packets, bytes: i.counter.bytes });
+  type Item = { counter?: { family: string; table: string; name: string; packets: number; bytes: number } };
+  for (const { counter: c } of (JSON.parse(text) as { nftables?: Item[] }).nftables ?? [])
+    if (c && c.table === table && (c.family === "ip" || c.family === "ip6")) out.set(c.name, { packets: c.packets, bytes: c.bytes, family: c.family });
   return out;
 }
 
@@ -193,7 +199,13 @@ export function readingsOf(counters: Iterable<CounterObject>, values: CounterVal
     } else if (c.field === "out") {
       r.bytesOut += v.bytes;
       r.packetsOut += v.packets;
-    } else r.newFlows += v.packets;
+    } else if (c.field === "new") r.newFlows += v.packets;
+    else {
+      // The block's ports are the driver's to fill in (they are not counters).
+      r.snat ??= { connections: 0, failedConnections: 0, allocatedPorts: 0, usedPorts: 0 };
+      if (c.field === "snat") r.snat.connections += v.packets;
+      else r.snat.failedConnections += v.packets;
+    }
   }
   return [...out.values()];
 }

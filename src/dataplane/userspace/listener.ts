@@ -39,10 +39,7 @@ export interface ForwardingListener {
   destroy(): void;
 }
 
-export function frontendOf(l: Pick<CompiledListener, "frontendIPAddress" | "frontendPort" | "protocol">): string {
-  const ip = l.frontendIPAddress.includes(":") ? `[${l.frontendIPAddress}]` : l.frontendIPAddress;
-  return `${ip}:${l.frontendPort}/${l.protocol}`;
-}
+export { frontendOf } from "../driver.js";
 
 /** The traffic series a flow of `backend` through this listener counts into. */
 export function seriesKeyOf(s: ListenerSettings, backend: Backend): SeriesKey {
