@@ -142,19 +142,47 @@ export function shapeRequestForVersion(request: FastifyRequest): void {
   shapeResource(kind, request.body, version);
 }
 
-/** Whether some row is unknown to `version` (the newest versions know every row: nothing to do). */
-function versionLacksSome(version: string): boolean {
-  return VERSIONED_PROPERTIES.some((row) => !knownIn(row, version));
+/** The kinds `kind`'s resources may hold: itself and what nests in it, transitively. */
+function kindsWithin(kind: ShapedKind): ShapedKind[] {
+  return [kind, ...Object.values(NESTED[kind] ?? {}).flatMap(kindsWithin)];
+}
+
+/**
+ * Per api-version, the response kinds it must shape: those whose resources (or nested ones) hold a
+ * property that version does not know. The newest version lacks only properties Azure removed
+ * long ago from public IPs, so a load balancer read at it passes through untouched. Memoised: one
+ * lookup per request instead of a walk over the table.
+ */
+const kindsToShape = new Map<string, ReadonlySet<ShapedKind>>();
+function kindsShapedIn(version: string): ReadonlySet<ShapedKind> {
+  let kinds = kindsToShape.get(version);
+  if (kinds === undefined) {
+    const lacking = new Set(VERSIONED_PROPERTIES.filter((row) => !knownIn(row, version)).map((row) => row.kind));
+    kinds = new Set([...SHAPED_KINDS].filter((k) => kindsWithin(k as ShapedKind).some((within) => lacking.has(within))) as ShapedKind[]);
+    kindsToShape.set(version, kinds);
+  }
+  return kinds;
+}
+
+/** The kind a route answers with: a resource (`…/probes/:name`) or a list of them (`…/probes`). */
+function kindOfResponse(url: string | undefined): ShapedKind | undefined {
+  const last = (url ?? "").slice((url ?? "").lastIndexOf("/") + 1);
+  return SHAPED_KINDS.has(last) ? (last as ShapedKind) : kindOfRoute(url);
 }
 
 /**
  * onSend: a resource, or a page of them, in its api-version's shape. Shaped after serialisation:
  * the response schemas are the newest version's, and the serialiser fills their defaults (a SKU
- * tier) back in; only an older version pays for the extra parse, the newest passes through.
+ * tier) back in; only a version that lacks a property the answer can hold pays for the extra parse.
  */
 export function shapeResponseForVersion(request: FastifyRequest, payload: unknown): unknown {
   const version = requestedNetworkVersion(request);
-  if (version === undefined || typeof payload !== "string" || !payload.startsWith("{") || !versionLacksSome(version)) return payload;
+  if (version === undefined || typeof payload !== "string" || !payload.startsWith("{")) return payload;
+  const kinds = kindsShapedIn(version);
+  if (kinds.size === 0) return payload;
+  // A route known to answer a kind this version need not shape passes through unparsed.
+  const answered = kindOfResponse(request.routeOptions.url);
+  if (answered !== undefined && !kinds.has(answered)) return payload;
   const shaped = JSON.parse(payload) as unknown;
   const page = (shaped as { value?: unknown }).value;
   const resources = Array.isArray(page) ? page : [shaped];
