@@ -136,10 +136,11 @@ function requestedNetworkVersion(request: FastifyRequest): string | undefined {
 
 /** preValidation: a PUT/PATCH body loses the members its api-version does not know, before the schema sees it. */
 export function shapeRequestForVersion(request: FastifyRequest): void {
+  if (request.body === null || typeof request.body !== "object") return;
   const version = requestedNetworkVersion(request);
+  if (version === undefined || kindsShapedIn(version).size === 0) return;
   const kind = kindOfRoute(request.routeOptions.url);
-  if (version === undefined || kind === undefined || request.body === null || typeof request.body !== "object") return;
-  shapeResource(kind, request.body, version);
+  if (kind !== undefined && kindsShapedIn(version).has(kind)) shapeResource(kind, request.body, version);
 }
 
 /** The kinds `kind`'s resources may hold: itself and what nests in it, transitively. */

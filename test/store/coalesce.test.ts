@@ -43,6 +43,7 @@ describe("coalescing statements", () => {
     r.finishers[0]();
     await first;
     await turn();
+    await turn();
     expect(r.batches).toEqual([[1], [2, 3]]);
     r.finishers[1]();
     expect(await Promise.all(later)).toEqual(["answer 2", "answer 3"]);
@@ -55,6 +56,7 @@ describe("coalescing statements", () => {
     await turn();
     expect(r.batches).toEqual([[1, 2], [3, 4]]);
     r.finishers[1]();
+    await turn();
     await turn();
     expect(r.batches).toEqual([[1, 2], [3, 4], [5]]);
     r.finishers[0]();
@@ -73,5 +75,30 @@ describe("coalescing statements", () => {
     await turn();
     r.finishers[1]();
     expect(await next).toBe("answer 3");
+  });
+});
+
+describe("coalescing spread-out traffic", () => {
+  it("with a linger, items arriving over several turns (and during a batch) share a statement", async () => {
+    const r = controlledRunner();
+    const c = new Coalescer(r.run, { maxBatch: 100, maxInFlight: 1, lingerMs: 30 });
+    const first = [c.add(1)];
+    await turn();
+    first.push(c.add(2));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    first.push(c.add(3));
+    expect(r.batches).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(r.batches).toEqual([[1, 2, 3]]);
+    const second = [c.add(4)];
+    r.finishers[0]();
+    await Promise.all(first);
+    second.push(c.add(5));
+    await turn();
+    expect(r.batches).toEqual([[1, 2, 3]]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(r.batches).toEqual([[1, 2, 3], [4, 5]]);
+    r.finishers[1]();
+    expect(await Promise.all(second)).toEqual(["answer 4", "answer 5"]);
   });
 });
