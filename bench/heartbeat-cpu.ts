@@ -144,25 +144,25 @@ async function main() {
   const bareUrl = await bare.listen({ host: "127.0.0.1", port: 0 });
 
   const child = fork(fileURLToPath(import.meta.url), ["--agents"], { execArgv: ["--import", "tsx"] });
-  const replies: Array<(m: any) => void> = [];
+  const replies: Array<(m: unknown) => void> = [];
   child.on("message", (m) => replies.shift()?.(m));
   child.on("exit", (code) => {
     if (replies.length > 0) throw new Error(`the agents' process ended (${code}) while the bench waited for it`);
   });
-  const ask = (m?: Command) =>
-    new Promise<any>((resolve) => {
-      replies.push(resolve);
+  const ask = <T>(m?: Command) =>
+    new Promise<T>((resolve) => {
+      replies.push(resolve as (m: unknown) => void);
       if (m) child.send(m);
     });
   await ask();
-  const { intervalMs: handedOut } = await ask({ cmd: "register", url, count: AGENTS });
+  const { intervalMs: handedOut } = await ask<{ intervalMs: number }>({ cmd: "register", url, count: AGENTS });
   const intervalMs = INTERVAL ?? handedOut;
 
   /** This process's CPU (ms) and the database's per answered beat, while the agents beat `target`. */
   const measure = async (target: string, seconds: number) => {
     const c0 = process.cpuUsage();
     const d0 = databaseCpuSeconds(postmaster);
-    const r = await ask({ cmd: "beat", url: target, seconds, intervalMs });
+    const r = await ask<Awaited<ReturnType<typeof beat>>>({ cmd: "beat", url: target, seconds, intervalMs });
     const c = process.cpuUsage(c0);
     const dbMs = (databaseCpuSeconds(postmaster) - d0) * 1000;
     return { ...r, perBeat: (c.user + c.system) / 1000 / r.ok, dbPerBeat: dbMs / r.ok, rate: (r.ok + r.failed) / seconds, core: (c.user + c.system) / 10_000 / seconds };
