@@ -18,6 +18,7 @@
 
 import type { FastifyRequest } from "fastify";
 import { CHILD_COLLECTION_NAMES, type ChildCollection } from "../domain/collections.js";
+import { NETWORK_API_VERSIONS } from "./api-versions.js";
 
 /** Where a row applies: a whole load balancer, one of its child collections, or a public IP. */
 type ShapedKind = "loadBalancers" | ChildCollection | "publicIPAddresses" | "loadBalancerBackendAddresses";
@@ -149,20 +150,21 @@ function kindsWithin(kind: ShapedKind): ShapedKind[] {
 }
 
 /**
- * Per api-version, the response kinds it must shape: those whose resources (or nested ones) hold a
- * property that version does not know. The newest version lacks only properties Azure removed
- * long ago from public IPs, so a load balancer read at it passes through untouched. Memoised: one
- * lookup per request instead of a walk over the table.
+ * The kinds `version` must shape: those whose resources (or nested ones) hold a property that
+ * version does not know. The newest version lacks only properties Azure removed long ago from
+ * public IPs, so a load balancer read at it passes through untouched.
  */
-const kindsToShape = new Map<string, ReadonlySet<ShapedKind>>();
+function lackingKinds(version: string): ReadonlySet<ShapedKind> {
+  const lacking = new Set(VERSIONED_PROPERTIES.filter((row) => !knownIn(row, version)).map((row) => row.kind));
+  return new Set([...SHAPED_KINDS].filter((k) => kindsWithin(k as ShapedKind).some((within) => lacking.has(within))) as ShapedKind[]);
+}
+
+/** Worked out once per supported version: one lookup per request instead of a walk over the table. */
+const KINDS_TO_SHAPE = new Map<string, ReadonlySet<ShapedKind>>(NETWORK_API_VERSIONS.map((v) => [v, lackingKinds(v)]));
+
+/** A version the request named but lbplane does not serve (its error answer) is worked out, not kept. */
 function kindsShapedIn(version: string): ReadonlySet<ShapedKind> {
-  let kinds = kindsToShape.get(version);
-  if (kinds === undefined) {
-    const lacking = new Set(VERSIONED_PROPERTIES.filter((row) => !knownIn(row, version)).map((row) => row.kind));
-    kinds = new Set([...SHAPED_KINDS].filter((k) => kindsWithin(k as ShapedKind).some((within) => lacking.has(within))) as ShapedKind[]);
-    kindsToShape.set(version, kinds);
-  }
-  return kinds;
+  return KINDS_TO_SHAPE.get(version) ?? lackingKinds(version);
 }
 
 /** The kind a route answers with: a resource (`…/probes/:name`) or a list of them (`…/probes`). */

@@ -67,9 +67,9 @@ export async function renderedAnswer(request: FastifyRequest<{ Params: LbParamsT
     rendered.drop(key);
     throw err;
   }
-  if (lb === undefined && held !== undefined) return held;
-  const stored = lb as StoredLoadBalancer;
-  return rendered.put(key, versionOf(stored), reply.serialize(renderLoadBalancer(stored)) as string);
+  // "Unchanged" is only ever the answer to a version that was sent, i.e. to `held`.
+  if (lb === undefined) return held as Rendered;
+  return rendered.put(key, versionOf(lb), reply.serialize(renderLoadBalancer(lb)) as string);
 }
 
 /** A PUT's operation headers (the use case already told the agents). */
