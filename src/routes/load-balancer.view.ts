@@ -44,9 +44,6 @@ export function renderLoadBalancer(lb: StoredLoadBalancer) {
   };
 }
 
-/** Room for serialised answers (a small load balancer's is ~5 KB: thousands fit). */
-const RENDERED_BYTES = 32 * 1024 * 1024;
-
 export interface Rendered {
   version: LoadBalancerVersion;
   /** The GET answer as serialised by the route's response schema (the newest api-version's shape). */
@@ -64,7 +61,8 @@ export class RenderedLoadBalancers {
   private readonly entries = new Map<string, Rendered>();
   private size = 0;
 
-  constructor(private readonly maxBytes = RENDERED_BYTES) {}
+  /** `maxBytes`: LBPLANE_READ_CACHE_MB; a small load balancer's answer is ~5 KB. 0 keeps nothing. */
+  constructor(private readonly maxBytes: number) {}
 
   /** What is held for `key`, now the most recently read. */
   get(key: string): Rendered | undefined {

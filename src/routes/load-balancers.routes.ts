@@ -34,7 +34,7 @@ function toLoadBalancerSpec({ location, tags: t, sku, properties }: LoadBalancer
 export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // Per app: each instance (a test's, a replica's) checks its own answers against its database.
-  const rendered = new RenderedLoadBalancers();
+  const rendered = new RenderedLoadBalancers(app.deps.config.readCacheMb * 1024 * 1024);
 
   app.put(LB_PATH, {
     config,

@@ -134,4 +134,10 @@ describe("the kept answers are bounded by size", () => {
     expect(kept.get("big")).toBeUndefined();
     expect(kept.bytes).toBe(0);
   });
+
+  it("with no room (LBPLANE_READ_CACHE_MB=0) keeps nothing", () => {
+    const kept = new RenderedLoadBalancers(0);
+    expect(kept.put("a", version(1), "{}").body).toBe("{}");
+    expect(kept.get("a")).toBeUndefined();
+  });
 });
