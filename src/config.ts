@@ -37,6 +37,9 @@ export interface Config {
   // ---- d2: traffic metrics
   /** One-minute traffic metric buckets are deleted this many days after their minute (LBPLANE_TRAFFIC_METRICS_RETENTION_DAYS). */
   trafficMetricsRetentionDays: number;
+  // ---- s3-h3: reads
+  /** Room for kept GET answers of load balancers, in MB (LBPLANE_READ_CACHE_MB); 0 keeps none. */
+  readCacheMb: number;
 }
 
 /** An IPv4 network as numbers: `base` is the address as an unsigned integer, `bits` its prefix length. */
@@ -167,5 +170,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     // ---- d2: traffic metrics. Azure Monitor keeps platform metrics 93 days; 30 bounds the table (README: Traffic metrics).
     trafficMetricsRetentionDays: intVar(env, "LBPLANE_TRAFFIC_METRICS_RETENTION_DAYS", 30, 1, 93),
+    // ---- s3-h3: reads. Every kept answer is checked against the database before it is sent, so
+    // the room only trades memory for CPU; 32 MB holds ~6,000 small load balancers.
+    readCacheMb: intVar(env, "LBPLANE_READ_CACHE_MB", 32, 0, 4_096),
   };
 }

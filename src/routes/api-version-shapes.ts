@@ -18,6 +18,7 @@
 
 import type { FastifyRequest } from "fastify";
 import { CHILD_COLLECTION_NAMES, type ChildCollection } from "../domain/collections.js";
+import { NETWORK_API_VERSIONS } from "./api-versions.js";
 
 /** Where a row applies: a whole load balancer, one of its child collections, or a public IP. */
 type ShapedKind = "loadBalancers" | ChildCollection | "publicIPAddresses" | "loadBalancerBackendAddresses";
@@ -136,25 +137,55 @@ function requestedNetworkVersion(request: FastifyRequest): string | undefined {
 
 /** preValidation: a PUT/PATCH body loses the members its api-version does not know, before the schema sees it. */
 export function shapeRequestForVersion(request: FastifyRequest): void {
+  if (request.body === null || typeof request.body !== "object") return;
   const version = requestedNetworkVersion(request);
+  if (version === undefined || kindsShapedIn(version).size === 0) return;
   const kind = kindOfRoute(request.routeOptions.url);
-  if (version === undefined || kind === undefined || request.body === null || typeof request.body !== "object") return;
-  shapeResource(kind, request.body, version);
+  if (kind !== undefined && kindsShapedIn(version).has(kind)) shapeResource(kind, request.body, version);
 }
 
-/** Whether some row is unknown to `version` (the newest versions know every row: nothing to do). */
-function versionLacksSome(version: string): boolean {
-  return VERSIONED_PROPERTIES.some((row) => !knownIn(row, version));
+/** The kinds `kind`'s resources may hold: itself and what nests in it, transitively. */
+function kindsWithin(kind: ShapedKind): ShapedKind[] {
+  return [kind, ...Object.values(NESTED[kind] ?? {}).flatMap(kindsWithin)];
+}
+
+/**
+ * The kinds `version` must shape: those whose resources (or nested ones) hold a property that
+ * version does not know. The newest version lacks only properties Azure removed long ago from
+ * public IPs, so a load balancer read at it passes through untouched.
+ */
+function lackingKinds(version: string): ReadonlySet<ShapedKind> {
+  const lacking = new Set(VERSIONED_PROPERTIES.filter((row) => !knownIn(row, version)).map((row) => row.kind));
+  return new Set([...SHAPED_KINDS].filter((k) => kindsWithin(k as ShapedKind).some((within) => lacking.has(within))) as ShapedKind[]);
+}
+
+/** Worked out once per supported version: one lookup per request instead of a walk over the table. */
+const KINDS_TO_SHAPE = new Map<string, ReadonlySet<ShapedKind>>(NETWORK_API_VERSIONS.map((v) => [v, lackingKinds(v)]));
+
+/** A version the request named but lbplane does not serve (its error answer) is worked out, not kept. */
+function kindsShapedIn(version: string): ReadonlySet<ShapedKind> {
+  return KINDS_TO_SHAPE.get(version) ?? lackingKinds(version);
+}
+
+/** The kind a route answers with: a resource (`…/probes/:name`) or a list of them (`…/probes`). */
+function kindOfResponse(url: string | undefined): ShapedKind | undefined {
+  const last = (url ?? "").slice((url ?? "").lastIndexOf("/") + 1);
+  return SHAPED_KINDS.has(last) ? (last as ShapedKind) : kindOfRoute(url);
 }
 
 /**
  * onSend: a resource, or a page of them, in its api-version's shape. Shaped after serialisation:
  * the response schemas are the newest version's, and the serialiser fills their defaults (a SKU
- * tier) back in; only an older version pays for the extra parse, the newest passes through.
+ * tier) back in; only a version that lacks a property the answer can hold pays for the extra parse.
  */
 export function shapeResponseForVersion(request: FastifyRequest, payload: unknown): unknown {
   const version = requestedNetworkVersion(request);
-  if (version === undefined || typeof payload !== "string" || !payload.startsWith("{") || !versionLacksSome(version)) return payload;
+  if (version === undefined || typeof payload !== "string" || !payload.startsWith("{")) return payload;
+  const kinds = kindsShapedIn(version);
+  if (kinds.size === 0) return payload;
+  // A route known to answer a kind this version need not shape passes through unparsed.
+  const answered = kindOfResponse(request.routeOptions.url);
+  if (answered !== undefined && !kinds.has(answered)) return payload;
   const shaped = JSON.parse(payload) as unknown;
   const page = (shaped as { value?: unknown }).value;
   const resources = Array.isArray(page) ? page : [shaped];

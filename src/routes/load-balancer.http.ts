@@ -4,8 +4,9 @@
 
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
-import { requireLoadBalancer as requireLoadBalancerByName, type WriteTarget } from "../services/load-balancers.service.js";
-import type { StoredLoadBalancer } from "../store/load-balancers.store.js";
+import { requireChangedLoadBalancer, requireLoadBalancer as requireLoadBalancerByName, type WriteTarget } from "../services/load-balancers.service.js";
+import { versionOf, type StoredLoadBalancer } from "../store/load-balancers.store.js";
+import { type Rendered, type RenderedLoadBalancers, renderLoadBalancer } from "./load-balancer.view.js";
 import type { Operation } from "../store/operations.store.js";
 import { baseUrl, checkPreconditions } from "./arm-common.js";
 import { ResourceGroupParams } from "./schemas/arm.schema.js";
@@ -41,7 +42,34 @@ export function operationUrls(request: FastifyRequest, op: Operation) {
 
 /** Loads a load balancer or answers ARM's 404s. */
 export function requireLoadBalancer(request: FastifyRequest, p: LbParamsT): Promise<StoredLoadBalancer> {
-  return requireLoadBalancerByName(request.server.deps, { subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroupName, name: p.loadBalancerName });
+  return requireLoadBalancerByName(request.server.deps, keyOf(p));
+}
+
+function keyOf(p: LbParamsT) {
+  return { subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroupName, name: p.loadBalancerName };
+}
+
+/** A body already serialised: fastify sends a string with a JSON type as it is. */
+export const JSON_UTF8 = "application/json; charset=utf-8";
+
+/**
+ * The load balancer's GET answer: the one `rendered` holds when the database says it is still
+ * current, else rendered and serialised (by the route's own response schema) afresh and kept.
+ */
+export async function renderedAnswer(request: FastifyRequest<{ Params: LbParamsT }>, reply: FastifyReply, rendered: RenderedLoadBalancers): Promise<Rendered> {
+  const p = request.params;
+  const key = `${p.subscriptionId}/${p.resourceGroupName}/${p.loadBalancerName}`.toLowerCase();
+  const held = rendered.get(key);
+  let lb: StoredLoadBalancer | undefined;
+  try {
+    lb = await requireChangedLoadBalancer(request.server.deps, keyOf(p), held?.version);
+  } catch (err) {
+    rendered.drop(key);
+    throw err;
+  }
+  // "Unchanged" is only ever the answer to a version that was sent, i.e. to `held`.
+  if (lb === undefined) return held as Rendered;
+  return rendered.put(key, versionOf(lb), reply.serialize(renderLoadBalancer(lb)) as string);
 }
 
 /** A PUT's operation headers (the use case already told the agents). */

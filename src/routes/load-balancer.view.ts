@@ -1,10 +1,11 @@
 // Renders a stored load balancer (and its children) in Azure's wire shape: id, name, type, etag,
-// everything else under properties, read-only back-references and provisioningState filled.
+// everything else under properties, read-only back-references and provisioningState filled; and
+// keeps GET answers already serialised, for as long as the database says they are current.
 
 import { withBackReferences } from "../domain/backrefs.js";
 import { CHILD_COLLECTION_NAMES, childResourceType, type ChildCollection } from "../domain/collections.js";
 import { childId } from "../domain/ids.js";
-import type { StoredLoadBalancer } from "../store/load-balancers.store.js";
+import type { LoadBalancerVersion, StoredLoadBalancer } from "../store/load-balancers.store.js";
 
 type Child = { name: string; id?: string; zones?: string[]; properties: Record<string, unknown> };
 
@@ -41,4 +42,63 @@ export function renderLoadBalancer(lb: StoredLoadBalancer) {
     sku: { name: lb.spec.sku?.name ?? "Standard", tier: lb.spec.sku?.tier ?? "Regional" },
     properties,
   };
+}
+
+export interface Rendered {
+  version: LoadBalancerVersion;
+  /** The GET answer as serialised by the route's response schema (the newest api-version's shape). */
+  body: string;
+}
+
+/**
+ * Serialised GET answers of load balancers, each with the version it renders, least recently read
+ * first. A read sends the version it holds and the database builds the load balancer's document
+ * only when the stored one differs, so a hit skips the document, the parse, the projection and the
+ * serialiser, yet is never stale: every answer is checked against the database, whichever replica
+ * wrote. Bounded by characters (≈ bytes for JSON), not entries.
+ */
+export class RenderedLoadBalancers {
+  private readonly entries = new Map<string, Rendered>();
+  private size = 0;
+
+  /** `maxBytes`: LBPLANE_READ_CACHE_MB; a small load balancer's answer is ~5 KB. 0 keeps nothing. */
+  constructor(private readonly maxBytes: number) {}
+
+  /** What is held for `key`, now the most recently read. */
+  get(key: string): Rendered | undefined {
+    const entry = this.entries.get(key);
+    if (entry) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  put(key: string, version: LoadBalancerVersion, body: string): Rendered {
+    const entry = { version, body };
+    this.drop(key);
+    // One answer may take a quarter of the room: a few Standard-limits load balancers (megabytes
+    // each) must not push out thousands of small ones.
+    if (body.length > this.maxBytes / 4) return entry;
+    this.entries.set(key, entry);
+    this.size += body.length;
+    for (const [oldest, held] of this.entries) {
+      if (this.size <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.size -= held.body.length;
+    }
+    return entry;
+  }
+
+  drop(key: string): void {
+    const held = this.entries.get(key);
+    if (!held) return;
+    this.entries.delete(key);
+    this.size -= held.body.length;
+  }
+
+  /** Characters held (for tests and gauges). */
+  get bytes(): number {
+    return this.size;
+  }
 }

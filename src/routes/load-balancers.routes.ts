@@ -13,8 +13,8 @@ import {
   ASYNC_HEADERS, ETAG_HEADER, LOCATION_HEADERS, NetworkApiVersionQuery, NetworkListQuery, PreconditionHeaders,
   ResourceGroupParams, SubscriptionParams, TagsObjectSchema, armErrors, armErrorsWithConflict, armWriteErrors, noBody, withHeaders,
 } from "./schemas/arm.schema.js";
-import { LB_PATH, LbParams, answerDelete, answerWrite, requireLoadBalancer, writeTarget } from "./load-balancer.http.js";
-import { renderLoadBalancer } from "./load-balancer.view.js";
+import { JSON_UTF8, LB_PATH, LbParams, answerDelete, answerWrite, renderedAnswer, writeTarget } from "./load-balancer.http.js";
+import { RenderedLoadBalancers, renderLoadBalancer } from "./load-balancer.view.js";
 import { LoadBalancerListSchema, LoadBalancerSchema, type LoadBalancerBody } from "./schemas/load-balancer.schema.js";
 import { TAGS_EXAMPLE } from "./schemas/examples.js";
 
@@ -33,6 +33,8 @@ function toLoadBalancerSpec({ location, tags: t, sku, properties }: LoadBalancer
 
 export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  // Per app: each instance (a test's, a replica's) checks its own answers against its database.
+  const rendered = new RenderedLoadBalancers(app.deps.config.readCacheMb * 1024 * 1024);
 
   app.put(LB_PATH, {
     config,
@@ -63,9 +65,10 @@ export async function loadBalancerRoutes(fastify: FastifyInstance): Promise<void
       response: { ...armErrors, 200: withHeaders(LoadBalancerSchema, ETAG_HEADER, "The load balancer") },
     },
   }, async (request, reply) => {
-    const lb = await requireLoadBalancer(request, request.params);
-    setEtagHeader(reply, lb.etag);
-    return renderLoadBalancer(lb);
+    const answer = await renderedAnswer(request, reply, rendered);
+    setEtagHeader(reply, answer.version.etag);
+    // Already serialised by this route's response schema; the typed reply only knows objects.
+    return reply.type(JSON_UTF8).send(answer.body as never);
   });
 
   app.delete(LB_PATH, {

@@ -6,21 +6,32 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Successful answers are routine traffic that changes nothing an operator follows: logged at debug. */
+    routine?: boolean;
+  }
+}
+
 function levelOf(request: FastifyRequest, status: number): "debug" | "info" | "warn" | "error" {
   if (status >= 500) return "error";
   if (status >= 400) return "warn";
-  return request.method === "GET" || request.method === "HEAD" ? "debug" : "info";
+  const routine = request.method === "GET" || request.method === "HEAD" || request.routeOptions.config.routine === true;
+  return routine ? "debug" : "info";
 }
 
 export function logEachRequestOnce(app: FastifyInstance): void {
-  app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
+  // The callback form: an async hook would cost every request a promise, even when nothing is logged.
+  app.addHook("onResponse", (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const level = levelOf(request, reply.statusCode);
     // pino's isLevelEnabled is not on fastify's logger type; its numeric level is.
     const log = request.log as typeof request.log & { levelVal?: number; levels?: { values: Record<string, number> } };
-    if (log.levelVal !== undefined && log.levels && log.levels.values[level] < log.levelVal) return;
-    request.log[level](
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      "request",
-    );
+    if (log.levelVal === undefined || !log.levels || log.levels.values[level] >= log.levelVal) {
+      request.log[level](
+        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        "request",
+      );
+    }
+    done();
   });
 }

@@ -163,9 +163,9 @@ export async function authenticateAgent(deps: Pick<ServiceDeps, "db">, agentId: 
  * lost state, needs a push now.
  *
  * The fleet's hot path: the credential is checked by the write itself (the row must carry the
- * digest), and the writes of all beats arriving together are one statement (agents.store.ts), so a
- * beat costs a sha256 and a share of a statement. A wrong credential and an unknown id are the same
- * 401 at the same cost.
+ * digest), and the writes of all beats arriving within 20 ms are one statement (agents.store.ts), so
+ * a beat costs a sha256 and a share of a statement (bench/heartbeat-cpu.ts: 0.22 ms of CPU per beat
+ * at 1,000 agents). A wrong credential and an unknown id are the same 401 at the same cost.
  */
 export async function heartbeat(deps: Deps, agentId: string, credential: string | undefined, appliedGeneration: number): Promise<{ desiredGeneration: bigint }> {
   if (!credential) throw Errors.agentCredentialInvalid();

@@ -22,7 +22,7 @@ import {
   lockLoadBalancerForWrite, planChildWrites, readCompetingClaims, replaceLoadBalancerTags, resolvePublicIps,
   type LoadBalancerKey,
 } from "../store/load-balancer-writes.store.js";
-import { findLoadBalancerByName, type StoredLoadBalancer } from "../store/load-balancers.store.js";
+import { findLoadBalancerByName, type LoadBalancerVersion, type StoredLoadBalancer } from "../store/load-balancers.store.js";
 import { countLiveAgents, createOperation, type Operation } from "../store/operations.store.js";
 import { isLostRace } from "../store/pg-errors.js";
 import { publicIpRefs } from "../store/public-ip-resolver.js";
@@ -52,8 +52,21 @@ const LB_TYPE = "Microsoft.Network/loadBalancers";
 
 /** The load balancer, or ARM's 404s (missing resource group, missing load balancer). */
 export async function requireLoadBalancer(deps: Pick<ServiceDeps, "db">, key: LoadBalancerKey): Promise<StoredLoadBalancer> {
-  const found = await findLoadBalancerByName(deps.db, key.subscriptionId, key.resourceGroup, key.name);
+  return (await requireChangedLoadBalancer(deps, key)) as StoredLoadBalancer;
+}
+
+/**
+ * The load balancer, or undefined when it is still the `known` version (a reader holding its
+ * rendering need not read it again); ARM's 404s when it or its group is missing.
+ */
+export async function requireChangedLoadBalancer(
+  deps: Pick<ServiceDeps, "db">,
+  key: LoadBalancerKey,
+  known?: LoadBalancerVersion,
+): Promise<StoredLoadBalancer | undefined> {
+  const found = await findLoadBalancerByName(deps.db, key.subscriptionId, key.resourceGroup, key.name, known);
   if (!found.resourceGroupExists) throw Errors.resourceGroupNotFound(key.resourceGroup);
+  if (found.unchanged) return undefined;
   if (!found.loadBalancer) throw Errors.resourceNotFound(LB_TYPE, key.name, key.resourceGroup);
   return found.loadBalancer;
 }

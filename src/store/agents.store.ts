@@ -5,6 +5,7 @@
 
 import type pg from "pg";
 import type { Agent } from "./generated/client.js";
+import { Coalescer } from "./coalesce.js";
 import { agentIsLive } from "./fragments.js";
 import { poolOf, type Db } from "./prisma.js";
 
@@ -150,74 +151,33 @@ const BEATS_SQL = `
     RETURNING a.id::text AS id, prev.hash, a.location, NOT (${agentIsLive("prev", "$4")}) AS was_stale, a.acked_generation < prev.acked_generation AS lowered)
   SELECT upd.*, (SELECT generation FROM location_generations g WHERE g.location = upd.location)::text AS desired FROM upd`;
 
-interface Waiting {
-  beat: Beat;
-  done: (r: BeatResult | undefined) => void;
-  fail: (err: Error) => void;
+type BeatRow = { id: string; hash: string; location: string; was_stale: boolean; lowered: boolean; desired: string | null };
+
+/** Writes one batch of beats (src/store/coalesce.ts): at 1,000 agents a handful of statements per second, not hundreds. */
+async function writeBeats(pool: pg.Pool, livenessMs: number, batch: Beat[]): Promise<Array<BeatResult | undefined>> {
+  // One row per agent per statement (an agent beating twice in a batch gets one answer for both).
+  const latest = new Map<string, Beat>();
+  for (const b of batch) latest.set(`${b.agentId}\u0000${b.credentialHash}`, b);
+  const beats = [...latest.values()];
+  const { rows } = await pool.query<BeatRow>({
+    name: "lbplane-heartbeats",
+    text: BEATS_SQL,
+    values: [beats.map((b) => b.agentId), beats.map((b) => b.credentialHash), beats.map((b) => b.appliedGeneration.toString()), livenessMs],
+  });
+  // A row answers only the beats whose digest matched it (a wrong credential in the same batch gets nothing).
+  const byKey = new Map(rows.map((r) => [`${r.id}\u0000${r.hash}`, r]));
+  return batch.map((b) => {
+    const matched = byKey.get(`${b.agentId}\u0000${b.credentialHash}`);
+    return matched && { location: matched.location, wasStale: matched.was_stale, lowered: matched.lowered, desiredGeneration: BigInt(matched.desired ?? 0) };
+  });
 }
 
-/**
- * Collects the heartbeats that arrive in one turn of the event loop (and, while a batch is being
- * written, everything that arrives meanwhile) and writes them with one statement: at 1,000 agents
- * the database sees a handful of statements per second instead of hundreds.
- */
-class HeartbeatBatcher {
-  private queue: Waiting[] = [];
-  private writing = false;
-  private scheduled = false;
-
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly livenessMs: number,
-  ) {}
-
-  add(beat: Beat): Promise<BeatResult | undefined> {
-    return new Promise((done, fail) => {
-      this.queue.push({ beat, done, fail });
-      if (!this.writing && !this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.drain());
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.scheduled = false;
-    this.writing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, 2000);
-        await this.write(batch);
-      }
-    } finally {
-      this.writing = false;
-    }
-  }
-
-  private async write(batch: Waiting[]): Promise<void> {
-    // One row per agent per statement (an agent beating twice in a batch gets one answer for both).
-    const latest = new Map<string, Beat>();
-    for (const w of batch) latest.set(`${w.beat.agentId}\u0000${w.beat.credentialHash}`, w.beat);
-    const beats = [...latest.values()];
-    try {
-      const { rows } = await this.pool.query<{ id: string; hash: string; location: string; was_stale: boolean; lowered: boolean; desired: string | null }>({
-        name: "lbplane-heartbeats",
-        text: BEATS_SQL,
-        values: [beats.map((b) => b.agentId), beats.map((b) => b.credentialHash), beats.map((b) => b.appliedGeneration.toString()), this.livenessMs],
-      });
-      // A row answers only the beats whose digest matched it (a wrong credential in the same batch gets nothing).
-      const byKey = new Map(rows.map((r) => [`${r.id}\u0000${r.hash}`, r]));
-      for (const w of batch) {
-        const matched = byKey.get(`${w.beat.agentId}\u0000${w.beat.credentialHash}`);
-        w.done(matched && { location: matched.location, wasStale: matched.was_stale, lowered: matched.lowered, desiredGeneration: BigInt(matched.desired ?? 0) });
-      }
-    } catch (err) {
-      for (const w of batch) w.fail(err as Error);
-    }
-  }
-}
-
-const batchers = new WeakMap<pg.Pool, HeartbeatBatcher>();
+// One batch out at a time: beats lock their rows in id order, and a second batch would only wait on
+// the first. A fleet's beats arrive spread out (1,000 agents: one every 1.25 ms), so a batch waits
+// up to BEAT_LINGER_MS for company: ~20 beats per statement at that size instead of one or two, for
+// an answer 20 ms later in a liveness window of seconds.
+const BEAT_LINGER_MS = 20;
+const batchers = new WeakMap<pg.Pool, Coalescer<Beat, BeatResult | undefined>>();
 
 /**
  * Records a heartbeat (with its credential check) in the next coalesced statement: marks the agent
@@ -228,7 +188,7 @@ export function recordCheckedHeartbeat(db: Db, beat: Beat, livenessMs: number): 
   const pool = poolOf(db);
   let batcher = batchers.get(pool);
   if (!batcher) {
-    batcher = new HeartbeatBatcher(pool, livenessMs);
+    batcher = new Coalescer((beats) => writeBeats(pool, livenessMs, beats), { maxBatch: 2000, maxInFlight: 1, lingerMs: BEAT_LINGER_MS });
     batchers.set(pool, batcher);
   }
   return batcher.add(beat);

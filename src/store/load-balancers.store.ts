@@ -7,6 +7,8 @@ import { loadBalancerId, childId } from "../domain/ids.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
 import { CHILDREN_JSON_SQL, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
 import { publicIpId } from "./public-ips.store.js";
+import type pg from "pg";
+import { Coalescer } from "./coalesce.js";
 import { poolOf, type Db } from "./prisma.js";
 import type { Tx } from "./resource-groups.store.js";
 import type { Statement } from "./sql-transaction.js";
@@ -46,9 +48,11 @@ export type Row = LoadBalancerRow & {
   >;
 };
 
+/** One load balancer `lb` (of group `rg`) with its children as one JSON text: a Row. */
+const DOC_SQL = `(to_jsonb(lb) || jsonb_build_object('generation', lb.generation::text, 'rg_name', rg.name)
+                 || jsonb_build_object(${CHILDREN_JSON_SQL}))::text`;
 const SELECT_ROWS = `
-  SELECT lb.id, (to_jsonb(lb) || jsonb_build_object('generation', lb.generation::text, 'rg_name', rg.name)
-                 || jsonb_build_object(${CHILDREN_JSON_SQL}))::text AS doc
+  SELECT lb.id, ${DOC_SQL} AS doc
   FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id`;
 
 async function queryRows(db: Tx, where: string, ...params: unknown[]): Promise<Row[]> {
@@ -111,24 +115,92 @@ export function loadBalancerByNameStatement(subscriptionId: string, resourceGrou
 }
 
 /**
- * A read of one load balancer by name in one statement (no ORM): whether its resource group
- * exists, and the load balancer when it does.
+ * What tells one rendering of a load balancer from another: its row, its etag (every write draws a
+ * new one) and its provisioning state (operation settlement changes it without a new etag).
  */
-export async function findLoadBalancerByName(
+export interface LoadBalancerVersion {
+  uid: string;
+  etag: string;
+  provisioningState: string;
+}
+
+export function versionOf(lb: StoredLoadBalancer): LoadBalancerVersion {
+  return { uid: lb.uid, etag: lb.etag, provisioningState: lb.provisioningState };
+}
+
+/** A read by name: whether the group exists, and the load balancer, or `unchanged` when it is still `known`. */
+export interface LoadBalancerByName {
+  resourceGroupExists: boolean;
+  loadBalancer?: StoredLoadBalancer;
+  /** The load balancer is still exactly the `known` version: its document was not built nor sent. */
+  unchanged?: true;
+}
+
+/** One read by name, as it waits for its batch. */
+interface ReadByName {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  known?: LoadBalancerVersion;
+}
+
+// Every read of a batch in one statement: per key, whether the group exists and the load balancer's
+// document — NULL when the reader already holds that version (the CASE keeps the document, the
+// costly part, from being built at all).
+const READS_BY_NAME_SQL = `
+  SELECT k.i::int AS i, EXISTS (SELECT 1 FROM resource_groups g WHERE g.subscription_id = k.sub AND g.name_key = k.rg_key) AS rg, d.id, d.doc
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[]) WITH ORDINALITY AS k(sub, rg_key, lb_key, uid, etag, state, i)
+  LEFT JOIN LATERAL (
+    SELECT lb.id, CASE WHEN lb.id = k.uid AND lb.etag = k.etag AND lb.provisioning_state = k.state THEN NULL ELSE ${DOC_SQL} END AS doc
+    FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id
+    WHERE rg.subscription_id = k.sub AND rg.name_key = k.rg_key AND lb.name_key = k.lb_key
+  ) d ON true`;
+
+async function readBatchByName(pool: pg.Pool, reads: ReadByName[]): Promise<LoadBalancerByName[]> {
+  const { rows } = await pool.query<{ i: number; rg: boolean; id: string | null; doc: string | null }>({
+    name: "lbplane-lb-reads-by-name",
+    text: READS_BY_NAME_SQL,
+    values: [
+      reads.map((r) => r.subscriptionId.toLowerCase()),
+      reads.map((r) => r.resourceGroup.toLowerCase()),
+      reads.map((r) => r.name.toLowerCase()),
+      reads.map((r) => r.known?.uid ?? null),
+      reads.map((r) => r.known?.etag ?? null),
+      reads.map((r) => r.known?.provisioningState ?? null),
+    ],
+  });
+  const answers: LoadBalancerByName[] = [];
+  for (const { i, rg, id, doc } of rows) {
+    answers[i - 1] = id === null ? { resourceGroupExists: rg } : doc === null ? { resourceGroupExists: rg, unchanged: true } : { resourceGroupExists: rg, loadBalancer: toStored(JSON.parse(doc) as Row) };
+  }
+  return answers;
+}
+
+// Several batches out at once: one large document (a Standard-limits load balancer) being built
+// must not hold back every other read of the process.
+const readers = new WeakMap<pg.Pool, Coalescer<ReadByName, LoadBalancerByName>>();
+
+/**
+ * A read of one load balancer by name (no ORM): whether its resource group exists, and the load
+ * balancer when it does. Given the version the caller already holds, the database compares it
+ * first and builds the JSON document (children, public IPs) only when it differs: a repeated GET of
+ * an unchanged load balancer costs an index lookup, not the document. Reads arriving together
+ * share one statement (src/store/coalesce.ts).
+ */
+export function findLoadBalancerByName(
   db: Db,
   subscriptionId: string,
   resourceGroup: string,
   name: string,
-): Promise<{ resourceGroupExists: boolean; loadBalancer?: StoredLoadBalancer }> {
-  const byName = loadBalancerByNameStatement(subscriptionId, resourceGroup, name);
-  const { rows } = await poolOf(db).query<{ rg: boolean; doc: string | null }>({
-    name: "lbplane-lb-by-name",
-    text: `SELECT e.rg, d.doc FROM (SELECT EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = $1 AND name_key = $2) AS rg) e
-           LEFT JOIN (${byName.text}) d ON true`,
-    values: byName.values,
-  });
-  const row = rows[0].doc === null ? undefined : (JSON.parse(rows[0].doc) as Row);
-  return { resourceGroupExists: rows[0].rg, loadBalancer: row && toStored(row) };
+  known?: LoadBalancerVersion,
+): Promise<LoadBalancerByName> {
+  const pool = poolOf(db);
+  let reader = readers.get(pool);
+  if (!reader) {
+    reader = new Coalescer((reads) => readBatchByName(pool, reads), { maxBatch: 500, maxInFlight: 4 });
+    readers.set(pool, reader);
+  }
+  return reader.add({ subscriptionId, resourceGroup, name, known });
 }
 
 export function rowOf(result: { rows: Array<{ doc: string }> }): Row | undefined {

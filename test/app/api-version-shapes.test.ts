@@ -109,4 +109,14 @@ describe("api-versions real clients send", () => {
     expect(v2021.sku.tier).toBe("Regional");
     expect((await get(pipUrl("vip", "2020-06-01"))).json().sku).toEqual({ name: "Standard" });
   });
+
+  it("the newest version still drops the DDoS members Azure removed after 2021-08-01, from a request and its answer", async () => {
+    const put = await t.app.inject({
+      method: "PUT", url: pipUrl("legacy-ddos", "2026-01-01"), headers: AUTH,
+      payload: { location: "westeurope", sku: { name: "Standard" }, properties: { ddosSettings: { protectionMode: "Disabled", protectedIP: true, ddosCustomPolicy: { id: "/x" } } } },
+    });
+    expect(put.statusCode, put.body).toBe(201);
+    expect(put.json().properties.ddosSettings).toEqual({ protectionMode: "Disabled" });
+    expect((await get(pipUrl("legacy-ddos", "2026-01-01"))).json().properties.ddosSettings).toEqual({ protectionMode: "Disabled" });
+  });
 });

@@ -1,9 +1,11 @@
 // One log line per request: a write (and every failure) at info or above when the answer leaves,
-// a successful read only at debug (src/routes/request-log.ts). Nothing else per request.
+// a successful read or heartbeat only at debug (src/routes/request-log.ts). Nothing else per request.
 
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUTH, RGV, SUB, createTestApp, type TestApp } from "../helpers/app.js";
+
+const JOIN = "request-log-join-token-0123456789";
 
 describe("request log", () => {
   let t: TestApp;
@@ -15,7 +17,7 @@ describe("request log", () => {
     },
   });
   beforeAll(async () => {
-    t = await createTestApp({ logger: { level: "info", stream } });
+    t = await createTestApp({ logger: { level: "info", stream } }, { LBPLANE_JOIN_TOKEN: JOIN });
   });
   afterAll(() => t.close());
 
@@ -38,5 +40,21 @@ describe("request log", () => {
     expect(res.statusCode).toBe(404);
     await new Promise((r) => setImmediate(r));
     expect(requestLines()).toEqual([expect.objectContaining({ method: "GET", status: 404, level: 40 })]);
+  });
+
+  it("logs an agent's successful heartbeat only at debug, and a refused one at warn", async () => {
+    const reg = await t.app.inject({
+      method: "POST", url: "/dataplane/v1/agents/register", headers: { authorization: `Bearer ${JOIN}` },
+      payload: { name: "logged-agent", location: "westeurope", url: "http://127.0.0.1:9", capabilities: { driver: "userspace", floatingIP: true, haPorts: true, protocols: ["Tcp"] }, protocolVersions: [2] },
+    });
+    expect(reg.statusCode, reg.body).toBe(200);
+    const { agentId, credential } = reg.json();
+    lines.length = 0;
+    const beat = (token: string) =>
+      t.app.inject({ method: "POST", url: `/dataplane/v1/agents/${agentId}/heartbeat`, headers: { authorization: `Bearer ${token}` }, payload: { appliedGeneration: 0 } });
+    expect((await beat(credential)).statusCode).toBe(200);
+    expect((await beat("not-the-credential")).statusCode).toBe(401);
+    await new Promise((r) => setImmediate(r));
+    expect(requestLines()).toEqual([expect.objectContaining({ method: "POST", status: 401, level: 40 })]);
   });
 });
