@@ -113,6 +113,10 @@ export interface Released {
 // changes again or a full push says otherwise.
 const RECORD_ACKS_SQL = `WITH input AS (
    SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::text[], $10::boolean[]) AS i(id, registered_at, gen, last_error, full_state)
+ ), locked AS MATERIALIZED (
+   -- Row locks in id order, as the batched heartbeat takes them: two statements updating many agents
+   -- in different orders deadlock (seen with 1,000 agents), and the loser's connection drops.
+   SELECT a.id FROM agents a JOIN input i ON i.id = a.id ORDER BY a.id FOR UPDATE OF a
  ), outs AS (
    SELECT * FROM unnest($5::uuid[], $6::uuid[], $7::text[], $8::text[]) AS o(agent_id, lb, state, detail)
  ), before AS (
@@ -123,7 +127,7 @@ const RECORD_ACKS_SQL = `WITH input AS (
  ), upd AS (
    UPDATE agents a SET acked_generation = i.gen, desired_generation = i.gen, last_push_at = now(),
      consecutive_failures = 0, next_attempt_at = NULL, last_error = i.last_error
-   FROM input i
+   FROM input i JOIN locked l ON l.id = i.id
    WHERE a.id = i.id AND a.registered_at = i.registered_at
    RETURNING a.id, i.gen, i.full_state
  ), gone AS (
@@ -140,9 +144,14 @@ const RECORD_ACKS_SQL = `WITH input AS (
  )
  SELECT (SELECT array_agg(id::text) FROM upd) AS updated, (SELECT json_agg(before) FROM before) AS before`;
 
-const RECORD_FAILURES_SQL = `UPDATE agents a SET consecutive_failures = a.consecutive_failures + 1, last_error = i.error,
+const RECORD_FAILURES_SQL = `WITH i AS (
+   SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[]) AS i(id, registered_at, error, wait_ms)
+ ), locked AS MATERIALIZED (
+   SELECT a.id FROM agents a JOIN i ON i.id = a.id ORDER BY a.id FOR UPDATE OF a -- id order, as the heartbeat locks
+ )
+ UPDATE agents a SET consecutive_failures = a.consecutive_failures + 1, last_error = i.error,
    next_attempt_at = now() + (i.wait_ms * interval '1 millisecond'), last_push_at = now()
- FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[]) AS i(id, registered_at, error, wait_ms)
+ FROM i JOIN locked l ON l.id = i.id
  WHERE a.id = i.id AND a.registered_at = i.registered_at`;
 
 const RELEASE_SQL = `SELECT u.id::text AS id, pg_advisory_unlock(${PUSH_LOCK_KEY("u.id::text")}) AS unlocked,
