@@ -64,9 +64,14 @@ export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?:
   };
 }
 
+/** The `n`th backend address of the benches: 250 per /24 (no .0, .1 or .255), 62,500 per /16 of 172.16.0.0/12. */
+const dipOf = (n: number) => `172.${16 + Math.floor(n / 62_500)}.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
+
 /**
  * An internal load balancer (frontend 10.x.y.z, no public IP to create first) with `backends` DIPs,
- * one TCP probe and one rule on `port`; `index` keeps frontends of different load balancers apart.
+ * one TCP probe and one rule on `port`; `index` keeps frontends and backends of different load
+ * balancers apart (172.16.0.0/12, 32 addresses per index, up to 30,000 indexes): load balancers of one location
+ * sharing DIPs would measure the cost of DIP contention, not of the location's size.
  */
 export function internalLbBody(name: string, index: number, port: number, backends = 20) {
   const id = `${RG}/providers/Microsoft.Network/loadBalancers/${name}`;
@@ -78,7 +83,7 @@ export function internalLbBody(name: string, index: number, port: number, backen
       frontendIPConfigurations: [{ name: "fe", properties: { privateIPAddress: vip, privateIPAllocationMethod: "Static", subnet: { id: `${RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/lb` } } }],
       backendAddressPools: [{
         name: "pool",
-        properties: { loadBalancerBackendAddresses: Array.from({ length: backends }, (_, i) => ({ name: `vm${i}`, properties: { ipAddress: `192.168.${Math.floor(i / 250)}.${(i % 250) + 4}` } })) },
+        properties: { loadBalancerBackendAddresses: Array.from({ length: backends }, (_, i) => ({ name: `vm${i}`, properties: { ipAddress: dipOf(index * 32 + i) } })) },
       }],
       probes: [{ name: "probe", properties: { protocol: "Tcp", port: 9000 } }],
       loadBalancingRules: [{

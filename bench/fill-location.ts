@@ -43,7 +43,7 @@ async function main() {
   const { url, call, generation } = plane;
   const fleet = AGENTS > 0 ? await Fleet.start() : undefined;
   if (fleet) {
-    await call("PUT", lbPath("fill-seed"), internalLbBody("fill-seed", 65_000, 1000, 4));
+    await call("PUT", lbPath("fill-seed"), internalLbBody("fill-seed", TOTAL, 1000, 4));
     await fleet.grow(AGENTS, url);
     await fleet.reach(await generation());
   }

@@ -1,7 +1,7 @@
 // Health intake's view of what a location's agents were sent (src/services/probe-targets.ts) is kept
 // up to date by deltas: after a write only the written load balancer is compiled again, a deletion
-// (also one with its resource group) drops it, and a
-// load balancer created again under the same name is the new one.
+// (also one with its resource group) drops it, and a load balancer created again under the same
+// name is the new one.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeTargetsOf } from "../../src/services/probe-targets.js";
