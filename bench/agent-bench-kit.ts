@@ -107,6 +107,43 @@ export interface Reached {
   bytes: number;
 }
 
+/** What the fleet knows of an agent that did not get a generation in time. */
+export interface LateAgent {
+  name: string;
+  applied: number;
+  pushes: number;
+  lastPushAt: number | null;
+  beats: number;
+}
+
+export class LateAgents extends Error {
+  constructor(
+    readonly generation: number,
+    readonly late: LateAgent[],
+  ) {
+    super(`${late.length} agent(s) did not apply generation ${generation} within 60 s: ${late.slice(0, 5).map((a) => `${a.name} (has ${a.applied}, ${a.pushes} pushes)`).join(", ")}`);
+  }
+}
+
+/**
+ * lbplane's side of late agents: their rows (acknowledged generation, failures, next attempt, last
+ * error, last heartbeat), printed to stderr so a failed run says why.
+ */
+export async function explainLate(plane: BenchPlane, err: unknown): Promise<void> {
+  if (!(err instanceof LateAgents)) return;
+  const rows = await plane.lbplane.db.agent.findMany({ where: { name: { in: err.late.map((a) => a.name) } } });
+  for (const a of err.late) {
+    const r = rows.find((x) => x.name === a.name);
+    const age = (t: Date | null | undefined) => (t ? `${Date.now() - t.getTime()} ms ago` : "never");
+    console.error(
+      `late ${a.name}: fleet says applied ${a.applied}, ${a.pushes} pushes (last ${a.lastPushAt ? `${Math.round(epoch() - a.lastPushAt)} ms ago` : "never"}), ${a.beats} beats; ` +
+        (r
+          ? `lbplane says acked ${r.ackedGeneration}, failures ${r.consecutiveFailures}, next attempt ${r.nextAttemptAt ? `in ${r.nextAttemptAt.getTime() - Date.now()} ms` : "-"}, last heartbeat ${age(r.lastHeartbeatAt)}, last push ${age(r.lastPushAt)}, last error ${r.lastError ?? "-"}`
+          : "lbplane has no row"),
+    );
+  }
+}
+
 /** The fake agents, in their own process, driven over IPC. */
 export class Fleet {
   private readonly child: ChildProcess;
@@ -134,8 +171,11 @@ export class Fleet {
     return this.ask({ cmd: "grow", size, url, join: JOIN });
   }
 
-  reach(generation: number): Promise<Reached> {
-    return this.ask({ cmd: "wait", generation });
+  /** Waits until every agent has `generation`; rejects naming the agents that did not within 60 s. */
+  async reach(generation: number): Promise<Reached> {
+    const answer = await this.ask({ cmd: "wait", generation });
+    if (answer.late) throw new LateAgents(generation, answer.late);
+    return answer;
   }
 
   /** Heartbeats the fleet has sent so far. */
