@@ -120,10 +120,14 @@ const RECORD_ACKS_SQL = `WITH input AS (
    WHERE a.location IN (SELECT b.location FROM agents b JOIN input i ON i.id = b.id)
      AND ${agentIsLive("a", "$9")}
    GROUP BY a.location
+ ), locked AS MATERIALIZED (
+   -- Rows locked in id order, as the coalesced heartbeat statement locks them: two statements
+   -- updating overlapping sets of agents in different orders deadlock (seen at 1,000 agents).
+   SELECT a.id FROM agents a JOIN input i ON i.id = a.id ORDER BY a.id FOR UPDATE OF a
  ), upd AS (
    UPDATE agents a SET acked_generation = i.gen, desired_generation = i.gen, last_push_at = now(),
      consecutive_failures = 0, next_attempt_at = NULL, last_error = i.last_error
-   FROM input i
+   FROM input i JOIN locked l ON l.id = i.id
    WHERE a.id = i.id AND a.registered_at = i.registered_at
    RETURNING a.id, i.gen, i.full_state
  ), gone AS (
@@ -140,9 +144,11 @@ const RECORD_ACKS_SQL = `WITH input AS (
  )
  SELECT (SELECT array_agg(id::text) FROM upd) AS updated, (SELECT json_agg(before) FROM before) AS before`;
 
-const RECORD_FAILURES_SQL = `UPDATE agents a SET consecutive_failures = a.consecutive_failures + 1, last_error = i.error,
+const RECORD_FAILURES_SQL = `WITH i AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[]) AS i(id, registered_at, error, wait_ms)),
+ locked AS MATERIALIZED (SELECT a.id FROM agents a JOIN i ON i.id = a.id ORDER BY a.id FOR UPDATE OF a)
+ UPDATE agents a SET consecutive_failures = a.consecutive_failures + 1, last_error = i.error,
    next_attempt_at = now() + (i.wait_ms * interval '1 millisecond'), last_push_at = now()
- FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[]) AS i(id, registered_at, error, wait_ms)
+ FROM i JOIN locked l ON l.id = i.id
  WHERE a.id = i.id AND a.registered_at = i.registered_at`;
 
 const RELEASE_SQL = `SELECT u.id::text AS id, pg_advisory_unlock(${PUSH_LOCK_KEY("u.id::text")}) AS unlocked,
