@@ -64,9 +64,14 @@ export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?:
   };
 }
 
+/** The `n`th backend address of the benches: 250 per /24 (no .0, .1 or .255), 62,500 per /16 of 172.16.0.0/12. */
+const dipOf = (n: number) => `172.${16 + Math.floor(n / 62_500)}.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
+
 /**
  * An internal load balancer (frontend 10.x.y.z, no public IP to create first) with `backends` DIPs,
- * one TCP probe and one rule on `port`; `index` keeps frontends of different load balancers apart.
+ * one TCP probe and one rule on `port`; `index` keeps frontends and backends of different load
+ * balancers apart (172.16.0.0/12, 32 addresses per index, up to 30,000 indexes): load balancers of one location
+ * sharing DIPs would measure the cost of DIP contention, not of the location's size.
  */
 export function internalLbBody(name: string, index: number, port: number, backends = 20) {
   const id = `${RG}/providers/Microsoft.Network/loadBalancers/${name}`;
@@ -78,7 +83,7 @@ export function internalLbBody(name: string, index: number, port: number, backen
       frontendIPConfigurations: [{ name: "fe", properties: { privateIPAddress: vip, privateIPAllocationMethod: "Static", subnet: { id: `${RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/lb` } } }],
       backendAddressPools: [{
         name: "pool",
-        properties: { loadBalancerBackendAddresses: Array.from({ length: backends }, (_, i) => ({ name: `vm${i}`, properties: { ipAddress: `192.168.${Math.floor(i / 250)}.${(i % 250) + 4}` } })) },
+        properties: { loadBalancerBackendAddresses: Array.from({ length: backends }, (_, i) => ({ name: `vm${i}`, properties: { ipAddress: dipOf(index * 32 + i) } })) },
       }],
       probes: [{ name: "probe", properties: { protocol: "Tcp", port: 9000 } }],
       loadBalancingRules: [{
@@ -100,6 +105,43 @@ export interface Reached {
   first: number;
   last: number;
   bytes: number;
+}
+
+/** What the fleet knows of an agent that did not get a generation in time. */
+export interface LateAgent {
+  name: string;
+  applied: number;
+  pushes: number;
+  lastPushAt: number | null;
+  beats: number;
+}
+
+export class LateAgents extends Error {
+  constructor(
+    readonly generation: number,
+    readonly late: LateAgent[],
+  ) {
+    super(`${late.length} agent(s) did not apply generation ${generation} within 60 s: ${late.slice(0, 5).map((a) => `${a.name} (has ${a.applied}, ${a.pushes} pushes)`).join(", ")}`);
+  }
+}
+
+/**
+ * lbplane's side of late agents: their rows (acknowledged generation, failures, next attempt, last
+ * error, last heartbeat), printed to stderr so a failed run says why.
+ */
+export async function explainLate(plane: BenchPlane, err: unknown): Promise<void> {
+  if (!(err instanceof LateAgents)) return;
+  const rows = await plane.lbplane.db.agent.findMany({ where: { name: { in: err.late.map((a) => a.name) } } });
+  for (const a of err.late) {
+    const r = rows.find((x) => x.name === a.name);
+    const age = (t: Date | null | undefined) => (t ? `${Date.now() - t.getTime()} ms ago` : "never");
+    console.error(
+      `late ${a.name}: fleet says applied ${a.applied}, ${a.pushes} pushes (last ${a.lastPushAt ? `${Math.round(epoch() - a.lastPushAt)} ms ago` : "never"}), ${a.beats} beats; ` +
+        (r
+          ? `lbplane says acked ${r.ackedGeneration}, failures ${r.consecutiveFailures}, next attempt ${r.nextAttemptAt ? `in ${r.nextAttemptAt.getTime() - Date.now()} ms` : "-"}, last heartbeat ${age(r.lastHeartbeatAt)}, last push ${age(r.lastPushAt)}, last error ${r.lastError ?? "-"}`
+          : "lbplane has no row"),
+    );
+  }
 }
 
 /** The fake agents, in their own process, driven over IPC. */
@@ -129,8 +171,11 @@ export class Fleet {
     return this.ask({ cmd: "grow", size, url, join: JOIN });
   }
 
-  reach(generation: number): Promise<Reached> {
-    return this.ask({ cmd: "wait", generation });
+  /** Waits until every agent has `generation`; rejects naming the agents that did not within 60 s. */
+  async reach(generation: number): Promise<Reached> {
+    const answer = await this.ask({ cmd: "wait", generation });
+    if (answer.late) throw new LateAgents(generation, answer.late);
+    return answer;
   }
 
   /** Heartbeats the fleet has sent so far. */

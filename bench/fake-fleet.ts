@@ -58,7 +58,16 @@ process.on("message", async (m: Command) => {
     await grow(m.size, m.url, m.join);
     process.send!({ grown: fleet.length });
   } else if (m.cmd === "wait") {
-    await Promise.all(fleet.map((a) => a.waitForGeneration(m.generation, 60_000)));
+    // Agents still short of the generation after 60 s are named (with what they have and when they
+    // last got a push), not thrown: a rejection here would kill the fleet and hang the bench.
+    const late = (await Promise.all(fleet.map((a) => a.waitForGeneration(m.generation, 60_000).then(() => undefined, () => a)))).filter((a) => a !== undefined);
+    if (late.length > 0) {
+      const offset = performance.timeOrigin;
+      process.send!({
+        late: late.map((a) => ({ name: a.name, applied: a.appliedGeneration, pushes: a.received.length, lastPushAt: a.received.length ? offset + a.received[a.received.length - 1].at : null, beats: a.beats })),
+      });
+      return;
+    }
     const pushes = fleet.map((a) => a.received.find((r) => r.generation === m.generation));
     const offset = performance.timeOrigin;
     process.send!({
@@ -77,3 +86,5 @@ process.on("message", async (m: Command) => {
   }
 });
 process.send!({ ready: true });
+// The bench ended without "stop" (it failed): its agents must not outlive it.
+process.on("disconnect", () => process.exit(0));

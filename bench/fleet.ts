@@ -11,7 +11,7 @@
 
 import Fastify from "fastify";
 import { cpus } from "node:os";
-import { epoch, Fleet, internalLbBody, lbPath, ms, pct, startBenchPlane } from "./agent-bench-kit.js";
+import { epoch, explainLate, Fleet, internalLbBody, lbPath, ms, pct, startBenchPlane, type BenchPlane } from "./agent-bench-kit.js";
 
 const AGENTS = Number(process.argv[2] ?? 1000);
 const CHANGES = Number(process.argv[3] ?? 20);
@@ -27,8 +27,7 @@ async function cpuDuring(work: () => Promise<unknown>): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function main() {
-  const plane = await startBenchPlane();
+async function measure(plane: BenchPlane) {
   const { config, url, call, generation } = plane;
   await call("PUT", lbPath("lb"), internalLbBody("lb", 0, 1000));
   const fleet = await Fleet.start();
@@ -77,6 +76,15 @@ async function main() {
 
   fleet.stop();
   await plane.close();
+}
+
+async function main() {
+  const plane = await startBenchPlane();
+  // A late agent is explained from lbplane's rows before the run fails.
+  await measure(plane).catch(async (err) => {
+    await explainLate(plane, err);
+    throw err;
+  });
 }
 
 main().catch((err) => {

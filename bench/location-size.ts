@@ -10,14 +10,13 @@
 // real location grows. Uses DATABASE_URL when set, else an embedded PostgreSQL.
 
 import { cpus } from "node:os";
-import { epoch, Fleet, internalLbBody, lbPath, ms, pct, startBenchPlane } from "./agent-bench-kit.js";
+import { epoch, explainLate, Fleet, internalLbBody, lbPath, ms, pct, startBenchPlane, type BenchPlane } from "./agent-bench-kit.js";
 
 const SIZES = (process.argv[2] ?? "1,1000,10000").split(",").map(Number);
 const CHANGES = Number(process.argv[3] ?? 50);
 const AGENTS = Number(process.argv[4] ?? 100);
 
-async function main() {
-  const plane = await startBenchPlane();
+async function measure(plane: BenchPlane) {
   const { url, call, generation } = plane;
   // The load balancer that changes (ports 1000–1999); the filler ones are "fill-<n>" on port 2000+n
   // (two internal load balancers may not deliver the same flow, so each has its own backend port).
@@ -63,6 +62,15 @@ async function main() {
   }
   fleet.stop();
   await plane.close();
+}
+
+async function main() {
+  const plane = await startBenchPlane();
+  // A late agent is explained from lbplane's rows before the run fails.
+  await measure(plane).catch(async (err) => {
+    await explainLate(plane, err);
+    throw err;
+  });
 }
 
 main().catch((err) => {

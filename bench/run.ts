@@ -27,7 +27,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "reads", what: "GET of a small load balancer vs a bare fastify route with the same body (autocannon)", shortArgs: ["2", "20"] },
   { name: "convergence", what: "PUT → every agent acknowledged, 1/10/100 fake agents, p50/p99", shortArgs: ["10"] },
   { name: "location-size", what: "one-LB change with 1/1,000/10,000 LBs in the location, 100 agents: converge p50/p99, bytes per push", shortArgs: ["1,200", "10", "20"] },
-  { name: "fill-location", what: "10,000 small load balancers PUT into one location with 10 agents: PUT p50/p99 of the first vs the last thousand", shortArgs: ["1000", "5"] },
+  { name: "fill-location", what: "PUT 10,000 small LBs into one location with 3 agents: p50/p99 of the first vs the last thousand (goal ≤ 1.5×)", shortArgs: ["1000", "3", "250"] },
   { name: "heartbeat-cpu", what: "CPU of one heartbeat: 1,000 agents beating lbplane vs a bare fastify route, same rate (goal ≤ 0.27 ms)", shortArgs: ["200", "3"] },
   { name: "fleet", what: "1,000 agents on one lbplane: idle CPU, CPU per heartbeat vs bare fastify, one change to all p50/p99", shortArgs: ["100", "5", "5"] },
   { name: "dataplane-vs-haproxy", what: "userspace agent vs HAProxy on loopback", shortArgs: [], needs: ["haproxy", "wrk"] },

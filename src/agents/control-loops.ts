@@ -108,6 +108,26 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
     if (deleted >= batch || expired >= batch * 10) nextPruneAt = 0;
   };
 
+  // NOTIFYs are coalesced per location: one in flight, and one more after it for everything that
+  // changed meanwhile (a NOTIFY says "look at this location", not what changed). One per write or
+  // heartbeat took every connection of the small push pool when 1,000 agents came back at once, so
+  // the sweep's and the reconciler's statements timed out waiting for a connection.
+  const announcing = new Set<string>();
+  const announceAgain = new Set<string>();
+  const announce = (location: string): void => {
+    if (announcing.has(location)) {
+      announceAgain.add(location);
+      return;
+    }
+    announcing.add(location);
+    announceChange(lockPool, location)
+      .catch((err) => log.warn(`NOTIFY failed: ${(err as Error).message}`))
+      .finally(() => {
+        announcing.delete(location);
+        if (announceAgain.delete(location) && !stopping) announce(location);
+      });
+  };
+
   // The running sweep, if any: one at a time, and stop() waits for it before the pools close.
   let sweeping: Promise<void> | undefined;
   const sweep = () => {
@@ -136,7 +156,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
       if (localChanges.size > 1_000) localChanges.clear();
       reconciler.wake(location);
       // Writes on this replica also concern agents another replica is pushing.
-      announceChange(lockPool, location).catch((err) => log.warn(`NOTIFY failed: ${(err as Error).message}`));
+      announce(location);
     },
     async stop() {
       stopping = true;

@@ -42,6 +42,8 @@ export interface LocationChanges {
   documents: StoredLoadBalancer[];
   /** Load balancers deleted after the base (empty for a full read). */
   removed: Array<{ uid: string; id: string }>;
+  /** The uids of every deletion after the base, also those `removed` cannot name (their group went first). */
+  removedUids: string[];
 }
 
 /** `since` -1 reads the whole location; `known` = (uid, generation) pairs the caller has compiled. */
@@ -57,7 +59,8 @@ export async function readLocationChanges(
     values: [location, since.toString(), known.map((k) => k.uid), known.map((k) => k.generation.toString())],
   });
   const r = rows[0];
-  const removed = (JSON.parse(r.removed) as Array<[string, string, string | null, string]>).flatMap(([uid, subscriptionId, resourceGroup, name]) =>
+  const tombstones = JSON.parse(r.removed) as Array<[string, string, string | null, string]>;
+  const removed = tombstones.flatMap(([uid, subscriptionId, resourceGroup, name]) =>
     // A tombstone without its group's name (the group row was gone first) cannot be named; a full
     // state after the next base mismatch still removes it.
     resourceGroup === null ? [] : [{ uid, id: loadBalancerId({ subscriptionId, resourceGroup, name }) }],
@@ -68,6 +71,7 @@ export async function readLocationChanges(
     changed: (JSON.parse(r.members) as Array<[string, string]>).map(([uid, generation]) => ({ uid, generation: BigInt(generation) })),
     documents: (JSON.parse(r.docs) as Row[]).map(toStored),
     removed,
+    removedUids: tombstones.map(([uid]) => uid),
   };
 }
 
