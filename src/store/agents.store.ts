@@ -146,7 +146,11 @@ const BEATS_SQL = `
     SELECT a.id, a.last_heartbeat_at, a.acked_generation, i.applied, i.hash FROM agents a JOIN input i ON i.id = a.id AND a.credential_hash = i.hash
     ORDER BY a.id FOR UPDATE OF a),
   upd AS (
-    UPDATE agents a SET last_heartbeat_at = now(), acked_generation = LEAST(a.acked_generation, prev.applied)
+    -- A beat reporting less than was acknowledged lowers the record (the agent lost state), unless a
+    -- push was acknowledged within half a liveness window: that beat may have left before the push.
+    UPDATE agents a SET last_heartbeat_at = now(), acked_generation = CASE
+        WHEN prev.applied < a.acked_generation AND (a.last_push_at IS NULL OR a.last_push_at < now() - $4::int * interval '0.5 millisecond')
+        THEN prev.applied ELSE a.acked_generation END
     FROM prev WHERE a.id = prev.id
     RETURNING a.id::text AS id, prev.hash, a.location, NOT (${agentIsLive("prev", "$4")}) AS was_stale, a.acked_generation < prev.acked_generation AS lowered)
   SELECT upd.*, (SELECT generation FROM location_generations g WHERE g.location = upd.location)::text AS desired FROM upd`;
