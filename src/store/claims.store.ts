@@ -173,21 +173,26 @@ export interface StoredClaims {
 export const NO_STORED_CLAIMS: StoredClaims = { frontend: [], groups: [] };
 
 /**
- * The statements reading load balancer `uid`'s stored claims: the diff starts from the rows, not from
+ * The statement reading load balancer `uid`'s stored claims: the diff starts from the rows, not from
  * claims derived again from the stored spec (150,000 of them at Standard limits; the rows are 3,000).
  */
-export function storedClaimsStatements(uid: string): [Statement, Statement] {
-  return [
-    { text: `SELECT scope, ip_address AS "ipAddress", protocol, port_low AS "portLow", port_high AS "portHigh", owner, owner_kind AS "ownerKind"
-             FROM frontend_claims WHERE load_balancer_id = $1::uuid ORDER BY id`, values: [uid] },
-    { text: `SELECT owner, owner_kind AS "ownerKind", set_key AS "setKey", destination_ip AS "destinationIp", protocol,
-                    port_low AS "portLow", port_high AS "portHigh", enable_floating_ip AS "enableFloatingIP"
-             FROM destination_claim_groups WHERE load_balancer_id = $1::uuid`, values: [uid] },
-  ];
+export function storedClaimsStatement(uid: string): Statement {
+  return {
+    text: `SELECT
+      (SELECT coalesce(json_agg(f ORDER BY f.id), '[]') FROM (
+         SELECT id, scope, ip_address AS "ipAddress", protocol, port_low AS "portLow", port_high AS "portHigh", owner, owner_kind AS "ownerKind"
+         FROM frontend_claims WHERE load_balancer_id = $1::uuid) f) AS frontend,
+      (SELECT coalesce(json_agg(g), '[]') FROM (
+         SELECT owner, owner_kind AS "ownerKind", set_key AS "setKey", destination_ip AS "destinationIp", protocol,
+                port_low AS "portLow", port_high AS "portHigh", enable_floating_ip AS "enableFloatingIP"
+         FROM destination_claim_groups WHERE load_balancer_id = $1::uuid) g) AS groups`,
+    values: [uid],
+  };
 }
 
-export function storedClaimsFrom(frontend: { rows: unknown[] }, groups: { rows: unknown[] }): StoredClaims {
-  return { frontend: frontend.rows as FrontendClaim[], groups: groups.rows as ClaimGroup[] };
+export function storedClaimsFrom(read: { rows: unknown[] }): StoredClaims {
+  const row = read.rows[0] as { frontend: Array<FrontendClaim & { id?: unknown }>; groups: ClaimGroup[] };
+  return { frontend: row.frontend.map(({ id: _id, ...c }) => c), groups: row.groups };
 }
 
 /** One stored destination claim: a rule's (destination, protocol, ports) over backend set `setKey`. */
@@ -293,36 +298,42 @@ function replaceDestinationGroups(uid: string, subscriptionId: string, before: C
     const was = old.groups.get(owner);
     if (!was || !sameGroups(was, groups)) added.push(...groups);
   }
-  const statements: Statement[] = [];
-  if (dropped.length) {
-    statements.push({ text: `
-      DELETE FROM destination_claim_groups g USING json_to_recordset($2::json) AS d("ownerKind" text, owner text)
-      WHERE g.load_balancer_id = $1::uuid AND g.owner_kind = d."ownerKind" AND g.owner = d.owner`, values: [uid, JSON.stringify(dropped)] });
-  }
-  if (added.length) {
-    const members = [...new Set(added.map((g) => g.setKey))].flatMap((k) => next.sets.get(k)!.map((m) => ({ k, s: m.scope, b: m.backendAddress })));
-    statements.push({ text: `
-      INSERT INTO destination_claim_members (load_balancer_id, set_key, scope, backend_address)
-      SELECT $1::uuid, k, s, b FROM json_to_recordset($2::json) AS x(k text, s text, b text)
-      ON CONFLICT DO NOTHING`, values: [uid, JSON.stringify(members)] });
-    statements.push({ text: `
-      INSERT INTO destination_claim_groups (load_balancer_id, subscription_id, set_key, destination_ip, protocol, port_low, port_high,
-                                            enable_floating_ip, owner, owner_kind)
-      SELECT $1::uuid, $2, "setKey", "destinationIp", protocol, "portLow", "portHigh", "enableFloatingIP", owner, "ownerKind"
-      FROM json_to_recordset($3::json) AS x("setKey" text, "destinationIp" text, protocol text, "portLow" int, "portHigh" int,
-                                            "enableFloatingIP" boolean, owner text, "ownerKind" text)`,
-      values: [uid, subscriptionId, JSON.stringify(added)] });
-  }
-  if (dropped.length) {
-    // Every set of this load balancer no group uses any more (also those a migration keyed otherwise).
-    statements.push({ text: `
-      DELETE FROM destination_claim_members m WHERE m.load_balancer_id = $1::uuid
-        AND NOT EXISTS (SELECT 1 FROM destination_claim_groups g WHERE g.load_balancer_id = m.load_balancer_id AND g.set_key = m.set_key)`,
-      values: [uid] });
-  }
-  // The database's own check of what was added, under the advisory locks this writer holds: a writer
-  // that skipped the domain's check (or a bug in it) cannot commit a double claim (migration
-  // destination_claims_check; raises exclusion_violation, which the use case treats as a lost race).
-  if (added.length) statements.push({ text: "SELECT lbplane_check_destination_claims($1::uuid)", values: [uid] });
-  return statements;
+  if (!dropped.length && !added.length) return [];
+  const members = [...new Set(added.map((g) => g.setKey))].flatMap((k) => next.sets.get(k)!.map((m) => ({ k, s: m.scope, b: m.backendAddress })));
+  // One statement for the rows (the DELETE sees only rows from before it, never the ones inserted
+  // beside it), then one that drops the sets no group uses any more (also those a migration keyed
+  // otherwise) and lets PostgreSQL check what was added (migration destination_claims_check:
+  // raises exclusion_violation, which the use case treats as a lost race) — under the advisory
+  // locks this writer holds, so a writer that skipped the domain's check (or a bug in it) cannot
+  // commit a double claim. Each statement is a round trip; a one-rule change pays three in all.
+  return [
+    { text: `
+      WITH dropped AS (
+        DELETE FROM destination_claim_groups g USING json_to_recordset($2::json) AS d("ownerKind" text, owner text)
+        WHERE g.load_balancer_id = $1::uuid AND g.owner_kind = d."ownerKind" AND g.owner = d.owner
+        RETURNING 1
+      ), members AS (
+        INSERT INTO destination_claim_members (load_balancer_id, set_key, scope, backend_address)
+        SELECT $1::uuid, k, s, b FROM json_to_recordset($3::json) AS x(k text, s text, b text)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ), groups AS (
+        INSERT INTO destination_claim_groups (load_balancer_id, subscription_id, set_key, destination_ip, protocol, port_low, port_high,
+                                              enable_floating_ip, owner, owner_kind)
+        SELECT $1::uuid, $4, "setKey", "destinationIp", protocol, "portLow", "portHigh", "enableFloatingIP", owner, "ownerKind"
+        FROM json_to_recordset($5::json) AS x("setKey" text, "destinationIp" text, protocol text, "portLow" int, "portHigh" int,
+                                              "enableFloatingIP" boolean, owner text, "ownerKind" text)
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM dropped) AS dropped, (SELECT count(*) FROM members) AS members, (SELECT count(*) FROM groups) AS groups`,
+      values: [uid, JSON.stringify(dropped), JSON.stringify(members), subscriptionId, JSON.stringify(added)] },
+    { text: `
+      WITH unused AS (
+        DELETE FROM destination_claim_members m WHERE $2::boolean AND m.load_balancer_id = $1::uuid
+          AND NOT EXISTS (SELECT 1 FROM destination_claim_groups g WHERE g.load_balancer_id = m.load_balancer_id AND g.set_key = m.set_key)
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM unused) AS unused, CASE WHEN $3::boolean THEN lbplane_check_destination_claims($1::uuid) END AS checked`,
+      values: [uid, dropped.length > 0, added.length > 0] },
+  ];
 }

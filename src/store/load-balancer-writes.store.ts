@@ -17,7 +17,7 @@ import { specToRows, storedChildRows } from "./load-balancer-rows.js";
 import { findLoadBalancer, loadBalancerByNameStatement, rowOf, toStored, type Row, type StoredLoadBalancer } from "./load-balancers.store.js";
 import {
   lockClaimKeysStatement, NO_STORED_CLAIMS, otherClaimsFrom, otherClaimsStatements, replaceClaimsStatements, storedClaimsFrom,
-  storedClaimsStatements,
+  storedClaimsStatement,
 } from "./claims.store.js";
 import { insertOperationSql, type Operation } from "./operations.store.js";
 import { publicIpStatement, resolvedPublicIps, type PublicIpRef, type ResolvedPublicIps } from "./public-ip-resolver.js";
@@ -192,7 +192,7 @@ export async function commitLoadBalancerWrite(
   const { head, children, claims } = write;
   let claimWrites: Statement[] = [];
   if (claims) {
-    const before = head.create ? NO_STORED_CLAIMS : storedClaimsFrom(...(await tx.step(storedClaimsStatements(head.uid))));
+    const before = head.create ? NO_STORED_CLAIMS : storedClaimsFrom((await tx.step([storedClaimsStatement(head.uid)]))[0]);
     claimWrites = replaceClaimsStatements(head.uid, head.subscriptionId, before, claims);
   }
   const [written] = await tx.commit([headStatement(head), ...children.statements, ...claimWrites]);
