@@ -81,7 +81,7 @@ function stateOutside(state: any, s: Scope): unknown {
 }
 
 /**
- * The answer less the public IP references of load balancer frontends: a load balancer the caller
+ * The answer less the references a load balancer stores (frontends' public IPs, pools' virtual networks): a load balancer the caller
  * may read shows its own configuration, including a cross-subscription link an admin made (as
  * Azure shows a reference you cannot follow). Everything else must stay in scope.
  */
@@ -89,7 +89,10 @@ function withoutOwnReferences(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutOwnReferences);
   if (value === null || typeof value !== "object") return value;
   return Object.fromEntries(
-    Object.entries(value).filter(([k]) => k !== "publicIPAddress").map(([k, v]) => [k, withoutOwnReferences(v)]),
+    // A load balancer's own references (its frontends' public IPs, its pools' virtual networks) were
+    // written by a caller allowed to link them; showing a stored reference to a reader of the load
+    // balancer is what ARM does, not a leak (an earlier run of the property may have stored one).
+    Object.entries(value).filter(([k]) => k !== "publicIPAddress" && k !== "virtualNetwork").map(([k, v]) => [k, withoutOwnReferences(v)]),
   );
 }
 
