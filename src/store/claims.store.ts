@@ -84,7 +84,8 @@ const frontendKey = (c: FrontendClaim) => `${c.scope}|${c.ipAddress}|${c.protoco
 const sameFrontend = (a: FrontendClaim, b: FrontendClaim) =>
   a.scope === b.scope && a.ipAddress === b.ipAddress && a.protocol === b.protocol && a.portLow === b.portLow && a.portHigh === b.portHigh;
 
-function byOwner<T extends FrontendClaim>(claims: T[]): Map<string, T[]> {
+/** Claims or claim groups by the rule that owns them ("kind|name", the key compress() uses too). */
+function byOwner<T extends { ownerKind: string; owner: string }>(claims: T[]): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const c of claims) {
     const k = `${c.ownerKind}|${c.owner}`;
@@ -265,17 +266,6 @@ function compress(claims: DestinationClaim[]): { groups: Map<string, ClaimGroup[
   return { groups, sets };
 }
 
-function groupByOwner(groups: ClaimGroup[]): Map<string, ClaimGroup[]> {
-  const m = new Map<string, ClaimGroup[]>();
-  for (const g of groups) {
-    const k = `${g.ownerKind}|${g.owner}`;
-    const list = m.get(k);
-    if (list) list.push(g);
-    else m.set(k, [g]);
-  }
-  return m;
-}
-
 const groupText = (g: ClaimGroup) =>
   `${g.protocol}|${g.portLow}|${g.portHigh}|${g.enableFloatingIP}|${g.destinationIp ?? ""}|${g.setKey}`;
 const sameGroups = (a: ClaimGroup[], b: ClaimGroup[]) =>
@@ -286,7 +276,7 @@ const sameGroups = (a: ClaimGroup[], b: ClaimGroup[]) =>
  * rows and gets the new ones; backend sets are inserted when new and deleted once no group uses them.
  */
 function replaceDestinationGroups(uid: string, subscriptionId: string, before: ClaimGroup[], after: DestinationClaim[]): Statement[] {
-  const old = { groups: groupByOwner(before) };
+  const old = { groups: byOwner(before) };
   const next = compress(after);
   const dropped: Array<{ ownerKind: string; owner: string }> = [];
   const added: ClaimGroup[] = [];
