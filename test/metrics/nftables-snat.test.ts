@@ -63,7 +63,7 @@ describe.skipIf(skipReason !== undefined)("SNAT metrics of the nftables driver i
     if (reason) skip(`UsedSnatPorts unreadable here: ${reason}`);
   };
 
-  it("N open TCP flows are N new SNAT connections holding N ports of the block; closed, the ports are free again", async (ctx) => {
+  it("N open TCP flows are N new SNAT connections holding N ports of the block; closed, the ports are free again (skipped where conntrack's table cannot be read: issue 14 note, UsedSnatPorts needs it)", async (ctx) => {
     peerPort++;
     drv = createNftablesDriver({ netns: lab.ns.lb, tableName: "h1_snat" });
     await drv.apply(lb);
@@ -131,7 +131,7 @@ describe.skipIf(skipReason !== undefined)("SNAT metrics of the nftables driver i
     expect(text).not.toMatch(/lbplane_agent_traffic_bytes_total\{[^}]*rule="egress"/);
   });
 
-  it("an IPv6 block: its connections and the ports they hold (conntrack spells IPv6 in full, the model short)", async (ctx) => {
+  it("an IPv6 block: its connections and the ports they hold (conntrack spells IPv6 in full, the model short) (skipped where conntrack's table cannot be read: issue 14 note, UsedSnatPorts needs it)", async (ctx) => {
     drv = createNftablesDriver({ netns: lab.ns.lb, tableName: "h1_snat" });
     await drv.apply({ ...lb, outboundRules: [egress, egress6] });
     await skipWithoutConntrack((note) => ctx.skip(note));

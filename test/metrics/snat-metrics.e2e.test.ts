@@ -78,7 +78,7 @@ describe.skipIf(skipReason !== undefined)("SNAT metrics through Azure Monitor's 
     expect(dims("UsedSnatPorts")).toEqual(["FrontendIPAddress", "BackendIPAddress", "ProtocolType"]);
   });
 
-  it("a backend's N open TCP flows: AllocatedSnatPorts is its block, UsedSnatPorts reaches N, SnatConnectionCount is N", async (ctx) => {
+  it("a backend's N open TCP flows: AllocatedSnatPorts is its block, UsedSnatPorts reaches N, SnatConnectionCount is N (skipped where conntrack's table cannot be read: issue 14 note, UsedSnatPorts needs it)", async (ctx) => {
     const unreadable = await conntrackUnreadable(lab.ns.lb);
     if (unreadable) ctx.skip(`UsedSnatPorts unreadable here: ${unreadable}`);
     const allocated = seriesBy(
