@@ -153,6 +153,9 @@ describe("incremental push across control-plane restarts and replicas", () => {
     for (let i = 0; i < 3; i++) await put(set.replicas[0].lbplane.app, `r${i}`, 1000 + i);
     const a = await set.addAgent("restart-1");
     await expectConverged(set, [a]);
+    // The agent applied it; lbplane must also have recorded the ACK, else the restarted process
+    // rightly sends the same push again (the agent answers it with the same ACK) before any delta.
+    await until("lbplane recorded the agent's ACK", async () => (await set!.recordedAck(a)) >= a.appliedGeneration);
     const pushes = a.received.length;
     const acked = a.appliedGeneration;
     const fresh = await set.restart(0);

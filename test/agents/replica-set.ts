@@ -86,6 +86,15 @@ export class ReplicaSet {
     return { generation: Number(snapshot.generation), versions };
   }
 
+  /** The generation lbplane's database records as acknowledged by agent `agent` (-1 before any ACK). */
+  async recordedAck(agent: FakeAgent): Promise<number> {
+    const { rows } = await poolOf(this.replicas[0].lbplane.db).query<{ acked: string }>(
+      "SELECT acked_generation::text AS acked FROM agents WHERE id = $1::uuid",
+      [agent.reg!.agentId],
+    );
+    return Number(rows[0]?.acked ?? -1);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.agents.map((a) => a.kill()));
     for (let i = 0; i < this.replicas.length; i++) {
