@@ -106,8 +106,8 @@ function loadAgentNetworks(env: NodeJS.ProcessEnv): AgentNetwork[] | undefined {
 
 function loadTimeouts(env: NodeJS.ProcessEnv): ServerTimeouts {
   const timeouts = {
-    requestMs: intVar(env, "LBPLANE_REQUEST_TIMEOUT_MS", 30_000, 1_000, HOUR_MS),
-    headersMs: intVar(env, "LBPLANE_HEADERS_TIMEOUT_MS", 10_000, 1_000, HOUR_MS),
+    requestMs: intVar(env, "LBPLANE_REQUEST_TIMEOUT_MS", 10_000, 1_000, HOUR_MS),
+    headersMs: intVar(env, "LBPLANE_HEADERS_TIMEOUT_MS", 5_000, 1_000, HOUR_MS),
     keepAliveMs: intVar(env, "LBPLANE_KEEP_ALIVE_TIMEOUT_MS", 72_000, 1_000, HOUR_MS),
     connectionMs: intVar(env, "LBPLANE_CONNECTION_TIMEOUT_MS", 0, 0, HOUR_MS),
   };

@@ -43,8 +43,8 @@ describe("configuration from the environment", () => {
     expect(loadConfig({ LBPLANE_OPERATION_RETENTION_HOURS: "168" }).operationRetentionHours).toBe(168);
   });
 
-  it("server timeouts default to request 30 s, headers 10 s, keep-alive 72 s, no socket idle limit", () => {
-    expect(loadConfig({}).timeouts).toEqual({ requestMs: 30_000, headersMs: 10_000, keepAliveMs: 72_000, connectionMs: 0 });
+  it("server timeouts default to request 10 s, headers 5 s, keep-alive 72 s, no socket idle limit", () => {
+    expect(loadConfig({}).timeouts).toEqual({ requestMs: 10_000, headersMs: 5_000, keepAliveMs: 72_000, connectionMs: 0 });
   });
 
   it("server timeouts come from the environment; the headers limit may not exceed the request limit", () => {
@@ -55,7 +55,7 @@ describe("configuration from the environment", () => {
       LBPLANE_CONNECTION_TIMEOUT_MS: "120000",
     });
     expect(c.timeouts).toEqual({ requestMs: 30_000, headersMs: 5_000, keepAliveMs: 65_000, connectionMs: 120_000 });
-    expect(() => loadConfig({ LBPLANE_REQUEST_TIMEOUT_MS: "5000" })).toThrow("LBPLANE_HEADERS_TIMEOUT_MS");
+    expect(() => loadConfig({ LBPLANE_REQUEST_TIMEOUT_MS: "4000" })).toThrow("LBPLANE_HEADERS_TIMEOUT_MS");
   });
 
   it("agent networks: unset means any host; a list is parsed into IPv4 networks", () => {

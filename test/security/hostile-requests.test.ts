@@ -7,7 +7,8 @@
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUTH, RGV, SUB, startTestLbplane, type TestLbplane } from "../helpers/app.js";
+import { AUTH, NET, RGV, SUB, startTestLbplane, type TestLbplane } from "../helpers/app.js";
+import { loadBalancerPath } from "../kit/bodies.js";
 
 interface RawResponse {
   status: number;
@@ -111,7 +112,7 @@ describe("hostile requests", () => {
     await t.app.listen({ host: "127.0.0.1", port: 0 });
     port = (t.app.server.address() as { port: number }).port;
     const created = await exchange(port, put(`${RG_PATH}?${RGV}`, JSON.stringify({ location: "westeurope", tags: { owner: "victim" } }), { Authorization: ADMIN }));
-    expect(created.status).toBe(201);
+    expect(created.status, created.body).toBe(201);
     victimBefore = await victimNow();
   });
   afterAll(() => t.close());
@@ -249,7 +250,7 @@ describe("hostile requests", () => {
     expect(await victimNow()).toBe(victimBefore);
   });
 
-  it("a forged Host header is never reflected into nextLink or Location", async () => {
+  it("a forged Host header is never reflected into nextLink, Location or Azure-AsyncOperation", async () => {
     for (const name of ["host-a", "host-b"]) {
       const r = await exchange(port, put(`/subscriptions/${SUB}/resourcegroups/${name}?${RGV}`, JSON.stringify({ location: "westeurope" }), { Authorization: ADMIN }));
       expect(r.status).toBe(201);
@@ -263,6 +264,15 @@ describe("hostile requests", () => {
     const del = await exchange(port, [forged("DELETE", `/subscriptions/${SUB}/resourcegroups/host-b?${RGV}`)]);
     expect(del.status).toBe(202);
     expect(del.headers.location?.startsWith(`http://127.0.0.1:${port}/`)).toBe(true);
+    // A load balancer PUT answers with the operation's Azure-AsyncOperation (and Location) URLs.
+    const lb = JSON.stringify({ location: "westeurope", sku: { name: "Standard" }, properties: {} });
+    const created = await exchange(port, [
+      `PUT ${loadBalancerPath("host-a", "lb")}?${NET} HTTP/1.1\r\nHost: evil.example:666\r\nX-Forwarded-Host: evil.example\r\n` +
+        `Authorization: ${ADMIN}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(lb)}\r\nConnection: close\r\n\r\n${lb}`,
+    ]);
+    expect(created.status, created.body).toBe(201);
+    expect(created.headers["azure-asyncoperation"]?.startsWith(`http://127.0.0.1:${port}/`)).toBe(true);
+    expect(created.raw).not.toMatch(/evil\.example/);
     expect(del.raw).not.toMatch(/evil\.example/);
     expect(list.raw).not.toMatch(/evil\.example/);
     expect(await victimNow()).toBe(victimBefore);
