@@ -52,7 +52,7 @@ export const TrafficSeriesSchema = Type.Object(
     allocatedSnatPorts: Type.Optional(Count),
     usedSnatPorts: Type.Optional(Count),
   },
-  Strict,
+  { ...Strict, title: "TrafficSeries" },
 );
 export type TrafficSeries = Static<typeof TrafficSeriesSchema>;
 
@@ -74,7 +74,7 @@ export const AvailabilitySampleSchema = Type.Object(
     up: Count,
     samples: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   },
-  Strict,
+  { ...Strict, title: "AvailabilitySample" },
 );
 export type AvailabilitySample = Static<typeof AvailabilitySampleSchema>;
 
@@ -83,11 +83,11 @@ export const TrafficReportSchema = Type.Object(
     series: Type.Array(TrafficSeriesSchema, { maxItems: MAX_TRAFFIC_SERIES }),
     availability: Type.Array(AvailabilitySampleSchema, { maxItems: MAX_TRAFFIC_SERIES }),
   },
-  Strict,
+  { ...Strict, title: "TrafficReport" },
 );
 export type TrafficReport = Static<typeof TrafficReportSchema>;
 
-export const TrafficIntakeResponseSchema = Type.Object({ accepted: Type.Integer(), ignored: Type.Integer() });
+export const TrafficIntakeResponseSchema = Type.Object({ accepted: Type.Integer(), ignored: Type.Integer() }, { title: "TrafficIntakeResponse" });
 export type TrafficIntakeResponse = Static<typeof TrafficIntakeResponseSchema>;
 
 // ---- the metric catalogue (Azure Monitor's Microsoft.Network/loadBalancers metrics lbplane serves)

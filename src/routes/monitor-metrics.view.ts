@@ -9,7 +9,8 @@ import type { MetricsAnswer } from "../services/metrics.service.js";
 
 export const METRIC_NAMESPACE = "Microsoft.Network/loadBalancers";
 /** What lbplane keeps: one-minute buckets for the retention period. */
-const LocalizableString = Type.Object({ value: Type.String(), localizedValue: Type.String() });
+// Titles are Azure Monitor's own model names, so generated clients get the types Azure's SDKs have.
+const LocalizableString = Type.Object({ value: Type.String(), localizedValue: Type.String() }, { title: "LocalizableString" });
 
 const MetricValueSchema = Type.Object({
   timeStamp: Type.String(),
@@ -18,7 +19,7 @@ const MetricValueSchema = Type.Object({
   maximum: Type.Optional(Type.Number()),
   total: Type.Optional(Type.Number()),
   count: Type.Optional(Type.Number()),
-});
+}, { title: "MetricValue" });
 
 const MetricSchema = Type.Object({
   id: Type.String(),
@@ -28,12 +29,15 @@ const MetricSchema = Type.Object({
   errorCode: Type.String(),
   unit: Type.String(),
   timeseries: Type.Array(
-    Type.Object({
-      metadatavalues: Type.Array(Type.Object({ name: LocalizableString, value: Type.String() })),
-      data: Type.Array(MetricValueSchema),
-    }),
+    Type.Object(
+      {
+        metadatavalues: Type.Array(Type.Object({ name: LocalizableString, value: Type.String() }, { title: "MetadataValue" })),
+        data: Type.Array(MetricValueSchema),
+      },
+      { title: "TimeSeriesElement" },
+    ),
   ),
-});
+}, { title: "Metric" });
 
 export const MetricsResponseSchema = Type.Object(
   {
@@ -44,7 +48,7 @@ export const MetricsResponseSchema = Type.Object(
     resourceregion: Type.String(),
     value: Type.Array(MetricSchema),
   },
-  { description: "Azure Monitor Response (metrics)" },
+  { title: "MetricsResponse", description: "Azure Monitor Response (metrics)" },
 );
 
 const MetricDefinitionSchema = Type.Object({
@@ -59,11 +63,11 @@ const MetricDefinitionSchema = Type.Object({
   isDimensionRequired: Type.Boolean(),
   primaryAggregationType: Type.String(),
   supportedAggregationTypes: Type.Array(Type.String()),
-  metricAvailabilities: Type.Array(Type.Object({ timeGrain: Type.String(), retention: Type.String() })),
+  metricAvailabilities: Type.Array(Type.Object({ timeGrain: Type.String(), retention: Type.String() }, { title: "MetricAvailability" })),
   dimensions: Type.Array(LocalizableString),
-});
+}, { title: "MetricDefinition" });
 
-export const MetricDefinitionsResponseSchema = Type.Object({ value: Type.Array(MetricDefinitionSchema) }, { description: "MetricDefinitionCollection" });
+export const MetricDefinitionsResponseSchema = Type.Object({ value: Type.Array(MetricDefinitionSchema) }, { title: "MetricDefinitionCollection", description: "The metrics a load balancer has" });
 
 const lower: Record<Aggregation, "average" | "count" | "minimum" | "maximum" | "total"> = {
   Average: "average",

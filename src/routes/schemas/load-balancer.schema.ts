@@ -175,7 +175,7 @@ export const InboundNatRulePropertiesSchema = Type.Object(
 export const InboundNatRuleSchema = child("InboundNatRule", "Frontend port → one backend (or a port range → a pool)", InboundNatRulePropertiesSchema);
 
 export const OutboundRuleSchema = child(
-  "OutboundRule", "Outbound SNAT for a pool (stored and validated; lbplane's agents do not SNAT)",
+  "OutboundRule", "Outbound SNAT for a pool through the rule's frontend addresses (forwarded by the nftables driver; the userspace driver refuses it with a reason)",
   Type.Object(
     {
       frontendIPConfigurations: SubList,
