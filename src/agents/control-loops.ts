@@ -47,7 +47,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
   // lock session); the others carry NOTIFYs and desired-state reads.
   let stopping = false;
   // An idle connection that fails is simply replaced; the lock session reports its own loss.
-  const lockPool = openPushPool(opts.databaseUrl, (err) => stopping || log.warn(`push-lock connection error: ${err.message}`));
+  const lockPool = openPushPool(opts.databaseUrl, (err) => stopping || log.warn(`push-lock connection error: ${err.message}`, err));
   const client = new AgentClient({ requestTimeoutMs: Math.max(2_000, livenessMs) });
 
   // Settling is coalesced per location: 100 ACKs in a burst cost a handful of settle passes.
@@ -60,7 +60,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
     }
     const run = settleAll(db, { livenessMs, location })
       .then(() => undefined)
-      .catch((err) => log.warn(`settling operations in ${location} failed: ${(err as Error).message}`))
+      .catch((err) => log.warn(`settling operations in ${location} failed: ${(err as Error).message}`, err))
       .finally(() => {
         settling.delete(location);
         if (pendingSettle.delete(location)) settleLocation(location);
@@ -121,7 +121,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
     }
     announcing.add(location);
     announceChange(lockPool, location)
-      .catch((err) => log.warn(`NOTIFY failed: ${(err as Error).message}`))
+      .catch((err) => log.warn(`NOTIFY failed: ${(err as Error).message}`, err))
       .finally(() => {
         announcing.delete(location);
         if (announceAgain.delete(location) && !stopping) announce(location);
@@ -140,7 +140,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
         await pruneTombstones(lockPool, livenessMs);
         await prune();
       } catch (err) {
-        log.warn(`sweep failed: ${(err as Error).message}`);
+        log.warn(`sweep failed: ${(err as Error).message}`, err);
       } finally {
         sweeping = undefined;
       }

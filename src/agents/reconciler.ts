@@ -30,7 +30,8 @@ import { foldAcks, type AckToRecord } from "./push-results.js";
 
 export interface ReconcilerLog {
   info: (msg: string) => void;
-  warn: (msg: string) => void;
+  /** `cause` is given for failures of the database (so an outage can be told once), never for an agent's. */
+  warn: (msg: string, cause?: unknown) => void;
 }
 
 export interface ReconcilerOptions {
@@ -111,7 +112,7 @@ export class Reconciler {
       } while (this.passAgain && !this.stopped);
     } catch (err) {
       if (!this.stopped) {
-        this.o.log.warn(`reconciler pass failed: ${(err as Error).message}`);
+        this.o.log.warn(`reconciler pass failed: ${(err as Error).message}`, err);
         this.wakeIn(250);
       }
     } finally {
@@ -129,7 +130,7 @@ export class Reconciler {
   /** The lock session ended by failure: Postgres released its locks; the pushes under them are void. */
   sessionLost(err: Error): void {
     if (!this.stopped) {
-      this.o.log.warn(`push-lock session lost (${err.message}); its pushes' results are void and will be retried`);
+      this.o.log.warn(`push-lock session lost (${err.message}); its pushes' results are void and will be retried`, err);
       this.wakeIn(100);
     }
   }
@@ -153,7 +154,7 @@ export class Reconciler {
       const p = this.push({ row, epoch }).then(
         (outcome) => this.settle(outcome),
         (err) => {
-          this.o.log.warn(`push to agent ${row.id} failed: ${(err as Error).message}`);
+          this.o.log.warn(`push to agent ${row.id} failed: ${(err as Error).message}`, err);
           this.settle({ kind: "skip", c: { row, epoch } });
         },
       );
@@ -227,7 +228,7 @@ export class Reconciler {
       while (this.outcomes.length > 0) {
         const batch = this.outcomes.splice(0);
         await this.flush(batch).catch((err) => {
-          if (!this.stopped) this.o.log.warn(`recording push results failed: ${(err as Error).message}`);
+          if (!this.stopped) this.o.log.warn(`recording push results failed: ${(err as Error).message}`, err);
         });
       }
     } finally {

@@ -72,14 +72,15 @@ function describe(err: unknown): string {
 
 /**
  * A log for background loops (sweeps, pushes, settling) that fail every few hundred milliseconds
- * while the database is away: their "database unavailable" lines become the tracker's one line;
- * every other warning passes through unchanged.
+ * while the database is away: a warning whose `cause` says the database is unavailable becomes the
+ * tracker's one line; every other warning passes through unchanged. The cause, not the text, decides:
+ * an agent's own "connect ECONNREFUSED" reads like a database's and must not be told as an outage.
  */
-export function quietWhileDatabaseDown<L extends { warn: (msg: string) => void }>(log: L, health: DatabaseHealth): L {
+export function quietWhileDatabaseDown<L extends { warn: (msg: string) => void }>(log: L, health: DatabaseHealth): L & { warn: (msg: string, cause?: unknown) => void } {
   return {
     ...log,
-    warn: (msg: string) => {
-      if (isDatabaseUnavailable({ message: msg })) health.reportUnavailable(new Error(msg));
+    warn: (msg: string, cause?: unknown) => {
+      if (cause !== undefined && isDatabaseUnavailable(cause)) health.reportUnavailable(cause);
       else log.warn(msg);
     },
   };
