@@ -5,7 +5,7 @@
 import { loadConfig } from "../../src/config.js";
 import { compileLoadBalancer } from "../../src/domain/compile.js";
 import { composeLbplane, type Lbplane } from "../../src/lbplane.js";
-import { readDesiredSnapshot } from "../../src/store/desired-state.store.js";
+import { readLocationChanges } from "../../src/store/load-balancer-versions.store.js";
 import { poolOf } from "../../src/store/prisma.js";
 import { TokenStore } from "../../src/store/tokens.js";
 import { ADMIN_TOKEN } from "../helpers/app.js";
@@ -77,9 +77,10 @@ export class ReplicaSet {
 
   /** What every agent of the location must serve, straight from the database: ARM id → version. */
   async databaseState(location = "westeurope"): Promise<{ generation: number; versions: Map<string, string> }> {
-    const snapshot = await readDesiredSnapshot(poolOf(this.replicas[0].lbplane.db), location);
+    // Everything since generation -1: the whole location in one snapshot, as a full push reads it.
+    const snapshot = await readLocationChanges(poolOf(this.replicas[0].lbplane.db), location, -1n, []);
     const versions = new Map<string, string>();
-    for (const lb of snapshot.loadBalancers) {
+    for (const lb of snapshot.documents) {
       const compiled = compileLoadBalancer(lb.spec, { address: lb.address, publicIps: lb.publicIps });
       versions.set(compiled.id, compiled.version);
     }
