@@ -27,6 +27,8 @@ export interface BenchPlane {
   url: string;
   call: (method: string, path: string, body?: unknown) => Promise<unknown>;
   generation: () => Promise<number>;
+  /** 503 answers retried so far. */
+  retries: () => number;
   close: () => Promise<void>;
 }
 
@@ -42,21 +44,35 @@ export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?:
     controlLoops: { concurrency },
   });
   const url = await lbplane.app.listen({ host: "127.0.0.1", port: 0 });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
+  // A 503 (the database did not answer in time on an overloaded host) is retried as a client
+  // would, after a short wait, up to three times: every write here is an idempotent PUT or DELETE.
+  // Each retry is counted and said on stderr, so a figure taken through retries is known as such.
+  let retried = 0;
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (res.status === 503 && attempt < 3) {
+        retried++;
+        console.error(`bench: ${method} ${path} answered 503; retrying (${retried} retries so far)`);
+        await new Promise((r) => setTimeout(r, 1_000));
+        continue;
+      }
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    }
   };
   await call("PUT", `/subscriptions/${SUB}/resourcegroups/bench?api-version=2025-04-01`, { location: "westeurope" });
   const generation = async () =>
     Number((await lbplane.db.locationGeneration.findUnique({ where: { location: "westeurope" } }))?.generation ?? 0n);
   return {
     lbplane, config, url, call, generation,
+    /** 503 answers retried so far. */
+    retries: () => retried,
     close: async () => {
       await lbplane.close();
       await db0.stop();

@@ -60,6 +60,7 @@ async function measure(plane: BenchPlane) {
       `${size} | ${fillS.toFixed(0)} s | ${ms(pct(converge, 50))} | ${ms(p99)} | ${Math.round(perPush)} | ${(p99 / baseline.p99).toFixed(2)}× | ${(perPush / baseline.bytes).toFixed(2)}×`,
     );
   }
+  if (plane.retries() > 0) console.log(`(${plane.retries()} PUTs answered 503 and were retried: the host was overloaded)`);
   fleet.stop();
   await plane.close();
 }
