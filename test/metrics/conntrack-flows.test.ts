@@ -10,7 +10,7 @@ import type { CompiledListener, CompiledLoadBalancer } from "../../src/domain/ag
 import { seriesId, type CounterReading, type SeriesKey } from "../../src/dataplane/metrics/counters.js";
 import { deltasOf } from "../../src/dataplane/metrics/report.js";
 import { ConntrackReader, parseConntrackFlows } from "../../src/dataplane/nftables/conntrack.js";
-import { countCurrentFlows } from "../../src/dataplane/nftables/current-flows.js";
+import { ConntrackFigures, countCurrentFlows } from "../../src/dataplane/nftables/current-flows.js";
 import { parseConntrack } from "../../src/dataplane/nftables/snat-usage.js";
 
 const VIP = "203.0.113.3";
@@ -145,6 +145,49 @@ describe("reading conntrack's table once per interval", () => {
     }, 0);
     const s = await broken.read();
     expect("unreadable" in s && s.unreadable).toMatch(/cannot read conntrack's table: No such file or directory; and no conntrack tool/);
+  });
+});
+
+describe("the driver's conntrack figures", () => {
+  const web = listener("web");
+  const counters = (): CounterReading[] => [DIP1, DIP2].map((d) => ({ key: key(web, d), bytesIn: 1, bytesOut: 1, packetsIn: 1, packetsOut: 1, newFlows: 1 }));
+  const scope = { loadBalancers: [LB([web])], marks: new Map<string, number>(), countTraffic: true };
+
+  it("fills each series' current flows and the status' activeFlows from one read", async () => {
+    let reads = 0;
+    const figures = new ConntrackFigures(async () => {
+      reads++;
+      return [1, 2].map((i) => line({ port: 80, backend: DIP2, bport: 81, sport: i })).join("\n");
+    }, 60_000, () => {});
+    expect(figures.activeFlows(scope.loadBalancers[0], web, web.backends[1])).toBe(0); // before any read
+    const readings = counters();
+    await figures.addTo(readings, scope);
+    expect(readings.map((r) => r.currentFlows)).toEqual([0, 2]);
+    expect(figures.activeFlows(scope.loadBalancers[0], web, web.backends[1])).toBe(2);
+    expect(reads).toBe(1);
+  });
+
+  it("an unreadable table leaves current flows absent, never 0, and is said once", async () => {
+    const logs: string[] = [];
+    const figures = new ConntrackFigures(async () => {
+      throw new Error("Permission denied");
+    }, 0, (m) => logs.push(m));
+    for (let i = 0; i < 2; i++) {
+      const readings = counters();
+      await figures.addTo(readings, scope);
+      expect(readings.map((r) => r.currentFlows)).toEqual([undefined, undefined]);
+    }
+    expect(logs).toEqual([expect.stringMatching(/cannot read conntrack's table: Permission denied.*UsedSnatPorts and current flows are not reported/)]);
+  });
+
+  it("with traffic counting off, current flows are not read at all", async () => {
+    let reads = 0;
+    const figures = new ConntrackFigures(async () => {
+      reads++;
+      return "";
+    }, 0, () => {});
+    await figures.addTo(counters(), { ...scope, countTraffic: false });
+    expect(reads).toBe(0);
   });
 });
 

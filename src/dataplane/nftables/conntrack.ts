@@ -12,7 +12,9 @@
 // conntrack prints IPv6 unabbreviated (2001:0db8:0000:…); addresses are returned in RFC 5952's form,
 // as the compiled model spells them.
 //
-// Cost: about 2.5 µs a line in Node (100,000 flows, 18 MB of text: 0.25 s per read on a shared 2-CPU host).
+// Cost in Node: about 6 µs a line parsed and counted (100,000 flows, 18 MB of text: 0.6 s at load average
+// 4.8 on the shared 2-CPU host; the SNAT-only parse before it: 0.3–0.5 s in the same run); the kernel's
+// printing of the table costs more than that (bench/conntrack-read.ts).
 
 import type { Runner } from "./exec.js";
 
@@ -49,29 +51,46 @@ export function sameSpelling(address: string): string {
   return s;
 }
 
+/**
+ * The value of the first ` key=` at or after `from` in `line` (to the next space), and where it ends; the
+ * tokens of a line come in a fixed order (original tuple, optional counters and flags, reply tuple, mark),
+ * so a scan with indexOf is enough and costs about half of splitting every line into tokens.
+ */
+function valueAfter(line: string, key: string, from: number): [string, number] | undefined {
+  const at = line.indexOf(key, from);
+  if (at < 0) return undefined;
+  const start = at + key.length;
+  const end = line.indexOf(" ", start);
+  const stop = end < 0 ? line.length : end;
+  return [line.slice(start, stop), stop];
+}
+
+/** One tuple (src, dst, sport, dport, in that order) from `from` on, and where it ends. */
+function tupleAfter(line: string, from: number): [Tuple, number] | undefined {
+  const src = valueAfter(line, " src=", from);
+  const dst = src && valueAfter(line, " dst=", src[1]);
+  const sport = dst && valueAfter(line, " sport=", dst[1]);
+  const dport = sport && valueAfter(line, " dport=", sport[1]);
+  if (!dport) return undefined;
+  return [{ src: sameSpelling(src[0]), dst: sameSpelling(dst[0]), sport: Number(sport[0]), dport: Number(dport[0]) }, dport[1]];
+}
+
 /** The TCP and UDP flows of conntrack's text (either source's format), every state included. */
 export function parseConntrackFlows(text: string): ConntrackFlow[] {
   const out: ConntrackFlow[] = [];
   for (const line of text.split("\n")) {
-    const f = line.split(/\s+/);
-    const family = f[0] === "ipv4" ? "ip" : f[0] === "ipv6" ? "ip6" : undefined;
-    const protocol = f[2] === "tcp" || f[2] === "udp" ? f[2] : undefined;
-    if (!family || !protocol) continue;
-    const src: string[] = [];
-    const dst: string[] = [];
-    const sport: string[] = [];
-    const dport: string[] = [];
-    let mark = 0;
-    for (const t of f) {
-      if (t.startsWith("src=")) src.push(t.slice(4));
-      else if (t.startsWith("dst=")) dst.push(t.slice(4));
-      else if (t.startsWith("sport=")) sport.push(t.slice(6));
-      else if (t.startsWith("dport=")) dport.push(t.slice(6));
-      else if (t.startsWith("mark=")) mark = Number(t.slice(5));
-    }
-    if (src.length < 2 || dst.length < 2 || sport.length < 2 || dport.length < 2) continue;
-    const tuple = (i: number): Tuple => ({ src: sameSpelling(src[i]), dst: sameSpelling(dst[i]), sport: Number(sport[i]), dport: Number(dport[i]) });
-    out.push({ family, protocol, state: protocol === "tcp" ? f[5] : undefined, original: tuple(0), reply: tuple(1), mark });
+    const family = line.startsWith("ipv4") ? "ip" : line.startsWith("ipv6") ? "ip6" : undefined;
+    if (!family) continue;
+    const first = line.indexOf(" src=");
+    // The head: family, its number, protocol, its number, timeout, and a TCP flow's state.
+    const head = line.slice(0, first).split(/\s+/);
+    const protocol = head[2] === "tcp" || head[2] === "udp" ? head[2] : undefined;
+    if (!protocol) continue;
+    const original = tupleAfter(line, first);
+    const reply = original && tupleAfter(line, original[1]);
+    if (!reply) continue;
+    const mark = valueAfter(line, " mark=", reply[1]);
+    out.push({ family, protocol, state: protocol === "tcp" ? head[5] : undefined, original: original[0], reply: reply[0], mark: mark ? Number(mark[0]) : 0 });
   }
   return out;
 }
