@@ -1,8 +1,9 @@
 // Benchmark (root only): what one read of conntrack's table costs the nftables driver — the read that
 // gives UsedSnatPorts and current flows per (rule, backend) each report. The netns lab, a UDP rule to
 // both VMs, and ~N UDP flows through it (each datagram from a new source port: one conntrack entry each,
-// kept 30 s); then, in the same run, the read of the same namespace's table with no flows (the fixed cost
-// of spawning `ip netns exec cat`) as the baseline:
+// kept 30 s); the baseline, interleaved with it round by round (a drifting shared host hurts both alike),
+// is the same read of a VM namespace's table, which holds no flows (the fixed cost of spawning
+// `ip netns exec cat`):
 //   npx tsx bench/conntrack-read.ts [--flows 1000] [--rounds 5]
 // Prints medians: the whole read (spawn, text, parse, count per series), the in-process part alone
 // (parse + count of the same text), the per-entry cost, and the ratio to the empty table's read.
@@ -27,16 +28,17 @@ const LB: CompiledLoadBalancer = {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
-/** Median time (ms) of `rounds` runs of `job`, plus its last result. */
-async function timed<T>(rounds: number, job: () => Promise<T> | T): Promise<{ ms: number; last: T }> {
-  const times: number[] = [];
-  let last: T | undefined;
-  for (let i = 0; i < rounds; i++) {
-    const t0 = process.hrtime.bigint();
-    last = await job();
-    times.push(ms(t0));
-  }
-  return { ms: median(times), last: last as T };
+/** Median time (ms) of `rounds` runs of each job, interleaved, plus each one's last result. */
+async function timed<T>(rounds: number, jobs: Array<() => Promise<T> | T>): Promise<Array<{ ms: number; last: T }>> {
+  const times: number[][] = jobs.map(() => []);
+  const last: T[] = [];
+  for (let i = 0; i < rounds; i++)
+    for (const [j, job] of jobs.entries()) {
+      const t0 = process.hrtime.bigint();
+      last[j] = await job();
+      times[j].push(ms(t0));
+    }
+  return jobs.map((_, j) => ({ ms: median(times[j]), last: last[j] }));
 }
 
 async function main(): Promise<void> {
@@ -50,23 +52,21 @@ async function main(): Promise<void> {
     const drv = createNftablesDriver({ netns: lab.ns.lb, tableName: "ct4_bench" });
     await drv.apply(LB);
     const run = makeRunner(lab.ns.lb);
-    const whole = async () => {
-      const parsed = parseConntrackFlows(await readConntrack(run));
+    const whole = (ns: string) => async () => {
+      const parsed = parseConntrackFlows(await readConntrack(makeRunner(ns)));
       return { entries: parsed.length, counts: countCurrentFlows([LB], parsed, new Map()) };
     };
-    const empty = await timed(rounds, whole);
-
     const replies = await lab.udp(VIP, 5353, flows);
     const carried = replies.filter((r) => !r.startsWith("ERR")).length;
-    const full = await timed(rounds, whole);
+    const [full, empty] = await timed(rounds, [whole(lab.ns.lb), whole(lab.ns.vm1)]);
     const text = await readConntrack(run);
-    const inProcess = await timed(rounds, () => countCurrentFlows([LB], parseConntrackFlows(text), new Map()));
+    const [inProcess] = await timed(rounds, [() => countCurrentFlows([LB], parseConntrackFlows(text), new Map())]);
     await drv.close(0);
 
     const counted = [...full.last.counts.values()].reduce((n, c) => n + c, 0);
     console.log(`conntrack entries: ${full.last.entries} (${carried} UDP flows carried, ${counted} counted as current flows of the rule); ${text.length} bytes of text`);
     console.log(`one read, ${full.last.entries} entries: ${full.ms.toFixed(1)} ms (median of ${rounds}); of which parse + count in Node ${inProcess.ms.toFixed(2)} ms`);
-    console.log(`baseline, the same read of an empty table (${empty.last.entries} entries): ${empty.ms.toFixed(1)} ms; ratio ${(full.ms / empty.ms).toFixed(2)}×`);
+    console.log(`baseline, the same read of a VM namespace's empty table (${empty.last.entries} entries): ${empty.ms.toFixed(1)} ms; ratio ${(full.ms / empty.ms).toFixed(2)}×`);
     console.log(`per entry: ${(((full.ms - empty.ms) * 1000) / Math.max(1, full.last.entries)).toFixed(2)} µs (read and parse), ${((inProcess.ms * 1000) / Math.max(1, full.last.entries)).toFixed(2)} µs (parse + count)`);
   } finally {
     await lab.destroy();
