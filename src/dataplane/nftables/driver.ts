@@ -2,7 +2,7 @@
 // proxy cannot — floating IP (DSR address scheme: the VM receives VIP:port unchanged) — plus default DNAT
 // rules, inbound NAT rules and HA ports, IPv4 and IPv6 (tables ip and ip6 of one name), outbound rules
 // (SNAT port blocks, render-outbound.ts) and the Standard-SKU outbound rule. See render.ts for the table
-// layout, routing.ts for policy routing.
+// layout, routing.ts for policy routing, traffic.ts and current-flows.ts for traffic metrics.
 //
 // State model: the driver keeps the applied load balancers in memory, plus `kernel`: the rendered objects
 // (render.ts TableState) it knows the kernel holds. Every change renders the desired state and sends only
