@@ -33,6 +33,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "dataplane-vs-haproxy", what: "userspace agent vs HAProxy on loopback", shortArgs: [], needs: ["haproxy", "wrk"] },
   { name: "snat-vs-dnat", what: "nftables outbound SNAT vs inbound DNAT new-connection rate in network namespaces", shortArgs: ["--seconds", "2"], needsRoot: true, needs: ["nft", "ip"] },
   { name: "counters-cost", what: "nftables forwarding rate with traffic counters on vs off, in network namespaces (target < 5 %)", shortArgs: ["--seconds", "1", "--rounds", "1"], needsRoot: true, needs: ["nft", "ip"] },
+  { name: "conntrack-read", what: "one read of conntrack's table (UsedSnatPorts, current flows) with ~1,000 flows vs an empty table, in network namespaces", shortArgs: ["--flows", "200", "--rounds", "3"], needsRoot: true, needs: ["nft", "ip"] },
   { name: "nftables-vs-userspace", what: "nftables vs userspace vs HAProxy in network namespaces", shortArgs: ["--seconds", "2"], needsRoot: true, needs: ["haproxy", "nft", "ip"] },
 ];
 

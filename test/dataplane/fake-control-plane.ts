@@ -1,11 +1,12 @@
 // A stand-in for lbplane's agent endpoints, as a real HTTP server: it registers agents, records
-// heartbeats and health reports, and pushes config to an agent over HTTP with undici exactly as the
+// heartbeats, health and traffic reports, and pushes config to an agent over HTTP with undici exactly as the
 // real control plane does. Enough to test the agent without Postgres or the API.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { request } from "undici";
 import type { AgentConfig, ConfigAck, HealthReport, RegisterRequest } from "../../src/domain/agent-protocol.js";
+import type { TrafficReport } from "../../src/domain/metrics-protocol.js";
 import { waitUntil } from "../kit/wait.js";
 
 export interface FakeAgentRecord extends RegisterRequest {
@@ -21,6 +22,7 @@ export class FakeControlPlane {
   readonly agents = new Map<string, FakeAgentRecord>();
   readonly registrations: RegisterRequest[] = [];
   readonly healthReports: Array<HealthReport & { agentId: string }> = [];
+  readonly trafficReports: Array<TrafficReport & { agentId: string }> = [];
   readonly deregistered: string[] = [];
   private next = 1;
   private readonly server = http.createServer((req, res) => this.handle(req, res));
@@ -99,7 +101,7 @@ export class FakeControlPlane {
         this.agents.set(agentId, rec);
         return reply(200, { agentId, credential: rec.credential, pushToken: rec.pushToken, heartbeatIntervalMs: this.heartbeatIntervalMs, livenessWindowMs: this.heartbeatIntervalMs * 3 });
       }
-      const m = /^\/dataplane\/v1\/agents\/([^/]+)(?:\/(heartbeat|health))?$/.exec(url);
+      const m = /^\/dataplane\/v1\/agents\/([^/]+)(?:\/(heartbeat|health|metrics))?$/.exec(url);
       const rec = m ? this.agents.get(decodeURIComponent(m[1]!)) : undefined;
       if (!m || !rec) return reply(404, { error: { code: "NotFound" } });
       if (auth !== `Bearer ${rec.credential}`) return reply(401, { error: { code: "Unauthorized" } });
@@ -109,6 +111,10 @@ export class FakeControlPlane {
       }
       if (req.method === "POST" && m[2] === "health") {
         this.healthReports.push({ agentId: rec.agentId, ...(JSON.parse(text) as HealthReport) });
+        return reply(204);
+      }
+      if (req.method === "POST" && m[2] === "metrics") {
+        this.trafficReports.push({ agentId: rec.agentId, ...(JSON.parse(text) as TrafficReport) });
         return reply(204);
       }
       if (req.method === "DELETE" && !m[2]) {

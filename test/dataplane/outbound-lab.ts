@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeRunner } from "../../src/dataplane/nftables/exec.js";
-import { readConntrack } from "../../src/dataplane/nftables/snat-usage.js";
+import { readConntrack } from "../../src/dataplane/nftables/conntrack.js";
 
 const PEER = `
 import net from "node:net"; import dgram from "node:dgram";

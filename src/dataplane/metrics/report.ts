@@ -40,7 +40,9 @@ export function deltasOf(now: CounterReading[], base: Map<string, CounterReading
         changed = true;
       }
     }
-    if (r.currentFlows) {
+    // Current flows are a gauge: sent while there are any, and once more when they fall to 0 (the last
+    // accepted report had some), so lbplane sees the fall even in a report with no traffic.
+    if (r.currentFlows !== undefined && (r.currentFlows > 0 || (b?.currentFlows ?? 0) > 0)) {
       s.currentFlows = r.currentFlows;
       changed = true;
     }

@@ -2,7 +2,7 @@
 // proxy cannot — floating IP (DSR address scheme: the VM receives VIP:port unchanged) — plus default DNAT
 // rules, inbound NAT rules and HA ports, IPv4 and IPv6 (tables ip and ip6 of one name), outbound rules
 // (SNAT port blocks, render-outbound.ts) and the Standard-SKU outbound rule. See render.ts for the table
-// layout, routing.ts for policy routing.
+// layout, routing.ts for policy routing, traffic.ts and current-flows.ts for traffic metrics.
 //
 // State model: the driver keeps the applied load balancers in memory, plus `kernel`: the rendered objects
 // (render.ts TableState) it knows the kernel holds. Every change renders the desired state and sends only
@@ -20,7 +20,7 @@ import { renderDiff } from "./diff.js";
 import { fullTableText, hostPort, listenerKey, renderListener, renderState, type RenderContext, type TableState } from "./render.js";
 import { PolicyRoutes, allocateMarks } from "./routing.js";
 import { snatBlockSites, snatCounter, type SnatBlockSite } from "./render-outbound.js";
-import { addSnatPorts } from "./snat-usage.js";
+import { ConntrackFigures } from "./current-flows.js";
 import { frontendsInForce } from "./in-force.js";
 import { OrphanCounters, readCounters, readingsOf, type CounterValues } from "./traffic.js";
 import { loadBalancerProblem } from "./validate.js";
@@ -36,6 +36,8 @@ export interface NftablesDriverOptions {
   countTraffic?: boolean;
   /** How long counters of a removed rule or backend stay readable before they are deleted (default 2 min). */
   counterGraceMs?: number;
+  /** A read of conntrack's table (used SNAT ports, current flows) serves every reader for this long (default 1 s). */
+  conntrackMaxAgeMs?: number;
 }
 
 export interface NftablesDriver extends ForwardingDriver {
@@ -72,7 +74,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
   const markCursor = { next: 1 };
   let started = false;
   let env: Promise<string | undefined> | undefined;
-  let conntrackUnreadable = false;
+  const conntrack = new ConntrackFigures(run, opts.conntrackMaxAgeMs, log);
 
   const capabilities: AgentCapabilities = { driver: "nftables", floatingIP: true, haPorts: true, protocols: ["Tcp", "Udp"], outbound: true, ipv6: true };
   const dropTables = `table ip ${table} {}\ndelete table ip ${table}\ntable ip6 ${table} {}\ndelete table ip6 ${table}\n`;
@@ -319,12 +321,13 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
           loadBalancerId: lb.id,
           listener: l.name,
           frontend: frontendOf(l),
-          // activeFlows: the kernel's conntrack owns flows; counting them would need a conntrack dump per call.
           backends: l.backends.map((b) => ({
             address: b.address,
             destination: hostPort(b.destinationIPAddress, b.destinationPort),
             up: c.isUp(lb, l, b),
-            activeFlows: 0,
+            // From the last metrics read of conntrack (as old as the last report or scrape): a status call
+            // never reads the table itself, which can hold 100,000s of flows.
+            activeFlows: conntrack.activeFlows(lb, l, b),
           })),
         })),
       );
@@ -348,6 +351,7 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
         kernel = undefined;
         draining = false;
         orphans.clear();
+        conntrack.clear();
         started = false;
         log(`nftables: table ${table} and policy routes removed`);
       });
@@ -361,12 +365,8 @@ export function createNftablesDriver(opts: NftablesDriverOptions = {}): Nftables
       const values = counters.length + expired.length > 0 ? await readCounters(run, table).catch(() => new Map() as CounterValues) : new Map();
       deleteCounters(expired, values);
       const readings = readingsOf(counters, values);
-      const sites = [...applied.values()].flatMap(snatBlockSites);
-      if (sites.length > 0) {
-        const unreadable = await addSnatPorts(run, readings, sites);
-        if (unreadable && !conntrackUnreadable) log(`nftables: ${unreadable}; UsedSnatPorts is not reported`);
-        conntrackUnreadable = !!unreadable;
-      }
+      // SNAT blocks' used ports and the series' current flows, from one read of conntrack's table.
+      await conntrack.addTo(readings, { loadBalancers: [...applied.values()], marks, countTraffic });
       return readings;
     },
 

@@ -17,7 +17,7 @@
 // the table was gone anyway they start from zero, which the agent's reporter reads as a restart.
 
 import { createHash } from "node:crypto";
-import type { CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
+import type { CompiledBackend, CompiledListener, CompiledLoadBalancer } from "../../domain/agent-protocol.js";
 import type { CounterReading, SeriesKey } from "../metrics/counters.js";
 import { seriesId } from "../metrics/counters.js";
 import type { Runner } from "./exec.js";
@@ -50,6 +50,19 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 const short = (s: string): string => createHash("sha1").update(s).digest("hex").slice(0, 10);
 
 /**
+ * What tells a listener's backends apart in the kernel: the DIP's fwmark for floating IP (its packets keep
+ * the VIP), else where DNAT sent the flow. Backends of one identity share one series.
+ */
+export const backendIdentity = (l: CompiledListener, b: CompiledBackend): string =>
+  l.enableFloatingIP ? b.address : `${b.destinationIPAddress}:${b.destinationPort}`;
+
+/** The series of one (listener, backend): its counters and its current flows. `keepsPort`: HA ports (port 0). */
+export const backendSeriesKey = (lb: CompiledLoadBalancer, l: CompiledListener, b: CompiledBackend, keepsPort: boolean): SeriesKey => ({
+  loadBalancerId: lb.id, rule: l.name, frontendIPAddress: l.frontendIPAddress, frontendPort: l.frontendPort, protocol: l.protocol,
+  backendIPAddress: b.address, backendPort: keepsPort ? 0 : b.destinationPort,
+});
+
+/**
  * The counting chains, dispatch entries and counters of one listener (`k` is its listener key).
  * `keepsPort`: the backend port is the packet's own (HA ports), so only the address identifies it.
  */
@@ -60,14 +73,10 @@ export function countingObjects(lb: CompiledLoadBalancer, l: CompiledListener, k
   const seen = new Set<string>();
   const f = l.frontendIPAddress.includes(":") ? "ip6" : "ip"; // a rule forwards within its frontend's family
   for (const b of l.backends) {
-    const dest = `${b.destinationIPAddress}:${b.destinationPort}`;
-    const identity = l.enableFloatingIP ? b.address : dest;
+    const identity = backendIdentity(l, b);
     if (seen.has(identity)) continue;
     seen.add(identity);
-    const key: SeriesKey = {
-      loadBalancerId: lb.id, rule: l.name, frontendIPAddress: l.frontendIPAddress, frontendPort: l.frontendPort, protocol: l.protocol,
-      backendIPAddress: b.address, backendPort: keepsPort ? 0 : b.destinationPort,
-    };
+    const key = backendSeriesKey(lb, l, b, keepsPort);
     const base = `x_${k}_${short(identity)}`;
     const [orig, reply] = l.enableFloatingIP
       ? [`ct mark ${hex(markOf(b.address))}`, `ct mark ${hex(markOf(b.address))}`]
