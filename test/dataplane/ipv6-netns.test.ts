@@ -97,11 +97,11 @@ describe.skipIf(skipReason !== undefined)("IPv6 dual stack with real traffic", (
     await drv.apply(lb("dual", [
       rule("web4", v4, [ADDR.vm1, ADDR.vm2], { backendPort: 81 }), rule("web6", ADDR6.vip1, DIPS6, { backendPort: 81 }), dns6,
     ]));
-    expect(destsOf(await lab.get(v4, 80, 8))).toEqual(new Set([`${ADDR.vm1}:81`, `${ADDR.vm2}:81`]));
+    expect(destsOf(await lab.get(v4, 80, 16))).toEqual(new Set([`${ADDR.vm1}:81`, `${ADDR.vm2}:81`]));
     await reachable(lab, ADDR6.vip1);
     // 16 requests: both backends answer unless the hash sends all to one (2^-15, not 8 requests' 2^-7).
     expect(destsOf(await lab.get(ADDR6.vip1, 80, 16))).toEqual(new Set([`${ADDR6.vm1}:81`, `${ADDR6.vm2}:81`]));
-    const udp = await lab.udp(ADDR6.vip1, 53, 8);
+    const udp = await lab.udp(ADDR6.vip1, 53, 16);
     expect(ok(udp), JSON.stringify(udp)).toBe(true);
     expect(destsOf(udp)).toEqual(new Set([`${ADDR6.vm1}:81`, `${ADDR6.vm2}:81`]));
   });
