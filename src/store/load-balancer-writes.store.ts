@@ -1,12 +1,12 @@
 // The SQL of load balancer writes, as named steps the use case (src/services/load-balancers.service.ts)
-// calls in order. Each step is one round trip; none decides anything: what to write, whether it is
-// allowed and what to answer are the use case's and the domain's.
+// calls in order. Each step is one call (a round trip per statement); none decides anything: what to
+// write, whether it is allowed and what to answer are the use case's and the domain's.
 //
 // PUT (the hot path) runs on the pg driver (sql-transaction.ts) with prepared statements and no
 // query-builder work: lockLoadBalancerForWrite (lock and read, public IPs of the body) →
 // [resolvePublicIps when the defaults changed the references] → readCompetingClaims (lock claim keys,
-// read the claims they guard) → commitLoadBalancerWrite (head row + generation + operation, child
-// diff, claim diff, COMMIT). PATCH tags and DELETE are small and run on Prisma under the row lock.
+// read the claims they guard) → commitLoadBalancerWrite (head row, child diff, claim diff, then the
+// location's generation and the operation, COMMIT). PATCH tags and DELETE are small and run on Prisma under the row lock.
 
 import type { Claims, OwnedClaims } from "../domain/claims.js";
 import type { LoadBalancerSpec } from "../domain/model.js";
@@ -148,42 +148,55 @@ export interface HeadWrite {
 }
 
 /**
- * Bumps the location's generation, sees whether a live agent must confirm, writes the load
- * balancer's own row (INSERT when `create`) and records the operation — one statement.
+ * The load balancer's own row (INSERT when `create`), without its generation: that comes last
+ * (generationStatement), so the location's generation row is locked for one statement and the
+ * COMMIT, not for every child and claim statement in between. Every write of a location bumps that
+ * one row, so the time it is held is the time writes of a location wait for each other: held across
+ * ten round trips, eight concurrent PUTs on a busy host queued past the 5 s statement timeout.
  */
-function headStatement(v: HeadWrite): Statement {
+function rowStatement(v: HeadWrite): Statement {
+  return v.create
+    ? {
+        text: `
+          INSERT INTO load_balancers (id, resource_group_id, subscription_id, name, name_key, location, tags, etag, sku_name, sku_tier,
+                                      provisioning_state, generation, created_at, updated_at)
+          VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, 'Updating', 0, now(), now())`,
+        values: [v.uid, v.resourceGroupId, v.subscriptionId, v.name, v.name.toLowerCase(), v.location.toLowerCase(), JSON.stringify(v.tags), v.etag, v.skuName, v.skuTier],
+      }
+    : {
+        text: `
+          UPDATE load_balancers SET location = $2, tags = $3::jsonb, etag = $4, sku_name = $5, sku_tier = $6, updated_at = now()
+          WHERE id = $1::uuid`,
+        values: [v.uid, v.location.toLowerCase(), JSON.stringify(v.tags), v.etag, v.skuName, v.skuTier],
+      };
+}
+
+/**
+ * The last statement before COMMIT: bumps the location's generation, stamps the load balancer with
+ * it, sees whether a live agent must confirm (provisioningState) and records the operation.
+ */
+function generationStatement(v: HeadWrite): Statement {
   const state = "CASE WHEN a.wait THEN 'Updating' ELSE 'Succeeded' END";
-  const row = v.create
-    ? `INSERT INTO load_balancers (id, resource_group_id, subscription_id, name, name_key, location, tags, etag, sku_name, sku_tier,
-                                   provisioning_state, generation, created_at, updated_at)
-       SELECT $7::uuid, $11::uuid, $9, $12, $13, $1, $3::jsonb, $4, $5, $6, ${state}, g.generation, now(), now() FROM g, a`
-    : `UPDATE load_balancers SET location = $1, tags = $3::jsonb, etag = $4, sku_name = $5, sku_tier = $6,
-                                 provisioning_state = ${state}, generation = g.generation, updated_at = now()
-       FROM g, a WHERE id = $7::uuid`;
   const operation = insertOperationSql({
-    id: "$8::uuid", subscriptionId: "$9", location: "$1", resourceId: "$10", loadBalancerId: "$7::uuid", kind: "'Put'",
+    id: "$3::uuid", subscriptionId: "$4", location: "$1", resourceId: "$5", loadBalancerId: "$6::uuid", kind: "'Put'",
     generation: "g.generation", done: "NOT a.wait",
   }, "g, a");
   return {
     text: `
       WITH g AS (${bumpGenerationSql("$1")}),
       a AS (SELECT EXISTS (SELECT 1 FROM agents ag WHERE ag.location = $1 AND ${agentIsLive("ag", "$2")}) AS wait),
-      lb AS (${row}),
+      lb AS (UPDATE load_balancers SET provisioning_state = ${state}, generation = g.generation FROM g, a WHERE id = $6::uuid),
       op AS (${operation}
         RETURNING status, start_time, end_time)
       SELECT g.generation::text AS generation, op.status, op.start_time, op.end_time FROM g, op`,
-    values: [
-      v.location.toLowerCase(), v.livenessMs, JSON.stringify(v.tags), v.etag, v.skuName, v.skuTier, v.uid,
-      v.operationId, v.subscriptionId, v.resourceId, ...(v.create ? [v.resourceGroupId, v.name, v.name.toLowerCase()] : []),
-    ],
+    values: [v.location.toLowerCase(), v.livenessMs, v.operationId, v.subscriptionId, v.resourceId, v.uid],
   };
 }
 
 /**
- * Step 3: writes the head row (with generation and operation), the planned child rows and — when
- * `claims` is given — the diff from the stored claims to `claims`, then COMMITs. One round trip
- * (two when an existing load balancer's claims change: its stored claims are read first); answers
- * the operation recorded.
+ * Step 3: writes the head row, the planned child rows and — when `claims` is given — the diff from
+ * the stored claims to `claims`, then the generation and the operation, then COMMITs. Answers the
+ * operation recorded.
  */
 export async function commitLoadBalancerWrite(
   tx: SqlTransaction,
@@ -195,8 +208,8 @@ export async function commitLoadBalancerWrite(
     const before = head.create ? NO_STORED_CLAIMS : storedClaimsFrom((await tx.step([storedClaimsStatement(head.uid)]))[0]);
     claimWrites = replaceClaimsStatements(head.uid, head.subscriptionId, before, claims);
   }
-  const [written] = await tx.commit([headStatement(head), ...children.statements, ...claimWrites]);
-  const h = written.rows[0] as { generation: string; status: string; start_time: Date; end_time: Date | null };
+  const written = await tx.commit([rowStatement(head), ...children.statements, ...claimWrites, generationStatement(head)]);
+  const h = written[written.length - 1].rows[0] as { generation: string; status: string; start_time: Date; end_time: Date | null };
   return {
     id: head.operationId, subscriptionId: head.subscriptionId, location: head.location.toLowerCase(), resourceId: head.resourceId,
     loadBalancerId: head.uid, kind: "Put", status: h.status, generation: BigInt(h.generation), error: null,
