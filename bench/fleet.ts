@@ -63,23 +63,32 @@ async function measure(plane: BenchPlane) {
   // (2) one change → all agents.
   const converge: number[] = [];
   const bytes: number[] = [];
-  for (let i = 0; i < CHANGES; i++) {
-    const start = epoch();
-    await call("PUT", lbPath("lb"), internalLbBody("lb", 0, 1001 + i));
-    const reached = await fleet.reach(await generation());
-    converge.push(reached.last - start);
-    bytes.push(reached.bytes / AGENTS);
-  }
+  // lbplane's CPU over the changes, less the idle rate (heartbeats) over the same time: per push.
+  const changesStart = performance.now();
+  const changesCpu = await cpuDuring(async () => {
+    for (let i = 0; i < CHANGES; i++) {
+      const start = epoch();
+      await call("PUT", lbPath("lb"), internalLbBody("lb", 0, 1001 + i));
+      const reached = await fleet.reach(await generation());
+      converge.push(reached.last - start);
+      bytes.push(reached.bytes / AGENTS);
+    }
+  });
+  const idleShare = (idleCpu / (IDLE_S * 1000)) * (performance.now() - changesStart);
+  const perPush = Math.max(0, changesCpu - idleShare) / (CHANGES * AGENTS);
   converge.sort((a, b) => a - b);
-  console.log("agents | converge p50 | converge p99 | max | bytes per push");
-  console.log(`${AGENTS} | ${ms(pct(converge, 50))} | ${ms(pct(converge, 99))} | ${ms(converge[converge.length - 1])} | ${Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length)}`);
+  console.log("agents | converge p50 | converge p99 | max | bytes per push | lbplane CPU per push");
+  console.log(`(each change, ms: ${converge.map((c) => Math.round(c)).join(" ")})`);
+  console.log(`${AGENTS} | ${ms(pct(converge, 50))} | ${ms(pct(converge, 99))} | ${ms(converge[converge.length - 1])} | ${Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length)} | ${perPush.toFixed(3)} ms`);
 
   fleet.stop();
   await plane.close();
 }
 
 async function main() {
-  const plane = await startBenchPlane();
+  // BENCH_PUSH_CONCURRENCY: pushes in flight at once (lbplane's default is 128).
+  const concurrency = process.env.BENCH_PUSH_CONCURRENCY ? Number(process.env.BENCH_PUSH_CONCURRENCY) : undefined;
+  const plane = await startBenchPlane({}, concurrency);
   // A late agent is explained from lbplane's rows before the run fails.
   await measure(plane).catch(async (err) => {
     await explainLate(plane, err);
