@@ -6,6 +6,11 @@
 // credential this process last received, which proves it is the holder; a name held by another
 // live agent answers 409, retried until about two liveness windows have passed (a restarted
 // predecessor's registration lapses within one), then the agent gives up loudly (`onFatal`).
+//
+// Registration is retried no less often than a registered agent heartbeats (with jitter, so a fleet
+// restarted together does not register in lockstep): a control plane that comes back is reached
+// within one heartbeat interval by restarted agents too, not after a long backoff, and the rate is
+// one lbplane already sustains from every agent.
 
 import { SUPPORTED_PROTOCOL_VERSIONS, type CompiledLoadBalancer, type ProbeReport, type RegisterResponse } from "../domain/agent-protocol.js";
 import { ConfigApplier } from "./config-applier.js";
@@ -36,7 +41,7 @@ export interface AgentOptions {
   trafficReportIntervalMs?: number;
   availabilitySampleMs?: number;
   controlPlaneTimeoutMs?: number;
-  /** Longest wait between registration attempts. */
+  /** Longest wait between registration attempts; default the heartbeat interval (last announced, else lbplane's default). */
   maxRetryMs?: number;
   /**
    * How long a name held by another live agent is retried before giving up; default two liveness
@@ -49,6 +54,8 @@ export interface AgentOptions {
 
 /** lbplane's default LBPLANE_AGENT_LIVENESS_MS, for an agent that has not been told the window yet. */
 const DEFAULT_LIVENESS_MS = 5000;
+/** The heartbeat interval lbplane announces for that window (a quarter of it). */
+const DEFAULT_HEARTBEAT_MS = DEFAULT_LIVENESS_MS / 4;
 
 export class Agent {
   url = "";
@@ -56,6 +63,7 @@ export class Agent {
   /** The credential of the last successful registration: presented to prove a re-registration. */
   private credential: string | undefined;
   private livenessWindowMs: number | undefined;
+  private heartbeatIntervalMs: number | undefined;
   private registering: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -201,6 +209,7 @@ export class Agent {
         this.registration = reg;
         this.credential = reg.credential;
         this.livenessWindowMs = reg.livenessWindowMs;
+        this.heartbeatIntervalMs = reg.heartbeatIntervalMs;
         this.opts.log.info("registered", { agentId: reg.agentId, heartbeatIntervalMs: reg.heartbeatIntervalMs });
         this.scheduleHeartbeat();
         // lbplane may have lost what we reported before (restart, restore): tell it everything now.
@@ -208,7 +217,7 @@ export class Agent {
         void this.reporter.sendFull();
         return;
       } catch (err) {
-        let maxDelay = this.opts.maxRetryMs ?? 10_000;
+        let maxDelay = this.opts.maxRetryMs ?? this.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
         if (err instanceof ControlPlaneError && err.status === 409) {
           const window = this.livenessWindowMs ?? DEFAULT_LIVENESS_MS;
           const giveUpMs = this.opts.nameTakenGiveUpMs ?? 2 * window;
@@ -233,10 +242,11 @@ export class Agent {
           return;
         } else {
           nameTakenSince = undefined;
-          this.opts.log.warn("registration failed; retrying", { err: errorText(err), retryInMs: delay });
+          this.opts.log.warn("registration failed; retrying", { err: errorText(err), retryInMs: Math.min(delay, maxDelay) });
         }
         delay = Math.min(delay, maxDelay);
-        await new Promise((r) => setTimeout(r, delay));
+        // "Equal jitter": half the delay fixed, half random (the log above names the longest wait).
+        await new Promise((r) => setTimeout(r, Math.round(delay / 2 + (Math.random() * delay) / 2)));
         delay = Math.min(delay * 2, maxDelay);
       }
     }
