@@ -45,7 +45,7 @@ export interface AgentOptions {
   maxRetryMs?: number;
   /**
    * How long a name held by another live agent is retried before giving up; default two liveness
-   * windows (the last one lbplane announced, else lbplane's default of 5 s).
+   * windows (the last one lbplane announced, else the 409's Retry-After, else lbplane's default of 5 s).
    */
   nameTakenGiveUpMs?: number;
   /** The agent cannot go on (its name is held by another agent); the process should exit non-zero. */
@@ -219,7 +219,9 @@ export class Agent {
       } catch (err) {
         let maxDelay = this.opts.maxRetryMs ?? this.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
         if (err instanceof ControlPlaneError && err.status === 409) {
-          const window = this.livenessWindowMs ?? DEFAULT_LIVENESS_MS;
+          // A new process learns the window from the 409 itself (Retry-After): assuming lbplane's
+          // default would give up before a longer window lets its predecessor's registration lapse.
+          const window = this.livenessWindowMs ?? err.retryAfterMs ?? DEFAULT_LIVENESS_MS;
           const giveUpMs = this.opts.nameTakenGiveUpMs ?? 2 * window;
           nameTakenSince ??= Date.now();
           if (Date.now() - nameTakenSince >= giveUpMs) {

@@ -11,6 +11,8 @@ export class ControlPlaneError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** lbplane's Retry-After, in milliseconds, when it sent one. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -65,7 +67,9 @@ export class ControlPlaneClient {
     });
     const text = await res.body.text();
     if (res.statusCode >= 300) {
-      throw new ControlPlaneError(res.statusCode, `${method} ${path} → ${res.statusCode}: ${text.slice(0, 300)}`);
+      const retryAfter = Number(res.headers["retry-after"]);
+      const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
+      throw new ControlPlaneError(res.statusCode, `${method} ${path} → ${res.statusCode}: ${text.slice(0, 300)}`, retryAfterMs);
     }
     if (!text) return undefined;
     try {

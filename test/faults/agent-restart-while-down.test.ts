@@ -8,6 +8,8 @@
 // again — measured from lbplane's start — and changes made right after reach it.
 
 import { rmSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ServerProcess } from "../agents/processes.js";
 import { freePort, spread, startHttpBackend, tryGet, type Backend } from "../dataplane/lab.js";
@@ -25,7 +27,7 @@ import {
   spawnAgent,
 } from "../e2e/cluster.js";
 import { until } from "../kit/wait.js";
-import { api, freshDataDir, killControlPlaneHost, startEmbeddedLbplane } from "./kit.js";
+import { api, freshDataDir, JOIN_TOKEN, killControlPlaneHost, startEmbeddedLbplane } from "./kit.js";
 
 // This file's loopback addresses (DIPs 127.0.0.5x, VIPs 127.51.0.x): no other test listens there.
 const VIP1 = "127.51.0.1";
@@ -63,16 +65,17 @@ describe("an agent restarted while the control plane is down", () => {
   const servers: ServerProcess[] = [];
   const agents: AgentProcess[] = [];
   const backends: Backend[] = [];
-  let dataDir = "";
+  const dataDirs: string[] = [];
   afterAll(async () => {
     for (const a of agents) await a.kill("SIGKILL");
     for (const s of servers) await s.kill("SIGTERM");
     for (const b of backends) await b.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
   });
 
   it("keeps forwarding, retries its registration without exiting, and forwards again once lbplane is back", async () => {
-    dataDir = await freshDataDir();
+    const dataDir = await freshDataDir();
+    dataDirs.push(dataDir);
     // lbplane comes back on the same address, as behind a stable name or service address.
     const lbPort = await freePort(["127.0.0.1"]);
     const env = { PORT: String(lbPort) };
@@ -194,6 +197,14 @@ describe("an agent restarted while the control plane is down", () => {
     expect(listed.filter((a) => a.name === NAME)).toHaveLength(1);
     expect(agentLog(agent).filter((l) => l.level === "error")).toEqual([]);
     expect(agentLog(agent).filter((l) => /name held/.test(l.msg))).toEqual([]);
+    // Another process taking the name now is refused, and told how long a holder keeps it.
+    const taken = await fetch(`${base}/dataplane/v1/agents/register`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${JOIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: NAME, location: "westeurope", url: "http://127.0.0.1:9", capabilities: { driver: "userspace", floatingIP: false, haPorts: false, protocols: ["Tcp"] }, appliedGeneration: -1 }),
+    });
+    expect(taken.status, await taken.text()).toBe(409);
+    expect(taken.headers.get("retry-after")).toBe("3");
 
     // The change made right after lbplane came back is served, and its operation completed.
     const asyncUrl = change.headers.get("azure-asyncoperation") as string;
@@ -210,4 +221,29 @@ describe("an agent restarted while the control plane is down", () => {
     expect(pushes[0].from, JSON.stringify(pushes)).toBe("full");
     expect(pushes.at(-1)?.from).not.toBe("full");
   }, 180_000);
+
+  it("a new agent process waits for a held name as long as lbplane's 409 says a holder can keep it (Retry-After), not lbplane's default window", async () => {
+    // The window is lbplane's setting; a restarted agent has not been told it. A control plane with
+    // a 1 s window: the agent must give up after two of them (2 s), not after two default ones (10 s)
+    // — so with a window longer than the default it likewise waits for its predecessor to lapse.
+    const fake = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(409, { "content-type": "application/json", "retry-after": "1" });
+      res.end(JSON.stringify({ error: { code: "AgentNameInUse", message: "held", details: [] } }));
+    });
+    await new Promise<void>((r) => fake.listen(0, "127.0.0.1", r));
+    try {
+      const agent = spawnAgent(`http://127.0.0.1:${(fake.address() as AddressInfo).port}`, "ar-held", ["--log-level", "info"]);
+      agents.push(agent);
+      const t0 = performance.now();
+      await until("the agent gives up", () => agent.child.exitCode !== null, 8_000, 50);
+      const ms = performance.now() - t0;
+      expect(agent.child.exitCode).toBe(1);
+      expect(agent.stderr()).toMatch(/lbplane answered 409 for 2000 ms/);
+      expect(ms).toBeLessThan(8_000);
+    } finally {
+      fake.closeAllConnections();
+      await new Promise((r) => fake.close(r));
+    }
+  });
 });
