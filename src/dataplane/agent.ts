@@ -16,6 +16,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS, type CompiledLoadBalancer, type ProbeRepor
 import { ConfigApplier } from "./config-applier.js";
 import { ConfigServer } from "./config-server.js";
 import { ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
+import { logCallFailure } from "./reachability.js";
 import type { ForwardingDriver } from "./driver.js";
 import { HealthReporter } from "./health-reporter.js";
 import { AvailabilitySampler } from "./metrics/availability.js";
@@ -77,7 +78,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     const { log, driver } = opts;
-    this.client = new ControlPlaneClient(opts.controlPlaneUrl, { timeoutMs: opts.controlPlaneTimeoutMs });
+    this.client = new ControlPlaneClient(opts.controlPlaneUrl, { timeoutMs: opts.controlPlaneTimeoutMs, log });
     this.prober = new Prober({ log, intervalOverrideMs: opts.probeIntervalMs, onTransition: (r) => this.onProbeTransition(r) });
     this.applier = new ConfigApplier(driver, log, (lbs: CompiledLoadBalancer[]) => this.prober.sync(lbs));
     this.reporter = new HealthReporter({
@@ -244,7 +245,7 @@ export class Agent {
           return;
         } else {
           nameTakenSince = undefined;
-          this.opts.log.warn("registration failed; retrying", { err: errorText(err), retryInMs: Math.min(delay, maxDelay) });
+          logCallFailure(this.opts.log, "registration failed; retrying", err, { retryInMs: Math.min(delay, maxDelay) });
         }
         delay = Math.min(delay, maxDelay);
         // "Equal jitter": half the delay fixed, half random (the log above names the longest wait).
@@ -269,7 +270,7 @@ export class Agent {
       }
     } catch (err) {
       if (isForgotten(err)) return this.reregister(reg);
-      this.opts.log.warn("heartbeat failed", { err: errorText(err) });
+      logCallFailure(this.opts.log, "heartbeat failed", err);
     }
     if (this.registration === reg) this.scheduleHeartbeat();
   }

@@ -5,6 +5,8 @@
 import { Pool } from "undici";
 import type { HealthReport, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse } from "../domain/agent-protocol.js";
 import type { TrafficReport } from "../domain/metrics-protocol.js";
+import type { Logger } from "./log.js";
+import { ControlPlaneUnreachable, Reachability } from "./reachability.js";
 
 export class ControlPlaneError extends Error {
   override name = "ControlPlaneError";
@@ -20,13 +22,17 @@ export class ControlPlaneError extends Error {
 
 export interface ControlPlaneClientOptions {
   timeoutMs?: number;
+  /** Where the client says once that lbplane is unreachable, and when it is back. */
+  log?: Logger;
 }
 
 export class ControlPlaneClient {
   private readonly pool: Pool;
   private readonly prefix: string;
+  private readonly reachability: Reachability | undefined;
 
   constructor(baseUrl: string, opts: ControlPlaneClientOptions = {}) {
+    this.reachability = opts.log && new Reachability(opts.log);
     const url = new URL(baseUrl);
     // Keep a path prefix (lbplane behind a reverse proxy at /lbplane) but drop a trailing slash.
     this.prefix = url.pathname.replace(/\/+$/, "");
@@ -59,12 +65,19 @@ export class ControlPlaneClient {
   }
 
   private async call(method: "POST" | "DELETE", path: string, token: string, body?: unknown): Promise<unknown> {
-    const res = await this.pool.request({
-      method,
-      path: this.prefix + path,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let res: Awaited<ReturnType<Pool["request"]>>;
+    try {
+      res = await this.pool.request({
+        method,
+        path: this.prefix + path,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      this.reachability?.unreachable(`${method} ${path.replace(/\/agents\/[^/]+/, "/agents/{id}")}`, err);
+      throw new ControlPlaneUnreachable(err);
+    }
+    this.reachability?.reached();
     const text = await res.body.text();
     if (res.statusCode >= 300) {
       const retryAfter = Number(res.headers["retry-after"]);
