@@ -6,7 +6,7 @@ import { Pool } from "undici";
 import type { HealthReport, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse } from "../domain/agent-protocol.js";
 import type { TrafficReport } from "../domain/metrics-protocol.js";
 import type { Logger } from "./log.js";
-import { ControlPlaneUnreachable, Reachability } from "./reachability.js";
+import { ControlPlaneUnavailable, Reachability } from "./reachability.js";
 
 export class ControlPlaneError extends Error {
   override name = "ControlPlaneError";
@@ -22,7 +22,7 @@ export class ControlPlaneError extends Error {
 
 export interface ControlPlaneClientOptions {
   timeoutMs?: number;
-  /** Where the client says once that lbplane is unreachable, and when it is back. */
+  /** Where the client says once that lbplane is unavailable, and when it is back. */
   log?: Logger;
 }
 
@@ -74,11 +74,12 @@ export class ControlPlaneClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      this.reachability?.unreachable(`${method} ${path.replace(/\/agents\/[^/]+/, "/agents/{id}")}`, err);
-      throw new ControlPlaneUnreachable(err);
+      throw this.unavailable(method, path, err);
     }
-    this.reachability?.reached();
     const text = await res.body.text();
+    // 503: lbplane is up but its database is not (or it is starting or stopping) — the same outage.
+    if (res.statusCode === 503) throw this.unavailable(method, path, new ControlPlaneError(503, `${method} ${path} → 503: ${text.slice(0, 300)}`));
+    this.reachability?.reached();
     if (res.statusCode >= 300) {
       const retryAfter = Number(res.headers["retry-after"]);
       const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
@@ -90,5 +91,10 @@ export class ControlPlaneClient {
     } catch {
       throw new ControlPlaneError(res.statusCode, `${method} ${path}: response is not JSON`);
     }
+  }
+
+  private unavailable(method: string, path: string, cause: unknown): ControlPlaneUnavailable {
+    this.reachability?.unavailable(`${method} ${path.replace(/\/agents\/[^/]+/, "/agents/{id}")}`, cause);
+    return new ControlPlaneUnavailable(cause);
   }
 }

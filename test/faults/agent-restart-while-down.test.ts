@@ -1,7 +1,7 @@
 // The control plane's host dies (lbplane and its embedded PostgreSQL SIGKILLed) under a real
 // lbplane-agent serving the seed's rule type #1 on loopback; while it is down the agent is restarted
 // as an operator would (SIGTERM, same command line). Issue 11 promises: a running agent keeps
-// forwarding with its last configuration and says the control plane is unreachable instead of
+// forwarding with its last configuration and says once that the control plane is unavailable instead of
 // crash-looping; a restarted agent keeps retrying its registration with backoff and does not exit
 // (it persists no configuration, so it forwards nothing until it has registered); once lbplane is
 // back on the same data the agent gets its name back, receives its configuration and forwards
@@ -135,7 +135,7 @@ describe("an agent restarted while the control plane is down", () => {
     // Said once, not once per failed heartbeat (every 750 ms here), health or traffic report.
     const outage = agentLog(agent).slice(logBefore);
     const warnings = outage.filter((l) => l.level !== "info");
-    expect(warnings.map((l) => l.msg), agent.stderr()).toEqual(["control plane unreachable; forwarding with the last configuration and retrying"]);
+    expect(warnings.map((l) => l.msg), agent.stderr()).toEqual(["control plane unavailable; forwarding with the last configuration and retrying"]);
     expect(warnings[0].err).toMatch(/ECONNREFUSED|ECONNRESET/);
 
     // (2) The operator restarts the agent while lbplane is still down: it drains, exits 0 …
@@ -162,7 +162,7 @@ describe("an agent restarted while the control plane is down", () => {
     expect(delays.at(-1)).toBe(1250);
     expect(String(retries[0].err)).toMatch(/ECONNREFUSED/);
     expect(agentLog(agent).filter((l) => l.level === "warn" || l.level === "error").map((l) => l.msg)).toEqual([
-      "control plane unreachable; forwarding with the last configuration and retrying",
+      "control plane unavailable; forwarding with the last configuration and retrying",
     ]);
     expect(agent.child.exitCode).toBeNull();
     expect(await tryGet(VIP1, P, { timeoutMs: 1000 })).toBe("error");
@@ -200,7 +200,7 @@ describe("an agent restarted while the control plane is down", () => {
     expect(listed.filter((a) => a.name === NAME)).toHaveLength(1);
     expect(agentLog(agent).filter((l) => l.level === "error")).toEqual([]);
     expect(agentLog(agent).filter((l) => /name held/.test(l.msg))).toEqual([]);
-    expect(agentLog(agent).filter((l) => l.msg === "control plane reachable again")).toHaveLength(1);
+    expect(agentLog(agent).filter((l) => l.msg === "control plane available again")).toHaveLength(1);
     // Another process taking the name now is refused, and told how long a holder keeps it.
     const taken = await fetch(`${base}/dataplane/v1/agents/register`, {
       method: "POST",
