@@ -6,11 +6,17 @@
 // credential this process last received, which proves it is the holder; a name held by another
 // live agent answers 409, retried until about two liveness windows have passed (a restarted
 // predecessor's registration lapses within one), then the agent gives up loudly (`onFatal`).
+//
+// Registration is retried no less often than a registered agent heartbeats (with jitter, so a fleet
+// restarted together does not register in lockstep): a control plane that comes back is reached
+// within one heartbeat interval by restarted agents too, not after a long backoff, and the rate is
+// one lbplane already sustains from every agent.
 
 import { SUPPORTED_PROTOCOL_VERSIONS, type CompiledLoadBalancer, type ProbeReport, type RegisterResponse } from "../domain/agent-protocol.js";
 import { ConfigApplier } from "./config-applier.js";
 import { ConfigServer } from "./config-server.js";
 import { ControlPlaneClient, ControlPlaneError } from "./control-plane-client.js";
+import { logCallFailure } from "./reachability.js";
 import type { ForwardingDriver } from "./driver.js";
 import { HealthReporter } from "./health-reporter.js";
 import { AvailabilitySampler } from "./metrics/availability.js";
@@ -36,11 +42,11 @@ export interface AgentOptions {
   trafficReportIntervalMs?: number;
   availabilitySampleMs?: number;
   controlPlaneTimeoutMs?: number;
-  /** Longest wait between registration attempts. */
+  /** Longest wait between registration attempts; default the heartbeat interval (last announced, else lbplane's default). */
   maxRetryMs?: number;
   /**
    * How long a name held by another live agent is retried before giving up; default two liveness
-   * windows (the last one lbplane announced, else lbplane's default of 5 s).
+   * windows (the last one lbplane announced, else the 409's Retry-After, else lbplane's default of 5 s).
    */
   nameTakenGiveUpMs?: number;
   /** The agent cannot go on (its name is held by another agent); the process should exit non-zero. */
@@ -49,6 +55,8 @@ export interface AgentOptions {
 
 /** lbplane's default LBPLANE_AGENT_LIVENESS_MS, for an agent that has not been told the window yet. */
 const DEFAULT_LIVENESS_MS = 5000;
+/** The heartbeat interval lbplane announces for that window (a quarter of it). */
+const DEFAULT_HEARTBEAT_MS = DEFAULT_LIVENESS_MS / 4;
 
 export class Agent {
   url = "";
@@ -56,6 +64,7 @@ export class Agent {
   /** The credential of the last successful registration: presented to prove a re-registration. */
   private credential: string | undefined;
   private livenessWindowMs: number | undefined;
+  private heartbeatIntervalMs: number | undefined;
   private registering: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -69,7 +78,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     const { log, driver } = opts;
-    this.client = new ControlPlaneClient(opts.controlPlaneUrl, { timeoutMs: opts.controlPlaneTimeoutMs });
+    this.client = new ControlPlaneClient(opts.controlPlaneUrl, { timeoutMs: opts.controlPlaneTimeoutMs, log });
     this.prober = new Prober({ log, intervalOverrideMs: opts.probeIntervalMs, onTransition: (r) => this.onProbeTransition(r) });
     this.applier = new ConfigApplier(driver, log, (lbs: CompiledLoadBalancer[]) => this.prober.sync(lbs));
     this.reporter = new HealthReporter({
@@ -201,6 +210,7 @@ export class Agent {
         this.registration = reg;
         this.credential = reg.credential;
         this.livenessWindowMs = reg.livenessWindowMs;
+        this.heartbeatIntervalMs = reg.heartbeatIntervalMs;
         this.opts.log.info("registered", { agentId: reg.agentId, heartbeatIntervalMs: reg.heartbeatIntervalMs });
         this.scheduleHeartbeat();
         // lbplane may have lost what we reported before (restart, restore): tell it everything now.
@@ -208,9 +218,11 @@ export class Agent {
         void this.reporter.sendFull();
         return;
       } catch (err) {
-        let maxDelay = this.opts.maxRetryMs ?? 10_000;
+        let maxDelay = this.opts.maxRetryMs ?? this.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
         if (err instanceof ControlPlaneError && err.status === 409) {
-          const window = this.livenessWindowMs ?? DEFAULT_LIVENESS_MS;
+          // A new process learns the window from the 409 itself (Retry-After): assuming lbplane's
+          // default would give up before a longer window lets its predecessor's registration lapse.
+          const window = this.livenessWindowMs ?? err.retryAfterMs ?? DEFAULT_LIVENESS_MS;
           const giveUpMs = this.opts.nameTakenGiveUpMs ?? 2 * window;
           nameTakenSince ??= Date.now();
           if (Date.now() - nameTakenSince >= giveUpMs) {
@@ -233,10 +245,11 @@ export class Agent {
           return;
         } else {
           nameTakenSince = undefined;
-          this.opts.log.warn("registration failed; retrying", { err: errorText(err), retryInMs: delay });
+          logCallFailure(this.opts.log, "registration failed; retrying", err, { retryInMs: Math.min(delay, maxDelay) });
         }
         delay = Math.min(delay, maxDelay);
-        await new Promise((r) => setTimeout(r, delay));
+        // "Equal jitter": half the delay fixed, half random (the log above names the longest wait).
+        await new Promise((r) => setTimeout(r, Math.round(delay / 2 + (Math.random() * delay) / 2)));
         delay = Math.min(delay * 2, maxDelay);
       }
     }
@@ -257,7 +270,7 @@ export class Agent {
       }
     } catch (err) {
       if (isForgotten(err)) return this.reregister(reg);
-      this.opts.log.warn("heartbeat failed", { err: errorText(err) });
+      logCallFailure(this.opts.log, "heartbeat failed", err);
     }
     if (this.registration === reg) this.scheduleHeartbeat();
   }

@@ -5,12 +5,16 @@
 import { Pool } from "undici";
 import type { HealthReport, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse } from "../domain/agent-protocol.js";
 import type { TrafficReport } from "../domain/metrics-protocol.js";
+import type { Logger } from "./log.js";
+import { ControlPlaneUnavailable, Reachability } from "./reachability.js";
 
 export class ControlPlaneError extends Error {
   override name = "ControlPlaneError";
   constructor(
     readonly status: number,
     message: string,
+    /** lbplane's Retry-After, in milliseconds, when it sent one. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -18,13 +22,17 @@ export class ControlPlaneError extends Error {
 
 export interface ControlPlaneClientOptions {
   timeoutMs?: number;
+  /** Where the client says once that lbplane is unavailable, and when it is back. */
+  log?: Logger;
 }
 
 export class ControlPlaneClient {
   private readonly pool: Pool;
   private readonly prefix: string;
+  private readonly reachability: Reachability | undefined;
 
   constructor(baseUrl: string, opts: ControlPlaneClientOptions = {}) {
+    this.reachability = opts.log && new Reachability(opts.log);
     const url = new URL(baseUrl);
     // Keep a path prefix (lbplane behind a reverse proxy at /lbplane) but drop a trailing slash.
     this.prefix = url.pathname.replace(/\/+$/, "");
@@ -57,15 +65,25 @@ export class ControlPlaneClient {
   }
 
   private async call(method: "POST" | "DELETE", path: string, token: string, body?: unknown): Promise<unknown> {
-    const res = await this.pool.request({
-      method,
-      path: this.prefix + path,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let res: Awaited<ReturnType<Pool["request"]>>;
+    try {
+      res = await this.pool.request({
+        method,
+        path: this.prefix + path,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw this.unavailable(method, path, err);
+    }
     const text = await res.body.text();
+    // 503: lbplane is up but its database is not (or it is starting or stopping) — the same outage.
+    if (res.statusCode === 503) throw this.unavailable(method, path, new ControlPlaneError(503, `${method} ${path} → 503: ${text.slice(0, 300)}`));
+    this.reachability?.reached();
     if (res.statusCode >= 300) {
-      throw new ControlPlaneError(res.statusCode, `${method} ${path} → ${res.statusCode}: ${text.slice(0, 300)}`);
+      const retryAfter = Number(res.headers["retry-after"]);
+      const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
+      throw new ControlPlaneError(res.statusCode, `${method} ${path} → ${res.statusCode}: ${text.slice(0, 300)}`, retryAfterMs);
     }
     if (!text) return undefined;
     try {
@@ -73,5 +91,10 @@ export class ControlPlaneClient {
     } catch {
       throw new ControlPlaneError(res.statusCode, `${method} ${path}: response is not JSON`);
     }
+  }
+
+  private unavailable(method: string, path: string, cause: unknown): ControlPlaneUnavailable {
+    this.reachability?.unavailable(`${method} ${path.replace(/\/agents\/[^/]+/, "/agents/{id}")}`, cause);
+    return new ControlPlaneUnavailable(cause);
   }
 }

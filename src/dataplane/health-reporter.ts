@@ -4,6 +4,7 @@
 // bounded memory, never an ever-growing queue.
 
 import type { HealthReport, ProbeReport } from "./../domain/agent-protocol.js";
+import { logCallFailure } from "./reachability.js";
 import { errorText, type Logger } from "./log.js";
 
 export interface HealthReporterOptions {
@@ -51,7 +52,7 @@ export class HealthReporter {
         } catch (err) {
           // Put back what no newer transition replaced, and try again later.
           for (const [key, r] of batch) if (!this.pending.has(key)) this.pending.set(key, r);
-          this.opts.log.warn("health report failed; will retry", { err: errorText(err), pending: this.pending.size });
+          logCallFailure(this.opts.log, "health report failed; will retry", err, { pending: this.pending.size });
           clearTimeout(this.retryTimer);
           this.retryTimer = setTimeout(() => void this.flush(), this.opts.retryMs ?? 1000);
           this.retryTimer.unref();

@@ -101,14 +101,19 @@ export async function agentsRoutes(fastify: FastifyInstance): Promise<void> {
         tags: TAGS,
         summary: "Register (or re-register) a data-plane agent",
         description:
-          "Bearer LBPLANE_JOIN_TOKEN (checked before the body is read). Registers the agent by name with a fresh credential and push token. A name held by a live agent is refused (409 AgentNameInUse) unless the body's `credential` is that agent's current credential; a name frees once its holder has missed the liveness window. `url` must be http(s)://host:port with no path, query, fragment or userinfo (lbplane pushes to {url}/v1/config), and inside LBPLANE_AGENT_NETWORKS when that is set. An agent that starts empty (appliedGeneration -1 or absent) receives its location's full configuration at once; health reports start afresh.",
+          "Bearer LBPLANE_JOIN_TOKEN (checked before the body is read). Registers the agent by name with a fresh credential and push token. A name held by a live agent is refused (409 AgentNameInUse) unless the body's `credential` is that agent's current credential; a name frees once its holder has missed the liveness window, which the 409 answer's Retry-After gives in seconds. `url` must be http(s)://host:port with no path, query, fragment or userinfo (lbplane pushes to {url}/v1/config), and inside LBPLANE_AGENT_NETWORKS when that is set. An agent that starts empty (appliedGeneration -1 or absent) receives its location's full configuration at once; health reports start afresh.",
         security: agentSecurity,
         body: RegisterRequestBody,
         response: { 200: RegisterResponseSchema, ...errors },
       },
     },
-    async (request) => {
-      const reg = await registerAgent(request.server.deps, bearerToken(request), request.body);
+    async (request, reply) => {
+      const reg = await registerAgent(request.server.deps, bearerToken(request), request.body).catch((err: unknown) => {
+        // A restarted agent does not know the liveness window yet: tell it how long a lapsed
+        // holder can keep the name, so it waits that long before deciding the name is really taken.
+        if ((err as { code?: string }).code === Errors.agentNameInUse.code) reply.header("retry-after", String(Math.ceil(config.agentLivenessMs / 1000)));
+        throw err;
+      });
       return {
         agentId: reg.agent.id,
         credential: reg.credential,

@@ -102,3 +102,33 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; va
   const value = await work();
   return { ms: performance.now() - t0, value };
 }
+
+/**
+ * The control plane's host dies: lbplane and every process of its embedded PostgreSQL SIGKILLed,
+ * nothing shut down cleanly (the next start does PostgreSQL's crash recovery).
+ */
+export async function killControlPlaneHost(server: ServerProcess, dataDir: string): Promise<void> {
+  const cluster = clusterPids(dataDir);
+  await server.kill("SIGKILL");
+  for (const pid of cluster) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (cluster.some(running)) {
+    if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${cluster.filter(running).join(", ")} outlived SIGKILL`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Alive and not a zombie: a killed postmaster is reparented to a PID 1 that may never reap it. */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1][0] !== "Z";
+  } catch {
+    return false;
+  }
+}

@@ -7,6 +7,7 @@
 import type { TrafficReport, TrafficSeries } from "../../domain/metrics-protocol.js";
 import { MAX_TRAFFIC_SERIES } from "../../domain/metrics-protocol.js";
 import { errorText, type Logger } from "../log.js";
+import { logCallFailure } from "../reachability.js";
 import type { AvailabilitySampler } from "./availability.js";
 import { COUNTER_FIELDS, seriesId, type CounterReading } from "./counters.js";
 
@@ -116,7 +117,7 @@ export class TrafficReporter {
       return true;
     } catch (err) {
       this.opts.sampler.restore(availability);
-      this.opts.log.warn("traffic report failed; its figures go with the next one", { err: errorText(err) });
+      logCallFailure(this.opts.log, "traffic report failed; its figures go with the next one", err);
       return false;
     } finally {
       this.sending = false;
