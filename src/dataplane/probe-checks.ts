@@ -23,7 +23,7 @@ function tcpCheck(host: string, port: number, timeoutMs: number): Promise<string
     };
     const timer = setTimeout(() => done(`no TCP connection within ${timeoutMs} ms`), timeoutMs);
     socket.once("connect", () => done(undefined));
-    socket.once("error", (err) => done(errorText(err)));
+    socket.on("error", (err) => done(errorText(err))); // on, not once: a second error must not go unhandled
   });
 }
 
@@ -52,6 +52,6 @@ function httpCheck(probe: CompiledProbe, host: string, timeoutMs: number): Promi
       res.resume();
       done(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`);
     });
-    req.once("error", (err) => done(errorText(err)));
+    req.on("error", (err) => done(errorText(err))); // on, not once: destroy() may add another
   });
 }
