@@ -103,7 +103,7 @@ async function main() {
       if (issues.length) throw new Error(`bench LB invalid: ${issues[0].message}`);
       const claims = deriveClaims(full, ctx);
       compileLoadBalancer(full, ctx);
-      return claims.destination.length;
+      return claims.destination.reduce((n, g) => n + g.members.length, 0);
     });
     const body = JSON.stringify(spec);
     const put = await measure(async () => {

@@ -1,10 +1,14 @@
-// Claims: flows as the store persists them. The database holds them under exclusion constraints
-// (frontend: scope+IP+protocol+port range; destination: scope+VM+destination IP+protocol+port
-// range), the backstop that makes the uniqueness law hold under concurrent writers.
+// Claims: flows as the store persists them. The database checks them under per-address advisory
+// locks (frontend: an exclusion constraint on scope+IP+protocol+port range; destination: a check of
+// each VM+destination IP+protocol+port range against other load balancers' groups), the backstop
+// that makes the uniqueness law hold under concurrent writers.
 
-import { compareRules, dropSubsumed, flowsOf, groupBy } from "./flows.js";
+import { withoutSubsumedMembers } from "./backend-sets.js";
+import { compareRules, compareStrings, dropSubsumed, flowsOf, groupBy, type DestinationGroup } from "./flows.js";
 import type { LoadBalancerSpec } from "./model.js";
-import { resolveLoadBalancer, type OwnerKind, type ResolveContext, type ResolvedLoadBalancer } from "./resolve.js";
+import {
+  resolveLoadBalancer, type OwnerKind, type ResolveContext, type ResolvedAddress, type ResolvedLoadBalancer,
+} from "./resolve.js";
 
 export { conflictIssues } from "./uniqueness.js";
 
@@ -18,6 +22,7 @@ export interface FrontendClaim {
   ownerKind: OwnerKind;
 }
 
+/** One flow on one VM, as other load balancers' claims are read back for comparison. */
 export interface DestinationClaim {
   scope: string;
   backendAddress: string;
@@ -28,6 +33,29 @@ export interface DestinationClaim {
   enableFloatingIP: boolean;
   owner: string;
   ownerKind: OwnerKind;
+}
+
+export interface ClaimMember {
+  scope: string;
+  backendAddress: string;
+}
+
+/**
+ * A rule's destination claim over a set of VMs: (destination, protocol, port range) on each member.
+ * What the store persists (one row per group, each distinct member set once) and what the law
+ * compares — never expanded into one claim per VM.
+ */
+export interface DestinationClaimGroup {
+  /** Null: each member's own address (the DIP); else the one destination (a floating rule's VIP). */
+  destinationIp: string | null;
+  protocol: "Tcp" | "Udp";
+  portLow: number;
+  portHigh: number;
+  enableFloatingIP: boolean;
+  owner: string;
+  ownerKind: OwnerKind;
+  /** Sorted by (scope, address), unique; equal member lists of one derivation are one array. */
+  members: ClaimMember[];
 }
 
 export interface ClaimOwner {
@@ -43,15 +71,15 @@ export interface OwnedClaims {
 
 export interface Claims {
   frontend: FrontendClaim[];
-  destination: DestinationClaim[];
+  destination: DestinationClaimGroup[];
 }
 
 /**
  * Claims a (defaults-applied, structurally valid) spec occupies. Within one LB the output has no
- * overlapping rows: a row contained in another of the same key is dropped (Azure allows a floating
- * rule inside a floating HA-ports rule on the same frontend; the HA row already covers it), and
- * identical rows from one rule reaching a DIP twice collapse. For a spec validation refused, rows may
- * still overlap — the database would then refuse them too.
+ * overlapping claims: a VM's claim contained in another of the same destination is dropped (Azure
+ * allows a floating rule inside a floating HA-ports rule on the same frontend; the HA claim already
+ * covers it), and a rule reaching a DIP twice claims it once. For a spec validation refused, claims
+ * may still overlap.
  */
 export function deriveClaims(spec: LoadBalancerSpec, ctx: ResolveContext): Claims {
   return claimsOf(resolveLoadBalancer(spec, ctx));
@@ -78,30 +106,70 @@ function deriveFromFlows(lb: ResolvedLoadBalancer): Claims {
       });
     }
   }
-  const destination: DestinationClaim[] = [];
-  for (const group of flowsOf(lb).destination.values()) {
-    for (const d of dropSubsumed(group, byRule)) {
-      destination.push({
-        scope: d.scope, backendAddress: d.backend, destinationIp: d.destinationIp, protocol: d.protocol,
-        portLow: d.low, portHigh: d.high, enableFloatingIP: d.rule.floating,
-        owner: d.rule.name, ownerKind: d.rule.kind,
-      });
-    }
-  }
+  const kept = [...flowsOf(lb).destination.values()].flatMap((partition) => withoutSubsumedMembers(partition, byRule));
+  const members = memberLists(kept);
+  const destination = kept.map((g): DestinationClaimGroup => ({
+    destinationIp: g.vip, protocol: g.protocol, portLow: g.low, portHigh: g.high, enableFloatingIP: g.rule.floating,
+    owner: g.rule.name, ownerKind: g.rule.kind, members: members(g.members),
+  }));
   return { frontend, destination };
 }
 
-/** The query keys the store needs to fetch possibly-colliding claims of other LBs. */
-export function claimLookupKeys(c: Claims): {
+/**
+ * Canonical member lists: one ClaimMember per VM, each list sorted by (scope, address) and unique,
+ * equal lists shared (rules on one pool share its list, so the store keys each set once). The VMs
+ * are ranked once; each list then sorts numbers, not strings.
+ */
+function memberLists(groups: DestinationGroup[]): (addresses: ResolvedAddress[]) => ClaimMember[] {
+  const bySlot = new Map<number, ResolvedAddress>();
+  for (const g of groups) for (const a of g.members) if (!bySlot.has(a.slot)) bySlot.set(a.slot, a);
+  const ranked = [...bySlot.values()]
+    .map((a) => ({ slot: a.slot, key: `${a.scope}|${a.ip}`, member: { scope: a.scope, backendAddress: a.ip } }))
+    .sort((x, y) => compareStrings(x.key, y.key));
+  const rank = new Map(ranked.map((r, i) => [r.slot, i]));
+  const lists = new Map<string, ClaimMember[]>();
+  return (addresses) => {
+    const ranks = Int32Array.from(addresses, (a) => rank.get(a.slot)!).sort();
+    let unique = 0;
+    for (let i = 0; i < ranks.length; i++) if (i === 0 || ranks[i] !== ranks[i - 1]) ranks[unique++] = ranks[i];
+    const sorted = ranks.subarray(0, unique);
+    const content = sorted.join(",");
+    let list = lists.get(content);
+    if (!list) lists.set(content, (list = Array.from(sorted, (r) => ranked[r].member)));
+    return list;
+  };
+}
+
+/** Every (VM, destination) claim of the groups, one per member: for tests and explanations, not for hot paths. */
+export function expandDestinationClaims(groups: DestinationClaimGroup[]): DestinationClaim[] {
+  return groups.flatMap((g) => g.members.map((m) => ({
+    scope: m.scope, backendAddress: m.backendAddress, destinationIp: g.destinationIp ?? m.backendAddress,
+    protocol: g.protocol, portLow: g.portLow, portHigh: g.portHigh, enableFloatingIP: g.enableFloatingIP,
+    owner: g.owner, ownerKind: g.ownerKind,
+  })));
+}
+
+const lookupMemo = new WeakMap<Claims, ReturnType<typeof lookupKeys>>();
+
+/** The query keys the store needs to fetch possibly-colliding claims of other LBs (also its lock keys). */
+export function claimLookupKeys(c: Claims): ReturnType<typeof lookupKeys> {
+  let keys = lookupMemo.get(c);
+  if (!keys) lookupMemo.set(c, (keys = lookupKeys(c)));
+  return keys;
+}
+
+function lookupKeys(c: Claims): {
   frontend: Array<{ scope: string; ipAddress: string }>;
   destination: Array<{ scope: string; backendAddress: string }>;
 } {
-  const uniq = <T>(items: T[], key: (t: T) => string) =>
-    [...groupBy(items, key).values()].map((g) => g[0]);
+  const uniq = <T>(items: Iterable<T>, key: (t: T) => string) =>
+    [...groupBy([...items], key).values()].map((g) => g[0]);
+  const members = new Set<ClaimMember>();
+  for (const list of new Set(c.destination.map((g) => g.members))) for (const m of list) members.add(m);
   return {
     frontend: uniq(c.frontend, (f) => `${f.scope}|${f.ipAddress}`).map((f) => ({ scope: f.scope, ipAddress: f.ipAddress })),
-    destination: uniq(c.destination, (d) => `${d.scope}|${d.backendAddress}`).map((d) => ({
-      scope: d.scope, backendAddress: d.backendAddress,
+    destination: uniq(members, (m) => `${m.scope}|${m.backendAddress}`).map((m) => ({
+      scope: m.scope, backendAddress: m.backendAddress,
     })),
   };
 }

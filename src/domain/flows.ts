@@ -1,9 +1,11 @@
 // Flows: what each rule occupies, before it becomes a database row. A frontend flow is (frontend IP,
-// protocol, port range); a destination flow is (backend VM, destination IP, protocol, port range) —
-// the VM named by its DIP, so a floating IP rule claims VIP:port once per VM. Each flow keeps the
-// rule it came from so the uniqueness law can name both rules of a conflict.
+// protocol, port range). A destination group is one rule's (destination, protocol, port range) over
+// a set of backend VMs: the destination is each VM's own DIP for a default rule, the one VIP for a
+// floating IP rule (so it claims VIP:port once per VM). Kept as sets, not one flow per (rule, VM):
+// at Azure's Standard limits that is 3,000 groups instead of 150,000 flows. Each flow keeps the rule
+// it came from so the uniqueness law can name both rules of a conflict.
 
-import type { ResolvedLoadBalancer, ResolvedRule, Transport } from "./resolve.js";
+import type { ResolvedAddress, ResolvedLoadBalancer, ResolvedRule, Transport } from "./resolve.js";
 
 export interface Span {
   low: number;
@@ -17,20 +19,19 @@ export interface FrontendFlow extends Span {
   protocol: Transport;
 }
 
-export interface DestinationFlow extends Span {
+export interface DestinationGroup extends Span {
   rule: ResolvedRule;
-  /** Grouping key: same (scope, VM, destination IP, protocol) ⇔ same number. */
-  key: number;
-  scope: string;
-  backend: string;
-  destinationIp: string;
   protocol: Transport;
-  pool?: string;
+  /** Null: each member's own DIP (a default rule); else the one destination IP (a floating rule's VIP). */
+  vip: string | null;
+  /** Backend VMs, unique by slot, in the rule's target order. */
+  members: ResolvedAddress[];
 }
 
 export interface Flows {
   frontend: Map<string, FrontendFlow[]>;
-  destination: Map<number, DestinationFlow[]>;
+  /** Groups that may collide, by protocol and destination ("Tcp|" for DIPs, "Tcp|<vip>" for a VIP). */
+  destination: Map<string, DestinationGroup[]>;
 }
 
 const memo = new WeakMap<ResolvedLoadBalancer, Flows>();
@@ -41,12 +42,14 @@ export function flowsOf(lb: ResolvedLoadBalancer): Flows {
   if (!f) {
     f = {
       frontend: groupBy(frontendFlows(lb), (x) => `${x.scope}|${x.ip}|${x.protocol}`),
-      destination: groupBy(destinationFlows(lb), (x) => x.key),
+      destination: groupBy(destinationGroups(lb), partitionOf),
     };
     memo.set(lb, f);
   }
   return f;
 }
+
+export const partitionOf = (g: { protocol: string; vip: string | null }) => `${g.protocol}|${g.vip ?? ""}`;
 
 export function frontendFlows(lb: ResolvedLoadBalancer): FrontendFlow[] {
   const out: FrontendFlow[] = [];
@@ -60,19 +63,26 @@ export function frontendFlows(lb: ResolvedLoadBalancer): FrontendFlow[] {
   return out;
 }
 
-export function destinationFlows(lb: ResolvedLoadBalancer): DestinationFlow[] {
-  const out: DestinationFlow[] = [];
+/**
+ * Each rule's destination groups: one per transport and (destination, port range) — one for a
+ * load-balancing rule or a NAT rule, whose targets share them. Linear in the targets, one array
+ * push each.
+ */
+export function destinationGroups(lb: ResolvedLoadBalancer): DestinationGroup[] {
+  const out: DestinationGroup[] = [];
   for (const rule of lb.rules) {
+    const variants: Array<Omit<DestinationGroup, "protocol">> = [];
+    let last: Omit<DestinationGroup, "protocol"> | undefined;
     for (const t of rule.targets) {
       if (!validSpan(t.destLow, t.destHigh)) continue;
-      for (const protocol of rule.transports) {
-        out.push({
-          rule, key: (t.backend.slot * lb.ipSlots + t.destinationSlot) * 2 + (protocol === "Tcp" ? 0 : 1),
-          scope: t.backend.scope, backend: t.backend.ip, destinationIp: t.destinationIp, protocol,
-          low: t.destLow, high: t.destHigh, pool: t.backend.pool,
-        });
-      }
+      const vip = t.destinationIp === t.backend.ip ? null : t.destinationIp;
+      const fits = (v: Omit<DestinationGroup, "protocol">) => v.vip === vip && v.low === t.destLow && v.high === t.destHigh;
+      let v = last && fits(last) ? last : variants.find(fits);
+      if (!v) variants.push((v = { rule, vip, low: t.destLow, high: t.destHigh, members: [] }));
+      v.members.push(t.backend);
+      last = v;
     }
+    for (const protocol of rule.transports) for (const v of variants) out.push({ ...v, protocol });
   }
   return out;
 }

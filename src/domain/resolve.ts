@@ -46,8 +46,6 @@ export interface ResolvedTarget {
   backend: ResolvedAddress;
   /** DIP for a default rule, the VIP for a floating IP rule. */
   destinationIp: string;
-  /** Dense number per distinct destination IP within this load balancer. */
-  destinationSlot: number;
   destLow: number;
   destHigh: number;
   /** Frontend port that leads here (differs per target only for pool-based NAT rules). */
@@ -83,8 +81,6 @@ export interface ResolvedLoadBalancer {
   /** Pool name (lower-cased) → its valid addresses, in spec order. */
   pools: Map<string, ResolvedAddress[]>;
   rules: ResolvedRule[];
-  /** Number of distinct destination IPs (the range of destinationSlot). */
-  ipSlots: number;
 }
 
 export function loadBalancerType(spec: LoadBalancerSpec): LoadBalancerType {
@@ -143,7 +139,6 @@ function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedL
   }
 
   const addressSlots = new Map<string, number>();
-  const ipSlots = new Map<string, number>();
   const intern = (m: Map<string, number>, k: string) => {
     let v = m.get(k);
     if (v === undefined) m.set(k, (v = m.size));
@@ -196,11 +191,9 @@ function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedL
           // The same DIP via two pools is one destination (slot: one number per (scope, ip)).
           if (seen.has(backend.slot) || backend.family !== family) continue;
           seen.add(backend.slot);
-          const destinationIp = floating ? frontend.ip : backend.ip;
           targets.push({
             backend,
-            destinationIp,
-            destinationSlot: intern(ipSlots, destinationIp),
+            destinationIp: floating ? frontend.ip : backend.ip,
             destLow: ha ? FULL_LOW : backendPort,
             destHigh: ha ? FULL_HIGH : backendPort,
             frontendPort: rp.frontendPort,
@@ -231,7 +224,6 @@ function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedL
     const toTarget = (backend: ResolvedAddress, frontendPort: number): ResolvedTarget => ({
       backend,
       destinationIp: floating ? frontend!.ip! : backend.ip,
-      destinationSlot: intern(ipSlots, floating ? frontend!.ip! : backend.ip),
       destLow: np.backendPort,
       destHigh: np.backendPort,
       frontendPort,
@@ -256,5 +248,5 @@ function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedL
     });
   });
 
-  return { id, name: ctx.address.name, location, type, frontends, pools, rules, ipSlots: ipSlots.size };
+  return { id, name: ctx.address.name, location, type, frontends, pools, rules };
 }

@@ -18,15 +18,15 @@
 //    one load balancer. Another subscription's resources are never named.
 
 import type { Claims, ClaimOwner, OwnedClaims } from "./claims.js";
+import { membersBySlot, sweepSharedConflicts } from "./backend-sets.js";
 import {
-  compareRules, compareStrings, flowsOf, groupBy, sweepConflicts,
-  type DestinationFlow, type FrontendFlow,
+  compareRules, compareStrings, flowsOf, groupBy, sweepConflicts, type DestinationGroup, type FrontendFlow,
 } from "./flows.js";
 import { loadBalancerId } from "./ids.js";
 import { formatEndpoint } from "./ip.js";
 import { Codes, issue } from "./issues.js";
 import type { DomainIssue, LoadBalancerAddress, LoadBalancerSpec } from "./model.js";
-import type { LoadBalancerType, OwnerKind, ResolvedLoadBalancer, ResolvedRule } from "./resolve.js";
+import type { LoadBalancerType, OwnerKind, ResolvedAddress, ResolvedLoadBalancer, ResolvedRule } from "./resolve.js";
 
 type RuleLike = { kind: OwnerKind | string; name: string };
 
@@ -141,48 +141,65 @@ function destinationCode(a: ResolvedRule, b: ResolvedRule, poolA?: string, poolB
   return samePool ? Codes.RulesUseSameBackendPortProtocolAndPool : Codes.RulesUseSameBackendPortProtocolAndIPConfig;
 }
 
-function checkDestinations(groups: Map<number, DestinationFlow[]>, out: IssueList): void {
-  const order = (a: DestinationFlow, b: DestinationFlow) =>
-    compareRules(a.rule, b.rule) || (a.pool ?? "").localeCompare(b.pool ?? "");
-  const ok = (a: DestinationFlow, b: DestinationFlow) => sameRule(a.rule, b.rule) || haFloatingPair(a.rule, b.rule);
-  for (const group of groups.values()) {
-    sweepConflicts(group, order, ok).forEach(([x, y], n) => {
-      const gk = `${x.scope}|${x.backend}|${x.destinationIp}|${x.protocol}`;
-      const [first, second] = ordered(x.rule, y.rule);
-      const code = destinationCode(x.rule, y.rule, x.pool, y.pool);
-      const [low, high] = overlap(x, y);
-      out.offer(`${gk}|${pad(n)}`, `D|${code}|${first.kind}|${first.name}|${second.kind}|${second.name}`, () => {
-        const pool = code === Codes.RulesUseSameBackendPortProtocolAndPool ? ` from backend address pool ${x.pool}` : "";
+function checkDestinations(partitions: Map<string, DestinationGroup[]>, out: IssueList): void {
+  const order = (a: DestinationGroup, b: DestinationGroup) => compareRules(a.rule, b.rule);
+  const ok = (a: DestinationGroup, b: DestinationGroup) => sameRule(a.rule, b.rule) || haFloatingPair(a.rule, b.rule);
+  for (const partition of partitions.values()) {
+    for (const { first: a, second: x, slots } of sweepSharedConflicts(partition, order, ok)) {
+      // Named by the VM that sorts first, so the message does not depend on the spec's order.
+      const vm = slots.map((s) => membersBySlot(x).get(s)!).reduce((m, v) => (memberKey(v) < memberKey(m) ? v : m));
+      const pool = (g: DestinationGroup) => membersBySlot(g).get(vm.slot)?.pool;
+      const destinationIp = x.vip ?? vm.ip;
+      const [first, second] = ordered(a.rule, x.rule);
+      const code = destinationCode(a.rule, x.rule, pool(a), pool(x));
+      const [low, high] = overlap(a, x);
+      const sort = `${memberKey(vm)}|${destinationIp}|${x.protocol}|${pad(x.low)}|${pad(65535 - x.high)}|${pad(x.rule.index)}`;
+      out.offer(sort, `D|${code}|${first.kind}|${first.name}|${second.kind}|${second.name}`, () => {
+        const from = code === Codes.RulesUseSameBackendPortProtocolAndPool ? ` from backend address pool ${pool(x)}` : "";
         return issue(code,
           `${pairLabel(first, second)}${floatingText(first.floating, second.floating)} both deliver ` +
-            `${flowText(x.protocol, x.destinationIp, x.backend, low, high)}${pool}. Each rule must produce ` +
+            `${flowText(x.protocol, destinationIp, vm.ip, low, high)}${from}. Each rule must produce ` +
             `flows with a unique combination of destination IP address, protocol and port.`,
           `${rulePath(second)}.properties.backendPort`);
       });
-    });
+    }
   }
   out.flush();
 }
 
+const memberKey = (a: ResolvedAddress) => `${a.scope}|${a.ip}`;
+
 /** HA-ports rules of different frontends that share a VM must all float (Azure's HA ports rule). */
-function checkHaPortsSharing(groups: Map<number, DestinationFlow[]>, out: IssueList): void {
-  const ha: DestinationFlow[] = [];
-  for (const g of groups.values()) for (const d of g) if (d.rule.ha) ha.push(d);
-  for (const [gk, group] of groupBy(ha, (d) => `${d.scope}|${d.backend}|${d.protocol}`)) {
-    const fixed = group.filter((d) => !d.rule.floating).sort((a, b) => compareRules(a.rule, b.rule))[0];
+function checkHaPortsSharing(partitions: Map<string, DestinationGroup[]>, out: IssueList): void {
+  // HA rules are few (one per frontend at most): expanding them per VM stays small.
+  const perVm = new Map<string, Array<{ g: DestinationGroup; vm: ResolvedAddress }>>();
+  for (const partition of partitions.values()) {
+    for (const g of partition) {
+      if (!g.rule.ha) continue;
+      for (const vm of membersBySlot(g).values()) {
+        const k = `${memberKey(vm)}|${g.protocol}`;
+        const list = perVm.get(k);
+        if (list) list.push({ g, vm });
+        else perVm.set(k, [{ g, vm }]);
+      }
+    }
+  }
+  const byRule = (a: { g: DestinationGroup }, b: { g: DestinationGroup }) => compareRules(a.g.rule, b.g.rule);
+  for (const [gk, group] of perVm) {
+    const fixed = group.filter((d) => !d.g.rule.floating).sort(byRule)[0];
     if (!fixed) continue;
     const floating = group
-      .filter((d) => d.rule.floating && d.rule.frontend?.name !== fixed.rule.frontend?.name)
-      .sort((a, b) => compareRules(a.rule, b.rule))[0];
+      .filter((d) => d.g.rule.floating && d.g.rule.frontend?.name !== fixed.g.rule.frontend?.name)
+      .sort(byRule)[0];
     if (!floating) continue;
-    const [first, second] = ordered(fixed.rule, floating.rule);
-    const code = destinationCode(fixed.rule, floating.rule, fixed.pool, floating.pool);
+    const [first, second] = ordered(fixed.g.rule, floating.g.rule);
+    const code = destinationCode(fixed.g.rule, floating.g.rule, fixed.vm.pool, floating.vm.pool);
     out.offer(gk, `H|${code}|${first.name}|${second.name}`, () =>
       issue(code,
         `${pairLabel(first, second)} are HA ports rules of different frontends that both deliver every ` +
-          `${fixed.protocol} port to backend ${fixed.backend}; HA ports rules sharing backends must all enable floating IP ` +
-          `(${label(fixed.rule)} does not).`,
-        `${rulePath(fixed.rule)}.properties.enableFloatingIP`));
+          `${fixed.g.protocol} port to backend ${fixed.vm.ip}; HA ports rules sharing backends must all enable floating IP ` +
+          `(${label(fixed.g.rule)} does not).`,
+        `${rulePath(fixed.g.rule)}.properties.enableFloatingIP`));
   }
   out.flush();
 }
@@ -247,21 +264,26 @@ export function conflictIssues(
   out.flush();
 
   const dIndex = groupBy(otherDest, (d) => `${d.scope}|${d.backendAddress}|${d.destinationIp}|${d.protocol}`);
-  for (const d of mine.destination) {
-    const group = dIndex.get(`${d.scope}|${d.backendAddress}|${d.destinationIp}|${d.protocol}`);
-    if (!group) continue;
-    const hit = group.filter((e) => e.portLow <= d.portHigh && d.portLow <= e.portHigh).sort(byOwner)[0];
-    if (!hit) continue;
-    const me = { kind: d.ownerKind, name: d.owner };
-    const [low, high] = overlap({ low: d.portLow, high: d.portHigh }, { low: hit.portLow, high: hit.portHigh });
-    const flow = flowText(d.protocol, d.destinationIp, d.backendAddress, low, high);
-    out.offer(sortOf(d, `${d.backendAddress}|${d.destinationIp}`), `XD|${d.ownerKind}|${d.owner}|${ownerKey(hit)}`, () => issue(
-      Codes.RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig,
-      `${capitalize(label(me))}${floatingText(d.enableFloatingIP)} would deliver ${flow}, which ` +
-        (foreign(hit) ? "is already delivered to by a load balancer in another subscription." :
-          `${label({ kind: hit.ownerKind, name: hit.owner })} of load balancer ${hit.loadBalancerName} already ` +
-          `delivers to; two ${ctx.lbType.toLowerCase()} load balancers may not deliver the same flow.`),
-      `${rulePath(me, ctx.spec)}.properties.backendPort`));
+  const sharedVms = new Set(otherDest.map((d) => `${d.scope}|${d.backendAddress}`));
+  for (const g of mine.destination) {
+    for (const m of g.members) {
+      if (!sharedVms.has(`${m.scope}|${m.backendAddress}`)) continue;
+      const d = { ...g, scope: m.scope, backendAddress: m.backendAddress, destinationIp: g.destinationIp ?? m.backendAddress };
+      const group = dIndex.get(`${d.scope}|${d.backendAddress}|${d.destinationIp}|${d.protocol}`);
+      if (!group) continue;
+      const hit = group.filter((e) => e.portLow <= d.portHigh && d.portLow <= e.portHigh).sort(byOwner)[0];
+      if (!hit) continue;
+      const me = { kind: d.ownerKind, name: d.owner };
+      const [low, high] = overlap({ low: d.portLow, high: d.portHigh }, { low: hit.portLow, high: hit.portHigh });
+      const flow = flowText(d.protocol, d.destinationIp, d.backendAddress, low, high);
+      out.offer(sortOf(d, `${d.backendAddress}|${d.destinationIp}`), `XD|${d.ownerKind}|${d.owner}|${ownerKey(hit)}`, () => issue(
+        Codes.RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig,
+        `${capitalize(label(me))}${floatingText(d.enableFloatingIP)} would deliver ${flow}, which ` +
+          (foreign(hit) ? "is already delivered to by a load balancer in another subscription." :
+            `${label({ kind: hit.ownerKind, name: hit.owner })} of load balancer ${hit.loadBalancerName} already ` +
+            `delivers to; two ${ctx.lbType.toLowerCase()} load balancers may not deliver the same flow.`),
+        `${rulePath(me, ctx.spec)}.properties.backendPort`));
+    }
   }
   out.flush();
   return out.items;

@@ -148,6 +148,7 @@ export async function saveLoadBalancer(
       },
       children,
       claims: claimsChanged ? claims : undefined,
+      document: { resourceGroupName: rg.name, publicIps: resolved.views },
     });
     // Built from what was just written rather than read back: same data, a dozen fewer queries.
     const ownFrontends = new Map(

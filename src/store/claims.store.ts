@@ -6,7 +6,9 @@
 // before they read, so of two concurrent writers of one flow exactly one wins.
 
 import { createHash } from "node:crypto";
-import { claimLookupKeys, type Claims, type DestinationClaim, type FrontendClaim, type OwnedClaims } from "../domain/claims.js";
+import {
+  claimLookupKeys, type ClaimMember, type Claims, type DestinationClaimGroup, type FrontendClaim, type OwnedClaims,
+} from "../domain/claims.js";
 import { loadBalancerId } from "../domain/ids.js";
 import type { Statement } from "./sql-transaction.js";
 
@@ -209,59 +211,26 @@ interface ClaimGroup {
   enableFloatingIP: boolean;
 }
 
-interface Member {
-  scope: string;
-  backendAddress: string;
-}
-
 /**
- * Claims grouped per rule and destination, each group's backend set keyed by its content. Called on
- * 150,000 claims at Standard limits, so it builds no string per claim: a rule's few variants
- * (protocols, destinations) are found by comparing fields, and members are sorted once per group.
+ * The domain's groups keyed for storage: each distinct member set once, under the md5 of its
+ * content. Equal member lists are one array in the domain, so each is joined and hashed once.
  */
-function compress(claims: DestinationClaim[]): { groups: Map<string, ClaimGroup[]>; sets: Map<string, Member[]> } {
-  type Open = { group: Omit<ClaimGroup, "setKey">; members: DestinationClaim[] };
-  const byOwner = new Map<string, Open[]>();
-  let last: Open | undefined;
-  for (const c of claims) {
-    const destinationIp = c.destinationIp === c.backendAddress ? null : c.destinationIp;
-    const fits = (o: Open) => o.group.owner === c.owner && o.group.ownerKind === c.ownerKind && o.group.protocol === c.protocol &&
-      o.group.portLow === c.portLow && o.group.portHigh === c.portHigh && o.group.enableFloatingIP === c.enableFloatingIP &&
-      o.group.destinationIp === destinationIp;
-    let g = last && fits(last) ? last : undefined;
-    if (!g) {
-      const owner = `${c.ownerKind}|${c.owner}`;
-      const variants = byOwner.get(owner) ?? [];
-      if (!variants.length) byOwner.set(owner, variants);
-      g = variants.find(fits);
-      if (!g) {
-        g = { group: { owner: c.owner, ownerKind: c.ownerKind, destinationIp, protocol: c.protocol, portLow: c.portLow, portHigh: c.portHigh, enableFloatingIP: c.enableFloatingIP }, members: [] };
-        variants.push(g);
-      }
-    }
-    g.members.push(c);
-    last = g;
-  }
+function keyed(claims: DestinationClaimGroup[]): { groups: Map<string, ClaimGroup[]>; sets: Map<string, ClaimMember[]> } {
   const groups = new Map<string, ClaimGroup[]>();
-  const sets = new Map<string, Member[]>();
-  const keyOfContent = new Map<string, string>();
-  const byMember = (a: DestinationClaim, b: DestinationClaim) =>
-    a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.backendAddress < b.backendAddress ? -1 : a.backendAddress > b.backendAddress ? 1 : 0;
-  for (const [owner, variants] of byOwner) {
-    const rows: ClaimGroup[] = [];
-    for (const { group, members } of variants) {
-      members.sort(byMember);
-      const unique = members.filter((m, i) => i === 0 || byMember(members[i - 1], m) !== 0);
-      const content = unique.map((m) => `${m.scope}|${m.backendAddress}`).join(",");
-      let setKey = keyOfContent.get(content);
-      if (!setKey) {
-        setKey = createHash("md5").update(content).digest("hex");
-        keyOfContent.set(content, setKey);
-        sets.set(setKey, unique.map((m) => ({ scope: m.scope, backendAddress: m.backendAddress })));
-      }
-      rows.push({ ...group, setKey });
+  const sets = new Map<string, ClaimMember[]>();
+  const keyOfList = new Map<ClaimMember[], string>();
+  for (const { members, ...g } of claims) {
+    let setKey = keyOfList.get(members);
+    if (!setKey) {
+      setKey = createHash("md5").update(members.map((m) => `${m.scope}|${m.backendAddress}`).join(",")).digest("hex");
+      keyOfList.set(members, setKey);
+      sets.set(setKey, members);
     }
-    groups.set(owner, rows);
+    const owner = `${g.ownerKind}|${g.owner}`;
+    const row = { ...g, setKey };
+    const list = groups.get(owner);
+    if (list) list.push(row);
+    else groups.set(owner, [row]);
   }
   return { groups, sets };
 }
@@ -275,9 +244,9 @@ const sameGroups = (a: ClaimGroup[], b: ClaimGroup[]) =>
  * The destination claim writes from `before` to `after`: a rule whose groups changed loses its
  * rows and gets the new ones; backend sets are inserted when new and deleted once no group uses them.
  */
-function replaceDestinationGroups(uid: string, subscriptionId: string, before: ClaimGroup[], after: DestinationClaim[]): Statement[] {
+function replaceDestinationGroups(uid: string, subscriptionId: string, before: ClaimGroup[], after: DestinationClaimGroup[]): Statement[] {
   const old = { groups: byOwner(before) };
-  const next = compress(after);
+  const next = keyed(after);
   const dropped: Array<{ ownerKind: string; owner: string }> = [];
   const added: ClaimGroup[] = [];
   for (const [owner, groups] of old.groups) {

@@ -9,12 +9,15 @@
 // location's generation and the operation, COMMIT). PATCH tags and DELETE are small and run on Prisma under the row lock.
 
 import type { Claims, OwnedClaims } from "../domain/claims.js";
-import type { LoadBalancerSpec } from "../domain/model.js";
+import type { LoadBalancerSpec, PublicIpView } from "../domain/model.js";
 import { poolOf, type Db } from "./prisma.js";
 import { agentIsLive, bumpGenerationSql } from "./fragments.js";
 import { childWrites } from "./load-balancer-children.js";
-import { specToRows, storedChildRows } from "./load-balancer-rows.js";
-import { findLoadBalancer, loadBalancerByNameStatement, rowOf, toStored, type Row, type StoredLoadBalancer } from "./load-balancers.store.js";
+import { specToRows, storedChildRows, type ChildRows } from "./load-balancer-rows.js";
+import { findLoadBalancer, loadBalancerByNameStatement, toStored, type Row, type StoredLoadBalancer } from "./load-balancers.store.js";
+import {
+  childRowCount, documentKey, documentOfWrite, KEEP_FROM_CHILD_ROWS, writtenDocumentsOf, type WrittenDocuments,
+} from "./written-documents.js";
 import {
   lockClaimKeysStatement, NO_STORED_CLAIMS, otherClaimsFrom, otherClaimsStatements, replaceClaimsStatements, storedClaimsFrom,
   storedClaimsStatement,
@@ -76,16 +79,17 @@ export interface LockedForWrite {
  */
 export async function lockLoadBalancerForWrite(tx: SqlTransaction, key: LoadBalancerKey, refs?: PublicIpRef[]): Promise<LockedForWrite> {
   const lookup = refs && publicIpStatement(refs);
+  const kept = writtenDocumentsOf(tx.pool).get(documentKey(key.subscriptionId, key.resourceGroup, key.name));
   const [locked, read, pips] = await tx.step([
     lockStatement(key),
-    loadBalancerByNameStatement(key.subscriptionId, key.resourceGroup, key.name),
+    loadBalancerByNameStatement(key.subscriptionId, key.resourceGroup, key.name, kept),
     lookup,
   ]);
   const rg = locked.rows[0] as { id: string; subscription_id: string; name: string; lb_id: string | null } | undefined;
   if (!rg) return {};
   // Read after the lock (its own snapshot); a row created meanwhile by another writer is not
   // ours to update — inserting then fails on the unique name and the retry sees it locked.
-  const row = rowOf(read);
+  const row = rowRead(read.rows[0], kept?.uid === read.rows[0]?.id ? kept?.text : undefined);
   const currentRow = rg.lb_id && row?.id === rg.lb_id ? row : undefined;
   return {
     resourceGroup: { id: rg.id, subscriptionId: rg.subscription_id, name: rg.name },
@@ -93,6 +97,14 @@ export async function lockLoadBalancerForWrite(tx: SqlTransaction, key: LoadBala
     currentRow,
     publicIps: refs && resolvedPublicIps(refs, pips),
   };
+}
+
+/** The row read, its document from the copy kept when the database found the copy current. */
+function rowRead(read: { id: string; provisioning_state: string; generation: string; doc: string | null } | undefined, keptText?: string): Row | undefined {
+  if (!read) return undefined;
+  const text = read.doc ?? keptText;
+  if (text === undefined) return undefined;
+  return { ...(JSON.parse(text) as Row), provisioning_state: read.provisioning_state, generation: read.generation };
 }
 
 /** Looks up the public IPs of `refs` (no round trip when there are none). */
@@ -116,6 +128,8 @@ export async function readCompetingClaims(tx: SqlTransaction, claims: Claims, ow
 export interface ChildWritePlan {
   statements: Statement[];
   written: number;
+  /** Every child row as the write leaves them (kept rows with their stored ids). */
+  rows: ChildRows;
 }
 
 /**
@@ -124,7 +138,8 @@ export interface ChildWritePlan {
  * to its public IP row.
  */
 export function planChildWrites(currentRow: Row | undefined, spec: LoadBalancerSpec, uid: string, publicIpUids: Map<string, string>): ChildWritePlan {
-  return childWrites(currentRow && storedChildRows(currentRow), specToRows(spec, uid, publicIpUids));
+  const rows = specToRows(spec, uid, publicIpUids);
+  return { ...childWrites(currentRow && storedChildRows(currentRow), rows), rows };
 }
 
 /** The load balancer's own row as the write leaves it. */
@@ -193,14 +208,21 @@ function generationStatement(v: HeadWrite): Statement {
   };
 }
 
+/** What the document a write leaves needs beyond the head and the child rows. */
+export interface DocumentContext {
+  resourceGroupName: string;
+  /** The public IPs the frontends reference, keyed by the lower-cased reference id. */
+  publicIps: Map<string, PublicIpView>;
+}
+
 /**
  * Step 3: writes the head row, the planned child rows and — when `claims` is given — the diff from
  * the stored claims to `claims`, then the generation and the operation, then COMMITs. Answers the
- * operation recorded.
+ * operation recorded. A large load balancer's document is kept for its next write (written-documents.ts).
  */
 export async function commitLoadBalancerWrite(
   tx: SqlTransaction,
-  write: { head: HeadWrite; children: ChildWritePlan; claims?: Claims },
+  write: { head: HeadWrite; children: ChildWritePlan; claims?: Claims; document: DocumentContext },
 ): Promise<Operation> {
   const { head, children, claims } = write;
   let claimWrites: Statement[] = [];
@@ -210,11 +232,26 @@ export async function commitLoadBalancerWrite(
   }
   const written = await tx.commit([rowStatement(head), ...children.statements, ...claimWrites, generationStatement(head)]);
   const h = written[written.length - 1].rows[0] as { generation: string; status: string; start_time: Date; end_time: Date | null };
+  keepDocument(writtenDocumentsOf(tx.pool), head, children.rows, write.document, BigInt(h.generation));
   return {
     id: head.operationId, subscriptionId: head.subscriptionId, location: head.location.toLowerCase(), resourceId: head.resourceId,
     loadBalancerId: head.uid, kind: "Put", status: h.status, generation: BigInt(h.generation), error: null,
     startTime: h.start_time, endTime: h.end_time,
   };
+}
+
+/** After COMMIT: keeps the document of a large load balancer, forgets any older copy of a small one. */
+function keepDocument(docs: WrittenDocuments, head: HeadWrite, rows: ChildRows, ctx: DocumentContext, generation: bigint): void {
+  const key = documentKey(head.subscriptionId, ctx.resourceGroupName, head.name);
+  if (childRowCount(rows) < KEEP_FROM_CHILD_ROWS) return docs.forget(key);
+  const text = documentOfWrite({
+    uid: head.uid, resourceGroupId: head.resourceGroupId, resourceGroupName: ctx.resourceGroupName, subscriptionId: head.subscriptionId,
+    name: head.name, location: head.location, tags: head.tags, etag: head.etag, skuName: head.skuName, skuTier: head.skuTier,
+    // Both come fresh from the row with every read of the copy.
+    provisioningState: "Updating", generation,
+    children: rows, publicIps: ctx.publicIps,
+  });
+  docs.keep(key, { uid: head.uid, etag: head.etag, text });
 }
 
 /**

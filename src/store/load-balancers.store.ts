@@ -1,11 +1,11 @@
 // Reading load balancers back into the domain's shape, for the API, the write use cases and agent
-// compilation: one JSON document per load balancer (CHILDREN_JSON_SQL), parsed by toStored.
+// compilation: one JSON document per load balancer (LOAD_BALANCER_DOC_SQL), parsed by toStored.
 
 import { afterKey, KEYSET_ORDER, type Page, type PageRequest, pageOfRows, take } from "./paging.js";
 import { applyDefaults } from "../domain/defaults.js";
 import { loadBalancerId, childId } from "../domain/ids.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
-import { CHILDREN_JSON_SQL, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
+import { LOAD_BALANCER_DOC_SQL, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
 import { publicIpId } from "./public-ips.store.js";
 import type pg from "pg";
 import { Coalescer } from "./coalesce.js";
@@ -49,10 +49,8 @@ export type Row = LoadBalancerRow & {
 };
 
 /** One load balancer `lb` (of group `rg`) with its children as one JSON text: a Row. */
-const DOC_SQL = `(to_jsonb(lb) || jsonb_build_object('generation', lb.generation::text, 'rg_name', rg.name)
-                 || jsonb_build_object(${CHILDREN_JSON_SQL}))::text`;
 const SELECT_ROWS = `
-  SELECT lb.id, ${DOC_SQL} AS doc
+  SELECT lb.id, ${LOAD_BALANCER_DOC_SQL} AS doc
   FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id`;
 
 async function queryRows(db: Tx, where: string, ...params: unknown[]): Promise<Row[]> {
@@ -105,12 +103,20 @@ export function toStored(row: Row): StoredLoadBalancer {
 
 /**
  * The row of one load balancer addressed by its subscription, resource group name and name, for
- * the write path (the caller parses the single `doc` column with rowOf).
+ * the write path (lockLoadBalancerForWrite parses the `doc` column). Given the (uid, etag) of a copy
+ * the caller holds, `doc` is NULL when the copy is current; the provisioning state and generation,
+ * which change without a new etag, come beside it.
  */
-export function loadBalancerByNameStatement(subscriptionId: string, resourceGroup: string, name: string): Statement {
+export function loadBalancerByNameStatement(
+  subscriptionId: string, resourceGroup: string, name: string, known?: { uid: string; etag: string },
+): Statement {
   return {
-    text: `${SELECT_ROWS} WHERE rg.subscription_id = $1 AND rg.name_key = $2 AND lb.name_key = $3`,
-    values: [subscriptionId.toLowerCase(), resourceGroup.toLowerCase(), name.toLowerCase()],
+    text: `
+      SELECT lb.id, lb.provisioning_state, lb.generation::text AS generation,
+             CASE WHEN lb.id = $4::uuid AND lb.etag = $5 THEN NULL ELSE ${LOAD_BALANCER_DOC_SQL} END AS doc
+      FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id
+      WHERE rg.subscription_id = $1 AND rg.name_key = $2 AND lb.name_key = $3`,
+    values: [subscriptionId.toLowerCase(), resourceGroup.toLowerCase(), name.toLowerCase(), known?.uid ?? null, known?.etag ?? null],
   };
 }
 
@@ -151,7 +157,7 @@ const READS_BY_NAME_SQL = `
   SELECT k.i::int AS i, EXISTS (SELECT 1 FROM resource_groups g WHERE g.subscription_id = k.sub AND g.name_key = k.rg_key) AS rg, d.id, d.doc
   FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[]) WITH ORDINALITY AS k(sub, rg_key, lb_key, uid, etag, state, i)
   LEFT JOIN LATERAL (
-    SELECT lb.id, CASE WHEN lb.id = k.uid AND lb.etag = k.etag AND lb.provisioning_state = k.state THEN NULL ELSE ${DOC_SQL} END AS doc
+    SELECT lb.id, CASE WHEN lb.id = k.uid AND lb.etag = k.etag AND lb.provisioning_state = k.state THEN NULL ELSE ${LOAD_BALANCER_DOC_SQL} END AS doc
     FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id
     WHERE rg.subscription_id = k.sub AND rg.name_key = k.rg_key AND lb.name_key = k.lb_key
   ) d ON true`;
@@ -201,11 +207,6 @@ export function findLoadBalancerByName(
     readers.set(pool, reader);
   }
   return reader.add({ subscriptionId, resourceGroup, name, known });
-}
-
-export function rowOf(result: { rows: Array<{ doc: string }> }): Row | undefined {
-  const doc = result.rows[0]?.doc;
-  return doc === undefined ? undefined : (JSON.parse(doc) as Row);
 }
 
 /** The row of one load balancer, or undefined. */

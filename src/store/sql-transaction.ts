@@ -21,7 +21,11 @@ function prepared(s: Statement): pg.QueryConfig {
 export class SqlTransaction {
   private begun = false;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  /** `pool` is the client's pool: per-database state (written-documents.ts) is keyed by it. */
+  constructor(
+    private readonly client: pg.PoolClient,
+    readonly pool: pg.Pool,
+  ) {}
 
   /**
    * Runs `statements` (BEGIN ahead of the first step) and returns their results in order; an
@@ -95,7 +99,7 @@ export async function inTransaction<T>(pool: pg.Pool, options: TransactionOption
     else void client.end().catch(() => {});
   }, options.timeoutMs);
   try {
-    return await work(new SqlTransaction(client));
+    return await work(new SqlTransaction(client, pool));
   } catch (err) {
     if (expired) throw new Error(`The transaction did not finish within ${options.timeoutMs} ms.`, { cause: err });
     // A connection whose query went unanswered (hung or gone database) would queue the ROLLBACK

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  applyDefaults, conflictIssues, deriveClaims, loadBalancerId, loadBalancerType,
+  applyDefaults, conflictIssues, deriveClaims, expandDestinationClaims, loadBalancerId, loadBalancerType,
   type ClaimOwner, type LoadBalancerAddress, type OwnedClaims,
 } from "../../src/domain/index.js";
 import { addr, buildLb, check, codes, publicIps, type LbInput } from "../kit/specs.js";
@@ -16,7 +16,7 @@ function stored(input: LbInput, at: LoadBalancerAddress, ips = pips): OwnedClaim
   const spec = applyDefaults(buildLb(input, at), at);
   const c = deriveClaims(spec, { address: at, publicIps: ips });
   const owner: ClaimOwner = { loadBalancerId: loadBalancerId(at), loadBalancerName: at.name, subscriptionId: at.subscriptionId };
-  return { frontend: c.frontend.map((f) => ({ ...f, ...owner })), destination: c.destination.map((d) => ({ ...d, ...owner })) };
+  return { frontend: c.frontend.map((f) => ({ ...f, ...owner })), destination: expandDestinationClaims(c.destination).map((d) => ({ ...d, ...owner })) };
 }
 
 const publicWeb = (fe: { pip: string }, bp = 80): LbInput => ({
@@ -93,9 +93,9 @@ describe("across load balancers", () => {
     const a = applyDefaults(buildLb(internalWeb("10.9.0.10"), lbA), lbA);
     a.properties.backendAddressPools![0].properties.virtualNetwork = { id: vnet("a") };
     const c = deriveClaims(a, { address: lbA, publicIps: new Map() });
-    expect(c.destination[0].scope).toBe(`eastus/${vnet("a").toLowerCase()}/internal`);
+    expect(c.destination[0].members[0].scope).toBe(`eastus/${vnet("a").toLowerCase()}/internal`);
     const owner = { loadBalancerId: loadBalancerId(lbA), loadBalancerName: "lb-a", subscriptionId: lbA.subscriptionId };
-    const existing: OwnedClaims = { frontend: [], destination: c.destination.map((d) => ({ ...d, ...owner })) };
+    const existing: OwnedClaims = { frontend: [], destination: expandDestinationClaims(c.destination).map((d) => ({ ...d, ...owner })) };
     expect(check(internalWeb("10.9.0.11"), { at: lbB, existing })).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { applyDefaults, deriveClaims, type DomainIssue } from "../../src/domain/index.js";
+import { applyDefaults, deriveClaims, expandDestinationClaims, type DomainIssue } from "../../src/domain/index.js";
 import { addr, buildLb, check, type LbInput, type NatInput, type RuleInput } from "../kit/specs.js";
 
 const FRONTENDS: Record<string, string> = { fe0: "10.9.0.1", fe1: "10.9.0.2", fe2: "10.9.0.3" };
@@ -181,7 +181,7 @@ describe("the uniqueness law, property-based", () => {
       const c = deriveClaims(applyDefaults(buildLb(input), addr()), { address: addr(), publicIps: new Map() });
       const rows = [
         ...c.frontend.map((f) => ({ key: `F|${f.scope}|${f.ipAddress}|${f.protocol}`, lo: f.portLow, hi: f.portHigh })),
-        ...c.destination.map((d) => ({ key: `D|${d.scope}|${d.backendAddress}|${d.destinationIp}|${d.protocol}`, lo: d.portLow, hi: d.portHigh })),
+        ...expandDestinationClaims(c.destination).map((d) => ({ key: `D|${d.scope}|${d.backendAddress}|${d.destinationIp}|${d.protocol}`, lo: d.portLow, hi: d.portHigh })),
       ];
       for (let i = 0; i < rows.length; i++) {
         for (let j = i + 1; j < rows.length; j++) {

@@ -6,7 +6,7 @@
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deriveClaims } from "../../src/domain/claims.js";
+import { deriveClaims, expandDestinationClaims } from "../../src/domain/claims.js";
 import { applyDefaults } from "../../src/domain/defaults.js";
 import { migrate } from "../../src/store/migrator.js";
 import { AUTH, NET } from "../helpers/app.js";
@@ -104,7 +104,7 @@ describe("destination claims as groups over backend sets", () => {
     const res = await putLb(t.app, "rg", "big", big);
     expect(res.statusCode, res.body).toBe(201);
     const address = { subscriptionId: SUB, resourceGroup: "rg", name: "big" };
-    const derived = deriveClaims(applyDefaults(big as never, address), { address, publicIps: new Map() }).destination;
+    const derived = expandDestinationClaims(deriveClaims(applyDefaults(big as never, address), { address, publicIps: new Map() }).destination);
     expect(await viewOf("big")).toEqual(derived.map((d) => key({
       owner: d.owner, backend_address: d.backendAddress, destination_ip: d.destinationIp, protocol: d.protocol, port_low: d.portLow, port_high: d.portHigh,
     })).sort());
