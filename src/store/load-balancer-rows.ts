@@ -205,28 +205,17 @@ export type LoadBalancerRow = {
 const rowsJson = (table: string, row = "r") =>
   `(SELECT coalesce(json_agg(${row} ORDER BY ${row}.ordinal), '[]') FROM ${table} ${row} WHERE ${row}.load_balancer_id = lb.id)`;
 
-/**
- * Row `row` as a JSON object text with `extras` (key → SQL json expression, NULL → null) appended.
- * Spliced as text on purpose: merging with jsonb (`to_jsonb(r) || jsonb_build_object(…)`) parses the
- * children's JSON again into a tree and prints it back — 0.4 s for a load balancer at Standard limits.
- */
-function jsonWith(row: string, extras: Record<string, string>): string {
-  const tail = Object.entries(extras).map(([k, v]) => `',"${k}":' || coalesce((${v})::text, 'null')`).join(" || ");
-  return `(left(row_to_json(${row})::text, -1) || ${tail} || '}')`;
-}
-
 /** How each collection's rows are read into the document (a frontend brings its public IP, a pool its addresses). */
 const CHILD_JSON: Record<ChildCollection, string> = {
-  frontendIPConfigurations: `(SELECT coalesce(json_agg(${jsonWith("f", {
-    public_ip: `SELECT json_build_object('name', p.name, 'subscription_id', p.subscription_id, 'ip_address', p.ip_address,
-                                         'sku_name', p.sku_name, 'rg_name', prg.name)
-                FROM public_ip_addresses p JOIN resource_groups prg ON prg.id = p.resource_group_id
-                WHERE p.id = f.public_ip_address_id`,
-  })}::json ORDER BY f.ordinal), '[]')
+  frontendIPConfigurations: `(SELECT coalesce(json_agg(to_jsonb(f) || jsonb_build_object('public_ip', (
+                  SELECT json_build_object('name', p.name, 'subscription_id', p.subscription_id, 'ip_address', p.ip_address,
+                                           'sku_name', p.sku_name, 'rg_name', prg.name)
+                  FROM public_ip_addresses p JOIN resource_groups prg ON prg.id = p.resource_group_id
+                  WHERE p.id = f.public_ip_address_id)) ORDER BY f.ordinal), '[]')
                 FROM ${CHILD_TABLES.frontendIPConfigurations} f WHERE f.load_balancer_id = lb.id)`,
-  backendAddressPools: `(SELECT coalesce(json_agg(${jsonWith("bp", {
-    addresses: `SELECT coalesce(json_agg(a ORDER BY a.ordinal), '[]') FROM ${CHILD_TABLES.backendAddresses} a WHERE a.pool_id = bp.id`,
-  })}::json ORDER BY bp.ordinal), '[]')
+  backendAddressPools: `(SELECT coalesce(json_agg(to_jsonb(bp) || jsonb_build_object('addresses', (
+              SELECT coalesce(json_agg(a ORDER BY a.ordinal), '[]') FROM ${CHILD_TABLES.backendAddresses} a WHERE a.pool_id = bp.id
+            )) ORDER BY bp.ordinal), '[]')
             FROM ${CHILD_TABLES.backendAddressPools} bp WHERE bp.load_balancer_id = lb.id)`,
   loadBalancingRules: rowsJson(CHILD_TABLES.loadBalancingRules),
   probes: rowsJson(CHILD_TABLES.probes),
@@ -235,16 +224,11 @@ const CHILD_JSON: Record<ChildCollection, string> = {
 };
 
 /**
- * One JSON document (text) per load balancer — `lb` and its resource group `rg` are aliases in the
- * enclosing query — with its generation (as text: a bigint does not survive JSON), its resource
- * group's name and its children keyed by collection name: a single round trip and one JSON.parse
- * instead of an ORM materializing thousands of rows.
+ * One JSON document per load balancer (`lb` is the alias of load_balancers in the enclosing query),
+ * keyed by collection name: a single round trip and one JSON.parse instead of an ORM materializing
+ * thousands of rows.
  */
-export const LOAD_BALANCER_DOC_SQL = jsonWith("lb", {
-  generation: "to_json(lb.generation::text)",
-  rg_name: "to_json(rg.name)",
-  ...Object.fromEntries(CHILD_COLLECTION_NAMES.map((c) => [c, CHILD_JSON[c]])),
-});
+export const CHILDREN_JSON_SQL = CHILD_COLLECTION_NAMES.map((c) => `\n  '${c}', ${CHILD_JSON[c]}`).join(",");
 
 /** The children's rows of a stored load balancer, for diffing against the rows of a new spec. */
 export function storedChildRows(row: LoadBalancerRow): ChildRows {

@@ -10,7 +10,7 @@
 import type pg from "pg";
 import { loadBalancerId } from "../domain/ids.js";
 import { agentIsLive } from "./fragments.js";
-import { LOAD_BALANCER_DOC_SQL } from "./load-balancer-rows.js";
+import { CHILDREN_JSON_SQL } from "./load-balancer-rows.js";
 import { toStored, type Row, type StoredLoadBalancer } from "./load-balancers.store.js";
 
 // $1 location key, $2 base generation (-1 = everything), $3/$4 the (uid, generation) pairs the
@@ -23,7 +23,8 @@ const CHANGES_SQL = `
          (SELECT pruned_through::text FROM location_tombstone_horizons WHERE location = $1) AS horizon,
          (SELECT coalesce(json_agg(json_build_array(c.id, c.generation::text) ORDER BY c.id), '[]'::json)::text FROM changed c) AS members,
          (SELECT coalesce(json_agg(d.doc), '[]'::json)::text FROM (
-            SELECT ${LOAD_BALANCER_DOC_SQL}::json AS doc
+            SELECT to_jsonb(lb) || jsonb_build_object('generation', lb.generation::text, 'rg_name', rg.name)
+                               || jsonb_build_object(${CHILDREN_JSON_SQL}) AS doc
             FROM changed c JOIN load_balancers lb ON lb.id = c.id JOIN resource_groups rg ON rg.id = lb.resource_group_id
             WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.id = c.id AND k.gen = c.generation)) d) AS docs,
          (SELECT coalesce(json_agg(json_build_array(t.load_balancer_id, t.subscription_id, t.resource_group_name, t.name)), '[]'::json)::text

@@ -1,11 +1,11 @@
 // Reading load balancers back into the domain's shape, for the API, the write use cases and agent
-// compilation: one JSON document per load balancer (LOAD_BALANCER_DOC_SQL), parsed by toStored.
+// compilation: one JSON document per load balancer (CHILDREN_JSON_SQL), parsed by toStored.
 
 import { afterKey, KEYSET_ORDER, type Page, type PageRequest, pageOfRows, take } from "./paging.js";
 import { applyDefaults } from "../domain/defaults.js";
 import { loadBalancerId, childId } from "../domain/ids.js";
 import type { LoadBalancerAddress, LoadBalancerSpec, PublicIpView } from "../domain/model.js";
-import { LOAD_BALANCER_DOC_SQL, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
+import { CHILDREN_JSON_SQL, rowsToSpec, type LoadBalancerRow } from "./load-balancer-rows.js";
 import { publicIpId } from "./public-ips.store.js";
 import type pg from "pg";
 import { Coalescer } from "./coalesce.js";
@@ -49,8 +49,10 @@ export type Row = LoadBalancerRow & {
 };
 
 /** One load balancer `lb` (of group `rg`) with its children as one JSON text: a Row. */
+const DOC_SQL = `(to_jsonb(lb) || jsonb_build_object('generation', lb.generation::text, 'rg_name', rg.name)
+                 || jsonb_build_object(${CHILDREN_JSON_SQL}))::text`;
 const SELECT_ROWS = `
-  SELECT lb.id, ${LOAD_BALANCER_DOC_SQL} AS doc
+  SELECT lb.id, ${DOC_SQL} AS doc
   FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id`;
 
 async function queryRows(db: Tx, where: string, ...params: unknown[]): Promise<Row[]> {
@@ -113,7 +115,7 @@ export function loadBalancerByNameStatement(
   return {
     text: `
       SELECT lb.id, lb.provisioning_state, lb.generation::text AS generation,
-             CASE WHEN lb.id = $4::uuid AND lb.etag = $5 THEN NULL ELSE ${LOAD_BALANCER_DOC_SQL} END AS doc
+             CASE WHEN lb.id = $4::uuid AND lb.etag = $5 THEN NULL ELSE ${DOC_SQL} END AS doc
       FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id
       WHERE rg.subscription_id = $1 AND rg.name_key = $2 AND lb.name_key = $3`,
     values: [subscriptionId.toLowerCase(), resourceGroup.toLowerCase(), name.toLowerCase(), known?.uid ?? null, known?.etag ?? null],
@@ -157,7 +159,7 @@ const READS_BY_NAME_SQL = `
   SELECT k.i::int AS i, EXISTS (SELECT 1 FROM resource_groups g WHERE g.subscription_id = k.sub AND g.name_key = k.rg_key) AS rg, d.id, d.doc
   FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[]) WITH ORDINALITY AS k(sub, rg_key, lb_key, uid, etag, state, i)
   LEFT JOIN LATERAL (
-    SELECT lb.id, CASE WHEN lb.id = k.uid AND lb.etag = k.etag AND lb.provisioning_state = k.state THEN NULL ELSE ${LOAD_BALANCER_DOC_SQL} END AS doc
+    SELECT lb.id, CASE WHEN lb.id = k.uid AND lb.etag = k.etag AND lb.provisioning_state = k.state THEN NULL ELSE ${DOC_SQL} END AS doc
     FROM load_balancers lb JOIN resource_groups rg ON rg.id = lb.resource_group_id
     WHERE rg.subscription_id = k.sub AND rg.name_key = k.rg_key AND lb.name_key = k.lb_key
   ) d ON true`;
