@@ -8,15 +8,18 @@
 import type { DestinationGroup } from "./flows.js";
 import type { ResolvedAddress } from "./resolve.js";
 
-const slotIndex = new WeakMap<DestinationGroup, Map<number, ResolvedAddress>>();
+const slotIndex = new WeakMap<ResolvedAddress[], Map<number, ResolvedAddress>>();
 
-/** A group's members by slot, built on first use (most groups never take part in an overlap). */
+/**
+ * A group's members by slot, built on first use (most groups never take part in an overlap) and
+ * once per member list (rules on the same pools share theirs).
+ */
 export function membersBySlot(g: DestinationGroup): Map<number, ResolvedAddress> {
-  let m = slotIndex.get(g);
+  let m = slotIndex.get(g.members);
   if (!m) {
     m = new Map();
     for (const a of g.members) if (!m.has(a.slot)) m.set(a.slot, a);
-    slotIndex.set(g, m);
+    slotIndex.set(g.members, m);
   }
   return m;
 }

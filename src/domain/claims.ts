@@ -124,11 +124,14 @@ function memberLists(groups: DestinationGroup[]): (addresses: ResolvedAddress[])
   const bySlot = new Map<number, ResolvedAddress>();
   for (const g of groups) for (const a of g.members) if (!bySlot.has(a.slot)) bySlot.set(a.slot, a);
   const ranked = [...bySlot.values()]
-    .map((a) => ({ slot: a.slot, key: `${a.scope}|${a.ip}`, member: { scope: a.scope, backendAddress: a.ip } }))
-    .sort((x, y) => compareStrings(x.key, y.key));
+    .map((a) => ({ slot: a.slot, member: { scope: a.scope, backendAddress: a.ip } }))
+    .sort((x, y) => compareStrings(x.member.scope, y.member.scope) || compareStrings(x.member.backendAddress, y.member.backendAddress));
   const rank = new Map(ranked.map((r, i) => [r.slot, i]));
   const lists = new Map<string, ClaimMember[]>();
+  const byArray = new Map<ResolvedAddress[], ClaimMember[]>(); // rules on one pool share its backend array
   return (addresses) => {
+    const known = byArray.get(addresses);
+    if (known) return known;
     const ranks = Int32Array.from(addresses, (a) => rank.get(a.slot)!).sort();
     let unique = 0;
     for (let i = 0; i < ranks.length; i++) if (i === 0 || ranks[i] !== ranks[i - 1]) ranks[unique++] = ranks[i];
@@ -136,6 +139,7 @@ function memberLists(groups: DestinationGroup[]): (addresses: ResolvedAddress[])
     const content = sorted.join(",");
     let list = lists.get(content);
     if (!list) lists.set(content, (list = Array.from(sorted, (r) => ranked[r].member)));
+    byArray.set(addresses, list);
     return list;
   };
 }

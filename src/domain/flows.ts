@@ -64,27 +64,45 @@ export function frontendFlows(lb: ResolvedLoadBalancer): FrontendFlow[] {
 }
 
 /**
- * Each rule's destination groups: one per transport and (destination, port range) — one for a
- * load-balancing rule or a NAT rule, whose targets share them. Linear in the targets, one array
- * push each.
+ * Each rule's destination groups: one per transport and (destination, port range). A
+ * load-balancing rule's backends share both, so its groups are its backend list (shared by every
+ * rule on the same pools); a NAT rule's few targets are grouped one by one.
  */
 export function destinationGroups(lb: ResolvedLoadBalancer): DestinationGroup[] {
   const out: DestinationGroup[] = [];
   for (const rule of lb.rules) {
-    const variants: Array<Omit<DestinationGroup, "protocol">> = [];
-    let last: Omit<DestinationGroup, "protocol"> | undefined;
-    for (const t of rule.targets) {
-      if (!validSpan(t.destLow, t.destHigh)) continue;
-      const vip = t.destinationIp === t.backend.ip ? null : t.destinationIp;
-      const fits = (v: Omit<DestinationGroup, "protocol">) => v.vip === vip && v.low === t.destLow && v.high === t.destHigh;
-      let v = last && fits(last) ? last : variants.find(fits);
-      if (!v) variants.push((v = { rule, vip, low: t.destLow, high: t.destHigh, members: [] }));
-      v.members.push(t.backend);
-      last = v;
-    }
+    const variants = rule.kind === "LoadBalancingRule" ? ruleVariants(rule) : targetVariants(rule);
     for (const protocol of rule.transports) for (const v of variants) out.push({ ...v, protocol });
   }
   return out;
+}
+
+type Variant = Omit<DestinationGroup, "protocol">;
+
+function ruleVariants(rule: ResolvedRule): Variant[] {
+  const low = rule.ha ? 0 : rule.backendPort;
+  const high = rule.ha ? 65535 : rule.backendPort;
+  if (!rule.backends.length || !validSpan(low, high)) return [];
+  const vip = rule.floating ? (rule.frontend?.ip ?? null) : null;
+  // A floating rule whose VIP is also one of its DIPs delivers there as a default rule would.
+  const own = vip === null ? [] : rule.backends.filter((b) => b.ip === vip);
+  if (!own.length) return [{ rule, vip, low, high, members: rule.backends }];
+  return [
+    { rule, vip: null, low, high, members: own },
+    { rule, vip, low, high, members: rule.backends.filter((b) => b.ip !== vip) },
+  ].filter((v) => v.members.length);
+}
+
+function targetVariants(rule: ResolvedRule): Variant[] {
+  const variants: Variant[] = [];
+  for (const t of rule.targets) {
+    if (!validSpan(t.destLow, t.destHigh)) continue;
+    const vip = t.destinationIp === t.backend.ip ? null : t.destinationIp;
+    let v = variants.find((x) => x.vip === vip && x.low === t.destLow && x.high === t.destHigh);
+    if (!v) variants.push((v = { rule, vip, low: t.destLow, high: t.destHigh, members: [] }));
+    v.members.push(t.backend);
+  }
+  return variants;
 }
 
 function validSpan(low: number, high: number): boolean {

@@ -69,7 +69,10 @@ export interface ResolvedRule {
   loadDistribution: LoadDistribution;
   idleTimeoutInMinutes: number;
   enableTcpReset: boolean;
-  targets: ResolvedTarget[];
+  /** The backends it delivers to, unique by slot, in order (a pool-based NAT rule: those within its port range). */
+  backends: ResolvedAddress[];
+  /** One per backend: where and on which ports it delivers. */
+  readonly targets: ResolvedTarget[];
 }
 
 export interface ResolvedLoadBalancer {
@@ -172,8 +175,32 @@ function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedL
   };
   const probeNames = firstByName(p.probes);
 
+  // Rules on the same pools share one backend list (a Standard-limits load balancer has 1,500 rules
+  // over 50 pools): deduplicated by slot (the same DIP via two pools is one destination) and
+  // limited to the frontend's family (a rule forwards within one IP family; pools may be dual-stack).
+  const backendLists = new Map<string, ResolvedAddress[]>();
+  const backendsOf = (refs: Array<{ id: string }>, family: string | undefined): ResolvedAddress[] => {
+    const names = refs.map((ref) => refName(id, "backendAddressPools", ref)?.toLowerCase());
+    const key = `${family}|${names.join("|")}`;
+    let list = backendLists.get(key);
+    if (!list) {
+      const seen = new Set<number>();
+      list = [];
+      for (const name of names) {
+        for (const backend of (name === undefined ? undefined : pools.get(name)) ?? []) {
+          if (seen.has(backend.slot) || backend.family !== family) continue;
+          seen.add(backend.slot);
+          list.push(backend);
+        }
+      }
+      backendLists.set(key, list);
+    }
+    return list;
+  };
+
   const rules: ResolvedRule[] = [];
   (p.loadBalancingRules ?? []).forEach((r, index) => {
+    let targets: ResolvedTarget[] | undefined;
     const rp = r.properties ?? ({} as typeof r.properties);
     const frontend = frontendOf(rp.frontendIPConfiguration);
     const ha = rp.frontendPort === 0;
@@ -181,26 +208,11 @@ function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedL
     const backendPort = rp.backendPort ?? rp.frontendPort;
     const probeName = refName(id, "probes", rp.probe);
     const probe = probeName === undefined ? undefined : probeNames.get(probeName.toLowerCase())?.[0].name;
-    const targets: ResolvedTarget[] = [];
-    if (frontend?.ip) {
-      const seen = new Set<number>();
-      const family = ipVersion(frontend.ip); // a rule forwards within one IP family (dual-stack pools)
-      const refs = [...(rp.backendAddressPool ? [rp.backendAddressPool] : []), ...(rp.backendAddressPools ?? [])];
-      for (const ref of refs) {
-        for (const backend of poolOf(ref) ?? []) {
-          // The same DIP via two pools is one destination (slot: one number per (scope, ip)).
-          if (seen.has(backend.slot) || backend.family !== family) continue;
-          seen.add(backend.slot);
-          targets.push({
-            backend,
-            destinationIp: floating ? frontend.ip : backend.ip,
-            destLow: ha ? FULL_LOW : backendPort,
-            destHigh: ha ? FULL_HIGH : backendPort,
-            frontendPort: rp.frontendPort,
-          });
-        }
-      }
-    }
+    const refs = [...(rp.backendAddressPool ? [rp.backendAddressPool] : []), ...(rp.backendAddressPools ?? [])];
+    const backends = frontend?.ip ? backendsOf(refs, ipVersion(frontend.ip)) : [];
+    const vip = frontend?.ip;
+    const destLow = ha ? FULL_LOW : backendPort;
+    const destHigh = ha ? FULL_HIGH : backendPort;
     rules.push({
       kind: "LoadBalancingRule", name: r.name, index, frontend, protocol: rp.protocol,
       transports: transportsOf(rp.protocol),
@@ -209,7 +221,14 @@ function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedL
       loadDistribution: rp.loadDistribution ?? "Default",
       idleTimeoutInMinutes: rp.idleTimeoutInMinutes ?? 4,
       enableTcpReset: rp.enableTcpReset === true,
-      targets,
+      backends,
+      // Built on first use (compilation, mappings, health): the write path's checks work on
+      // `backends` as a set and never need 150,000 of these at Standard limits.
+      get targets() {
+        return (targets ??= backends.map((backend) => ({
+          backend, destinationIp: floating ? vip! : backend.ip, destLow, destHigh, frontendPort: rp.frontendPort,
+        })));
+      },
     });
   });
 
@@ -244,7 +263,7 @@ function resolveUncached(spec: LoadBalancerSpec, ctx: ResolveContext): ResolvedL
       transports: transportsOf(np.protocol), frontendLow: low, frontendHigh: high,
       backendPort: np.backendPort, floating, ha: false, probe: undefined,
       loadDistribution: "Default", idleTimeoutInMinutes: np.idleTimeoutInMinutes ?? 4,
-      enableTcpReset: np.enableTcpReset === true, targets,
+      enableTcpReset: np.enableTcpReset === true, targets, backends: targets.map((t) => t.backend),
     });
   });
 
