@@ -243,7 +243,10 @@ export async function commitLoadBalancerWrite(
 /** After COMMIT: keeps the document of a large load balancer, forgets any older copy of a small one. */
 function keepDocument(docs: WrittenDocuments, head: HeadWrite, rows: ChildRows, ctx: DocumentContext, generation: bigint): void {
   const key = documentKey(head.subscriptionId, ctx.resourceGroupName, head.name);
-  if (childRowCount(rows) < KEEP_FROM_CHILD_ROWS) return docs.forget(key);
+  if (childRowCount(rows) < KEEP_FROM_CHILD_ROWS) {
+    docs.forget(key);
+    return;
+  }
   const text = documentOfWrite({
     uid: head.uid, resourceGroupId: head.resourceGroupId, resourceGroupName: ctx.resourceGroupName, subscriptionId: head.subscriptionId,
     name: head.name, location: head.location, tags: head.tags, etag: head.etag, skuName: head.skuName, skuTier: head.skuTier,
