@@ -3,7 +3,8 @@
 //   every rule must produce flows with a unique combination of destination IP address, protocol and
 //   destination port; and every frontend (IP, protocol, port) belongs to exactly one rule.
 //
-// Consequences checked here, all over flows grouped by key and swept by port (never all pairs):
+// Consequences checked here, all over flows grouped by key and swept by port (never all pairs);
+// destinations as backend sets, intersected only where two port ranges overlap (backend-sets.ts):
 //  - two rules on one frontend IP+protocol+overlapping port (LB or NAT rules, HA ports, NAT ranges)
 //    → RulesUseSameFrontendIPProtocolAndPort, except an HA-ports rule sharing its frontend with a
 //    specific rule when both enable floating IP (Azure allows that; the specific rule wins its port);
