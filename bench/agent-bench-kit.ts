@@ -1,6 +1,6 @@
 // What the agent benchmarks (convergence, location-size, fleet) share: an lbplane with its control
 // loops on a bench database, an ARM client for it, a load balancer body of a given size, and the fake
-// agent fleet in its own process (bench/fake-fleet.ts) so the agents' HTTP servers do not share an
+// agent fleet in processes of its own (bench/fake-fleet.ts) so the agents' HTTP servers do not share an
 // event loop with the control plane they are measuring.
 
 import { fork, type ChildProcess } from "node:child_process";
@@ -160,20 +160,14 @@ export async function explainLate(plane: BenchPlane, err: unknown): Promise<void
   }
 }
 
-/** The fake agents, in their own process, driven over IPC. */
-export class Fleet {
+/** One fake-fleet process, driven over IPC (one question at a time per process). */
+class FleetProcess {
   private readonly child: ChildProcess;
   private readonly replies: Array<(m: any) => void> = [];
 
-  private constructor() {
+  constructor() {
     this.child = fork(join(dirname(fileURLToPath(import.meta.url)), "fake-fleet.ts"), [], { execArgv: ["--import", "tsx"] });
     this.child.on("message", (m) => this.replies.shift()?.(m));
-  }
-
-  static async start(): Promise<Fleet> {
-    const fleet = new Fleet();
-    await fleet.ask(null); // ready
-    return fleet;
   }
 
   ask(m: unknown): Promise<any> {
@@ -183,28 +177,71 @@ export class Fleet {
     });
   }
 
-  grow(size: number, url: string): Promise<unknown> {
-    return this.ask({ cmd: "grow", size, url, join: JOIN });
+  stop(): void {
+    this.child.send({ cmd: "stop" });
+  }
+}
+
+/**
+ * The fake agents, in processes of their own, at most `perProcess` agents each: one Node process
+ * cannot answer the pushes of 1,000 agents and send their heartbeats in time on a busy machine (its
+ * push answers then exceed lbplane's timeout, and the bench measures the fakes).
+ */
+export class Fleet {
+  private readonly processes: FleetProcess[] = [];
+  private size = 0;
+
+  private constructor(private readonly perProcess: number) {}
+
+  static async start(perProcess = Number(process.env.BENCH_AGENTS_PER_PROCESS ?? 250)): Promise<Fleet> {
+    return new Fleet(Math.max(1, perProcess));
   }
 
-  /** Waits until every agent has `generation`; rejects naming the agents that did not within 60 s. */
+  /** Grows to `size` agents, filling each process before forking the next. */
+  async grow(size: number, url: string): Promise<void> {
+    while (this.size < size) {
+      const index = Math.floor(this.size / this.perProcess); // the process with room
+      if (index === this.processes.length) {
+        const fresh = new FleetProcess();
+        await fresh.ask(null); // ready
+        this.processes.push(fresh);
+      }
+      const inProcess = Math.min(size, (index + 1) * this.perProcess) - index * this.perProcess;
+      // Names are unique across processes: an agent registers by name.
+      await this.processes[index].ask({ cmd: "grow", size: inProcess, url, join: JOIN, firstIndex: index * this.perProcess });
+      this.size = index * this.perProcess + inProcess;
+    }
+  }
+
+  /**
+   * Every agent has `generation`: the earliest and latest receipt across processes, bytes summed;
+   * rejects naming the agents (of every process) that did not within 60 s.
+   */
   async reach(generation: number): Promise<Reached> {
-    const answer = await this.ask({ cmd: "wait", generation });
-    if (answer.late) throw new LateAgents(generation, answer.late);
-    return answer;
+    const all: Array<Reached & { late?: LateAgent[] }> = await Promise.all(this.processes.map((p) => p.ask({ cmd: "wait", generation })));
+    const late = all.flatMap((r) => r.late ?? []);
+    if (late.length > 0) throw new LateAgents(generation, late);
+    return {
+      generation,
+      first: Math.min(...all.map((r) => r.first)),
+      last: Math.max(...all.map((r) => r.last)),
+      bytes: all.reduce((n, r) => n + r.bytes, 0),
+    };
   }
 
   /** Heartbeats the fleet has sent so far. */
   async beats(): Promise<number> {
-    return (await this.ask({ cmd: "beats" })).beats;
+    const all = await Promise.all(this.processes.map((p) => p.ask({ cmd: "beats" })));
+    return all.reduce((n, r) => n + r.beats, 0);
   }
 
-  /** `rate` POSTs per second of a heartbeat body to `url` for `seconds` (a baseline's load). */
-  blast(url: string, rate: number, seconds: number): Promise<{ sent: number }> {
-    return this.ask({ cmd: "blast", url, rate, seconds });
+  /** `rate` POSTs per second of a heartbeat body to `url` for `seconds` (a baseline's load), spread over the processes. */
+  async blast(url: string, rate: number, seconds: number): Promise<{ sent: number }> {
+    const all = await Promise.all(this.processes.map((p) => p.ask({ cmd: "blast", url, rate: rate / this.processes.length, seconds })));
+    return { sent: all.reduce((n, r) => n + r.sent, 0) };
   }
 
   stop(): void {
-    this.child.send({ cmd: "stop" });
+    for (const p of this.processes) p.stop();
   }
 }
