@@ -4,6 +4,7 @@
 // event loop with the control plane they are measuring.
 
 import { fork, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, type Config } from "../src/config.js";
@@ -177,9 +178,50 @@ class FleetProcess {
     });
   }
 
+  /** CPU time (user + system) this process has used so far, ms. */
+  cpuMs(): number {
+    return processCpuMs(this.child.pid!);
+  }
+
   stop(): void {
     this.child.send({ cmd: "stop" });
   }
+}
+
+/** /proc/<pid>/stat's fields after the command name (field 3 onwards), or undefined. */
+function statOf(pid: number | string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined; // not Linux, or the process is gone
+  }
+}
+
+/** CPU time (user + system) of process `pid` so far, ms, from /proc (clock ticks of 10 ms); with `reaped`, also its waited-for children's. */
+function processCpuMs(pid: number | string, reaped = false): number {
+  const f = statOf(pid);
+  if (!f) return 0;
+  return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) * 10;
+}
+
+/**
+ * CPU time the bench's PostgreSQL has used so far (postmaster, its backends, and backends that
+ * ended), ms: 0 when it cannot be found on this machine (DATABASE_URL elsewhere, not Linux).
+ */
+export async function postgresCpuMs(plane: BenchPlane): Promise<() => number> {
+  const [row] = await plane.lbplane.db.$queryRaw<Array<{ dir: string }>>`SELECT current_setting('data_directory') AS dir`;
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(join(row.dir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return () => 0;
+  }
+  return () => {
+    let total = processCpuMs(postmaster, true);
+    for (const pid of readdirSync("/proc")) if (/^\d+$/.test(pid) && statOf(pid)?.[1] === String(postmaster)) total += processCpuMs(pid);
+    return total;
+  };
 }
 
 /**
@@ -239,6 +281,11 @@ export class Fleet {
   async blast(url: string, rate: number, seconds: number): Promise<{ sent: number }> {
     const all = await Promise.all(this.processes.map((p) => p.ask({ cmd: "blast", url, rate: rate / this.processes.length, seconds })));
     return { sent: all.reduce((n, r) => n + r.sent, 0) };
+  }
+
+  /** CPU time the fleet's processes have used so far, ms. */
+  cpuMs(): number {
+    return this.processes.reduce((n, p) => n + p.cpuMs(), 0);
   }
 
   stop(): void {

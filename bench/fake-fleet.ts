@@ -1,7 +1,7 @@
 // A fleet of fake agents in a process of its own (forked by bench/agent-bench-kit.ts, several of them
 // for a large fleet), so the agents' HTTP servers do not share an event loop with the control plane
-// they are measuring. Talks to the parent
-// over IPC; times are epoch milliseconds with sub-millisecond precision (comparable across processes).
+// they are measuring. Talks to the parent over IPC; times are epoch milliseconds with sub-millisecond
+// precision (comparable across processes).
 
 import { FakeAgent } from "../test/agents/fake-agent.js";
 
