@@ -26,6 +26,8 @@ export interface BenchPlane {
   lbplane: Lbplane;
   config: Config;
   url: string;
+  /** The bench database's connection string. */
+  databaseUrl: string;
   call: (method: string, path: string, body?: unknown) => Promise<unknown>;
   generation: () => Promise<number>;
   /** 503 answers retried so far. */
@@ -33,6 +35,10 @@ export interface BenchPlane {
   close: () => Promise<void>;
 }
 
+/**
+ * An lbplane on a bench database. `concurrency`: pushes in flight at once; BENCH_PUSH_LOCKS: push
+ * locks held at once (both default to the control loops' defaults).
+ */
 export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?: number): Promise<BenchPlane> {
   const db0 = await benchDatabase();
   const config = loadConfig({ LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_DATA_DIR: "/tmp/lbplane-bench-unused", ...env });
@@ -42,7 +48,7 @@ export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?:
   const lbplane = await composeLbplane({
     config, databaseUrl: db0.url, tokens, poolSize: 20,
     logger: { level: "warn", stream: process.stderr },
-    controlLoops: { concurrency },
+    controlLoops: { concurrency, maxLocks: process.env.BENCH_PUSH_LOCKS ? Number(process.env.BENCH_PUSH_LOCKS) : undefined },
   });
   const url = await lbplane.app.listen({ host: "127.0.0.1", port: 0 });
   // A 503 (the database did not answer in time on an overloaded host) is retried as a client
@@ -71,7 +77,7 @@ export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?:
   const generation = async () =>
     Number((await lbplane.db.locationGeneration.findUnique({ where: { location: "westeurope" } }))?.generation ?? 0n);
   return {
-    lbplane, config, url, call, generation,
+    lbplane, config, url, call, generation, databaseUrl: db0.url,
     /** 503 answers retried so far. */
     retries: () => retried,
     close: async () => {
