@@ -1,9 +1,10 @@
 // What the agent benchmarks (convergence, location-size, fleet) share: an lbplane with its control
 // loops on a bench database, an ARM client for it, a load balancer body of a given size, and the fake
-// agent fleet in its own process (bench/fake-fleet.ts) so the agents' HTTP servers do not share an
+// agent fleet in processes of its own (bench/fake-fleet.ts) so the agents' HTTP servers do not share an
 // event loop with the control plane they are measuring.
 
 import { fork, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, type Config } from "../src/config.js";
@@ -25,6 +26,8 @@ export interface BenchPlane {
   lbplane: Lbplane;
   config: Config;
   url: string;
+  /** The bench database's connection string. */
+  databaseUrl: string;
   call: (method: string, path: string, body?: unknown) => Promise<unknown>;
   generation: () => Promise<number>;
   /** 503 answers retried so far. */
@@ -32,6 +35,10 @@ export interface BenchPlane {
   close: () => Promise<void>;
 }
 
+/**
+ * An lbplane on a bench database. `concurrency`: pushes in flight at once; BENCH_PUSH_LOCKS: push
+ * locks held at once (both default to the control loops' defaults).
+ */
 export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?: number): Promise<BenchPlane> {
   const db0 = await benchDatabase();
   const config = loadConfig({ LBPLANE_JOIN_TOKEN: JOIN, LBPLANE_DATA_DIR: "/tmp/lbplane-bench-unused", ...env });
@@ -41,7 +48,7 @@ export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?:
   const lbplane = await composeLbplane({
     config, databaseUrl: db0.url, tokens, poolSize: 20,
     logger: { level: "warn", stream: process.stderr },
-    controlLoops: { concurrency },
+    controlLoops: { concurrency, maxLocks: process.env.BENCH_PUSH_LOCKS ? Number(process.env.BENCH_PUSH_LOCKS) : undefined },
   });
   const url = await lbplane.app.listen({ host: "127.0.0.1", port: 0 });
   // A 503 (the database did not answer in time on an overloaded host) is retried as a client
@@ -70,7 +77,7 @@ export async function startBenchPlane(env: NodeJS.ProcessEnv = {}, concurrency?:
   const generation = async () =>
     Number((await lbplane.db.locationGeneration.findUnique({ where: { location: "westeurope" } }))?.generation ?? 0n);
   return {
-    lbplane, config, url, call, generation,
+    lbplane, config, url, call, generation, databaseUrl: db0.url,
     /** 503 answers retried so far. */
     retries: () => retried,
     close: async () => {
@@ -160,20 +167,14 @@ export async function explainLate(plane: BenchPlane, err: unknown): Promise<void
   }
 }
 
-/** The fake agents, in their own process, driven over IPC. */
-export class Fleet {
+/** One fake-fleet process, driven over IPC (one question at a time per process). */
+class FleetProcess {
   private readonly child: ChildProcess;
   private readonly replies: Array<(m: any) => void> = [];
 
-  private constructor() {
+  constructor() {
     this.child = fork(join(dirname(fileURLToPath(import.meta.url)), "fake-fleet.ts"), [], { execArgv: ["--import", "tsx"] });
     this.child.on("message", (m) => this.replies.shift()?.(m));
-  }
-
-  static async start(): Promise<Fleet> {
-    const fleet = new Fleet();
-    await fleet.ask(null); // ready
-    return fleet;
   }
 
   ask(m: unknown): Promise<any> {
@@ -183,28 +184,117 @@ export class Fleet {
     });
   }
 
-  grow(size: number, url: string): Promise<unknown> {
-    return this.ask({ cmd: "grow", size, url, join: JOIN });
-  }
-
-  /** Waits until every agent has `generation`; rejects naming the agents that did not within 60 s. */
-  async reach(generation: number): Promise<Reached> {
-    const answer = await this.ask({ cmd: "wait", generation });
-    if (answer.late) throw new LateAgents(generation, answer.late);
-    return answer;
-  }
-
-  /** Heartbeats the fleet has sent so far. */
-  async beats(): Promise<number> {
-    return (await this.ask({ cmd: "beats" })).beats;
-  }
-
-  /** `rate` POSTs per second of a heartbeat body to `url` for `seconds` (a baseline's load). */
-  blast(url: string, rate: number, seconds: number): Promise<{ sent: number }> {
-    return this.ask({ cmd: "blast", url, rate, seconds });
+  /** CPU time (user + system) this process has used so far, ms. */
+  cpuMs(): number {
+    return processCpuMs(this.child.pid!);
   }
 
   stop(): void {
     this.child.send({ cmd: "stop" });
+  }
+}
+
+/** /proc/<pid>/stat's fields after the command name (field 3 onwards), or undefined. */
+function statOf(pid: number | string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined; // not Linux, or the process is gone
+  }
+}
+
+/** CPU time (user + system) of process `pid` so far, ms, from /proc (clock ticks of 10 ms); with `reaped`, also its waited-for children's. */
+function processCpuMs(pid: number | string, reaped = false): number {
+  const f = statOf(pid);
+  if (!f) return 0;
+  return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) * 10;
+}
+
+/**
+ * CPU time the bench's PostgreSQL has used so far (postmaster, its backends, and backends that
+ * ended), ms: 0 when it cannot be found on this machine (DATABASE_URL elsewhere, not Linux).
+ */
+export async function postgresCpuMs(plane: BenchPlane): Promise<() => number> {
+  const [row] = await plane.lbplane.db.$queryRaw<Array<{ dir: string }>>`SELECT current_setting('data_directory') AS dir`;
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(join(row.dir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return () => 0;
+  }
+  return () => {
+    let total = processCpuMs(postmaster, true);
+    for (const pid of readdirSync("/proc")) if (/^\d+$/.test(pid) && statOf(pid)?.[1] === String(postmaster)) total += processCpuMs(pid);
+    return total;
+  };
+}
+
+/**
+ * The fake agents, in processes of their own, at most `perProcess` agents each: one Node process
+ * cannot answer the pushes of 1,000 agents and send their heartbeats in time on a busy machine (its
+ * push answers then exceed lbplane's timeout, and the bench measures the fakes).
+ */
+export class Fleet {
+  private readonly processes: FleetProcess[] = [];
+  private size = 0;
+
+  private constructor(private readonly perProcess: number) {}
+
+  static async start(perProcess = Number(process.env.BENCH_AGENTS_PER_PROCESS ?? 250)): Promise<Fleet> {
+    return new Fleet(Math.max(1, perProcess));
+  }
+
+  /** Grows to `size` agents, filling each process before forking the next. */
+  async grow(size: number, url: string): Promise<void> {
+    while (this.size < size) {
+      const index = Math.floor(this.size / this.perProcess); // the process with room
+      if (index === this.processes.length) {
+        const fresh = new FleetProcess();
+        await fresh.ask(null); // ready
+        this.processes.push(fresh);
+      }
+      const inProcess = Math.min(size, (index + 1) * this.perProcess) - index * this.perProcess;
+      // Names are unique across processes: an agent registers by name.
+      await this.processes[index].ask({ cmd: "grow", size: inProcess, url, join: JOIN, firstIndex: index * this.perProcess });
+      this.size = index * this.perProcess + inProcess;
+    }
+  }
+
+  /**
+   * Every agent has `generation`: the earliest and latest receipt across processes, bytes summed;
+   * rejects naming the agents (of every process) that did not within 60 s.
+   */
+  async reach(generation: number): Promise<Reached> {
+    const all: Array<Reached & { late?: LateAgent[] }> = await Promise.all(this.processes.map((p) => p.ask({ cmd: "wait", generation })));
+    const late = all.flatMap((r) => r.late ?? []);
+    if (late.length > 0) throw new LateAgents(generation, late);
+    return {
+      generation,
+      first: Math.min(...all.map((r) => r.first)),
+      last: Math.max(...all.map((r) => r.last)),
+      bytes: all.reduce((n, r) => n + r.bytes, 0),
+    };
+  }
+
+  /** Heartbeats the fleet has sent so far. */
+  async beats(): Promise<number> {
+    const all = await Promise.all(this.processes.map((p) => p.ask({ cmd: "beats" })));
+    return all.reduce((n, r) => n + r.beats, 0);
+  }
+
+  /** `rate` POSTs per second of a heartbeat body to `url` for `seconds` (a baseline's load), spread over the processes. */
+  async blast(url: string, rate: number, seconds: number): Promise<{ sent: number }> {
+    const all = await Promise.all(this.processes.map((p) => p.ask({ cmd: "blast", url, rate: rate / this.processes.length, seconds })));
+    return { sent: all.reduce((n, r) => n + r.sent, 0) };
+  }
+
+  /** CPU time the fleet's processes have used so far, ms. */
+  cpuMs(): number {
+    return this.processes.reduce((n, p) => n + p.cpuMs(), 0);
+  }
+
+  stop(): void {
+    for (const p of this.processes) p.stop();
   }
 }

@@ -1,11 +1,12 @@
-// A fleet of fake agents in its own process (forked by bench/agent-bench-kit.ts), so the agents' HTTP
-// servers do not share an event loop with the control plane they are measuring. Talks to the parent
-// over IPC; times are epoch milliseconds with sub-millisecond precision (comparable across processes).
+// A fleet of fake agents in a process of its own (forked by bench/agent-bench-kit.ts, several of them
+// for a large fleet), so the agents' HTTP servers do not share an event loop with the control plane
+// they are measuring. Talks to the parent over IPC; times are epoch milliseconds with sub-millisecond
+// precision (comparable across processes).
 
 import { FakeAgent } from "../test/agents/fake-agent.js";
 
 type Command =
-  | { cmd: "grow"; size: number; url: string; join: string }
+  | { cmd: "grow"; size: number; url: string; join: string; firstIndex?: number }
   | { cmd: "wait"; generation: number }
   | { cmd: "beats" }
   | { cmd: "blast"; url: string; rate: number; seconds: number }
@@ -14,9 +15,9 @@ type Command =
 const fleet: FakeAgent[] = [];
 
 /** Registers agents 20 at a time (1,000 one by one would take minutes). */
-async function grow(size: number, url: string, join: string): Promise<void> {
+async function grow(size: number, url: string, join: string, firstIndex: number): Promise<void> {
   while (fleet.length < size) {
-    const batch = Array.from({ length: Math.min(20, size - fleet.length) }, (_, i) => new FakeAgent(`bench-${fleet.length + i}`, url));
+    const batch = Array.from({ length: Math.min(20, size - fleet.length) }, (_, i) => new FakeAgent(`bench-${firstIndex + fleet.length + i}`, url));
     fleet.push(...batch);
     await Promise.all(
       batch.map(async (a) => {
@@ -55,7 +56,7 @@ async function blast(url: string, rate: number, seconds: number): Promise<number
 
 process.on("message", async (m: Command) => {
   if (m.cmd === "grow") {
-    await grow(m.size, m.url, m.join);
+    await grow(m.size, m.url, m.join, m.firstIndex ?? 0);
     process.send!({ grown: fleet.length });
   } else if (m.cmd === "wait") {
     // Agents still short of the generation after 60 s are named (with what they have and when they

@@ -24,7 +24,7 @@ export interface LbplaneOptions {
   /** Connections in each database pool (Prisma's and the raw write path's); default createPrisma's. */
   poolSize?: number;
   /** The agent control loops; false = an API alone (a test that only speaks ARM). */
-  controlLoops?: false | { sweepMs?: number; concurrency?: number };
+  controlLoops?: false | { sweepMs?: number; concurrency?: number; maxLocks?: number };
   /** Tests only: replaces app dependencies (e.g. a notifyChange that records locations). */
   appOverrides?: Partial<AppDeps>;
 }
@@ -85,6 +85,7 @@ export async function composeLbplane(opts: LbplaneOptions): Promise<Lbplane> {
         log: quietWhileDatabaseDown({ info: (msg: string) => agentsLog.info(msg), warn: (msg: string) => agentsLog.warn(msg) }, dbHealth),
         sweepMs: opts.controlLoops?.sweepMs,
         concurrency: opts.controlLoops?.concurrency,
+        maxLocks: opts.controlLoops?.maxLocks,
       });
     }
   } catch (err) {

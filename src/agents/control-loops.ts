@@ -35,7 +35,9 @@ export interface ControlLoopOptions {
   sweepMs?: number;
   /** Least time between two retention prunes (default 5 min); a full batch prunes again next sweep. */
   pruneEveryMs?: number;
+  /** Pushes in flight at once (default 128) and push locks held at once (default 1,024): src/agents/reconciler.ts. */
   concurrency?: number;
+  maxLocks?: number;
 }
 
 export async function startControlLoops(opts: ControlLoopOptions): Promise<ControlLoops> {
@@ -75,6 +77,7 @@ export async function startControlLoops(opts: ControlLoopOptions): Promise<Contr
     desired: new DesiredStateCache((location, since, known) => readLocationChanges(lockPool, location, since, known)),
     livenessMs,
     concurrency,
+    maxLocks: opts.maxLocks,
     onAcked: settleLocation,
     log,
   });

@@ -7,10 +7,10 @@
 // session"), claimed many agents per statement and released many per statement, so the database
 // cost of a change is a handful of round trips whatever the number of agents:
 //
-//   claim   one statement tries the locks of every due agent that is behind (up to the free slots)
-//   read    one statement reads the claimed agents' rows in a snapshot taken after the locks are
-//           held (exactly what the last pusher recorded), releasing those that need nothing
-//   push    HTTP, at most `concurrency` at a time, the body serialised once per generation
+//   claim   one statement tries the locks of every due agent that is behind (up to `maxLocks`
+//           held at once), reading their rows in the same statement
+//   push    HTTP, at most `concurrency` at a time (claimed agents wait their turn holding their
+//           lock), the body serialised once per generation
 //   record  ACKs and failures as they arrive, batched: what arrives during a write waits for the
 //           next one (group commit), then one statement releases the batch's locks after commit
 //
@@ -40,8 +40,17 @@ export interface ReconcilerOptions {
   client: AgentClient;
   desired: DesiredStateCache;
   livenessMs: number;
-  /** Pushes in flight at once (and push locks held at once) by this replica. */
+  /** Pushes (HTTP requests to agents) in flight at once by this replica; default 128. */
   concurrency?: number;
+  /**
+   * Push locks held at once by this replica: the agents being pushed and those claimed, waiting for
+   * a push slot; default 1,024 (never fewer than `concurrency`). Claiming many more agents than
+   * push at once keeps claims out of a change's fan-out: with locks = pushes, every batch of ACKs
+   * was followed by a claim before the freed slots could push again (22 claims per change to 1,000
+   * agents, each on the lock session between the ACK records). Each lock takes a slot of
+   * PostgreSQL's shared lock table (max_locks_per_transaction × max_connections; 6,400 by default).
+   */
+  maxLocks?: number;
   backoff?: { baseMs: number; maxMs: number };
   /** Operations of this location may be done (every live agent caught up, or one refused). */
   onAcked?: (location: string) => void;
@@ -68,6 +77,10 @@ export class Reconciler {
   private retryAt = Infinity;
   private stopped = false;
   private readonly concurrency: number;
+  private readonly maxLocks: number;
+  /** Claimed agents waiting for a push slot, oldest first, and the pushes under way. */
+  private readonly waiting: Claimed[] = [];
+  private running = 0;
 
   private readonly abort = new AbortController();
 
@@ -81,6 +94,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.concurrency = o.concurrency ?? 128;
+    this.maxLocks = Math.max(this.concurrency, o.maxLocks ?? 1024);
     setMaxListeners(0, this.abort.signal); // one listener per in-flight push
   }
 
@@ -138,7 +152,7 @@ export class Reconciler {
   // ---- claim, read, push -----------------------------------------------------------------------
 
   private async claim(): Promise<void> {
-    const free = this.concurrency - this.inFlight.size;
+    const free = this.maxLocks - this.inFlight.size;
     const epoch = this.epoch;
     const held = [...this.inFlight];
     const rows = await this.o.locks.claim(epoch, held, this.o.livenessMs, free);
@@ -151,18 +165,32 @@ export class Reconciler {
       if (!row.locked) continue;
       this.inFlight.add(row.id);
       this.pushedTo.add(row.location);
-      const p = this.push({ row, epoch }).then(
+      this.waiting.push({ row, epoch });
+    }
+    this.deferred = deferred;
+    this.startPushes();
+    if (soonest < Infinity) this.wakeIn(soonest);
+  }
+
+  /** Starts waiting pushes while push slots are free. */
+  private startPushes(): void {
+    while (this.running < this.concurrency && this.waiting.length > 0 && !this.stopped) {
+      const c = this.waiting.shift()!;
+      this.running++;
+      const p = this.push(c).then(
         (outcome) => this.settle(outcome),
         (err) => {
-          this.o.log.warn(`push to agent ${row.id} failed: ${(err as Error).message}`, err);
-          this.settle({ kind: "skip", c: { row, epoch } });
+          this.o.log.warn(`push to agent ${c.row.id} failed: ${(err as Error).message}`, err);
+          this.settle({ kind: "skip", c });
         },
       );
       this.pushes.add(p);
-      void p.finally(() => this.pushes.delete(p));
+      void p.finally(() => {
+        this.pushes.delete(p);
+        this.running--;
+        this.startPushes();
+      });
     }
-    this.deferred = deferred;
-    if (soonest < Infinity) this.wakeIn(soonest);
   }
 
   /**
@@ -176,6 +204,8 @@ export class Reconciler {
     let state: DesiredState | undefined;
     const started = performance.now();
     const acked = BigInt(a.acked);
+    // Claimed under a lock session that has ended while it waited for a slot: void, claimed again.
+    if (c.epoch !== this.epoch || this.stopped) return { kind: "skip", c };
     try {
       state = await this.o.desired.get(a.location, acked < 0n ? "full" : acked, BigInt(a.gen));
       if (c.epoch !== this.epoch || this.stopped) return { kind: "skip", c };
@@ -318,6 +348,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.waiting.length = 0; // their locks end with the lock session below
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.abort.abort();
     await Promise.allSettled([...this.pushes]);

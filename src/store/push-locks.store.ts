@@ -154,15 +154,24 @@ const RECORD_FAILURES_SQL = `WITH i AS (
  FROM i JOIN locked l ON l.id = i.id
  WHERE a.id = i.id AND a.registered_at = i.registered_at`;
 
-const RELEASE_SQL = `SELECT u.id::text AS id, pg_advisory_unlock(${PUSH_LOCK_KEY("u.id::text")}) AS unlocked,
-        a.location,
-        (${agentIsLive("a", "$2")}
-          AND a.acked_generation < COALESCE(g.generation, 0)) AS behind,
-        (SELECT min(o.acked_generation) FROM agents o
-          WHERE o.location = a.location AND ${agentIsLive("o", "$2")})::text AS loc_min
- FROM unnest($1::uuid[]) AS u(id)
- LEFT JOIN agents a ON a.id = u.id
- LEFT JOIN location_generations g ON g.location = a.location`;
+// The lowest acknowledged generation is computed once per location the batch touches: as a
+// subquery per released agent it read every agent of the location for each one (at 1,000 agents, a
+// batch of 60 read 60,000 rows and took 50–80 ms, the pace-setter of a change's fan-out). The
+// unlocks run in a materialised CTE that the result reads in full, so each runs exactly once.
+const RELEASE_SQL = `WITH released AS MATERIALIZED (
+   SELECT u.id, pg_advisory_unlock(${PUSH_LOCK_KEY("u.id::text")}) AS unlocked FROM unnest($1::uuid[]) AS u(id)
+ ), agent_rows AS MATERIALIZED (
+   SELECT r.id, a.location,
+          (${agentIsLive("a", "$2")} AND a.acked_generation < COALESCE(g.generation, 0)) AS behind
+   FROM released r
+   LEFT JOIN agents a ON a.id = r.id
+   LEFT JOIN location_generations g ON g.location = a.location
+ ), mins AS (
+   SELECT o.location, min(o.acked_generation)::text AS loc_min FROM agents o
+   WHERE o.location IN (SELECT location FROM agent_rows) AND ${agentIsLive("o", "$2")}
+   GROUP BY o.location
+ )
+ SELECT r.id::text AS id, r.location, r.behind, m.loc_min FROM agent_rows r LEFT JOIN mins m ON m.location = r.location`;
 
 export class PushLockSession {
   private session?: pg.PoolClient;
@@ -209,7 +218,7 @@ export class PushLockSession {
   async release(epoch: number, ids: string[], livenessMs: number): Promise<Released[]> {
     if (ids.length === 0) return [];
     const { rows } = await this.onSession(epoch, (conn) =>
-      conn.query<{ id: string; unlocked: boolean; behind: boolean | null; location: string | null; loc_min: string | null }>({
+      conn.query<{ id: string; behind: boolean | null; location: string | null; loc_min: string | null }>({
         name: "lbplane-release-locks",
         text: RELEASE_SQL,
         values: [ids, livenessMs],

@@ -18,10 +18,10 @@ export interface Plane extends TestApp {
   addAgent: (name: string, opts?: { heartbeats?: boolean; location?: string }) => Promise<FakeAgent>;
 }
 
-export async function startPlane(env: NodeJS.ProcessEnv = {}): Promise<Plane> {
+export async function startPlane(env: NodeJS.ProcessEnv = {}, pushLimits: { concurrency?: number; maxLocks?: number } = {}): Promise<Plane> {
   const { lbplane, ...t } = await startTestLbplane({
     env: { LBPLANE_JOIN_TOKEN: JOIN_TOKEN, LBPLANE_AGENT_LIVENESS_MS: "1500", ...env },
-    controlLoops: true,
+    controlLoops: pushLimits,
   });
   const loops = lbplane.loops!;
   const url = await t.app.listen({ host: "127.0.0.1", port: 0 });

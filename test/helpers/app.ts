@@ -29,7 +29,8 @@ export interface TestLbplane extends TestApp {
 export async function startTestLbplane(opts: {
   overrides?: Partial<AppDeps>;
   env?: NodeJS.ProcessEnv;
-  controlLoops?: boolean;
+  /** true = the control loops with their defaults; an object sets their push slots and locks. */
+  controlLoops?: boolean | { concurrency?: number; maxLocks?: number };
 }): Promise<TestLbplane> {
   const database = await createTestDatabase();
   const tokens = new TokenStore();
@@ -41,7 +42,7 @@ export async function startTestLbplane(opts: {
     tokens,
     logger: false,
     poolSize: 5,
-    controlLoops: opts.controlLoops ? {} : false,
+    controlLoops: opts.controlLoops ? (opts.controlLoops === true ? {} : opts.controlLoops) : false,
     appOverrides: opts.overrides,
   });
   await lbplane.app.ready();
