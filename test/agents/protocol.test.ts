@@ -183,6 +183,10 @@ describe("incremental push across control-plane restarts and replicas", () => {
       const c = new pg.default.Client({ connectionString: db });
       await c.connect();
       await c.query("UPDATE agents SET acked_generation = acked_generation - 1"); // …but lbplane believes less
+      // A restored database's tombstone horizon is as old as its ACKs. Left where pruning may have
+      // moved it (to the agent's true generation), the base would fall behind it and lbplane would
+      // rightly send the full state straight away, with no mismatch to answer.
+      await c.query("UPDATE location_tombstone_horizons SET pruned_through = LEAST(pruned_through, (SELECT min(acked_generation) FROM agents))");
       await c.end();
     });
     await put(set.replicas[0].lbplane.app, "added", 1001);
