@@ -5,7 +5,7 @@
 // (scope, address) within a load balancer — since the same DIP reached through two pools is two
 // address objects but one VM.
 
-import type { DestinationGroup } from "./flows.js";
+import { closeBefore, type DestinationGroup } from "./flows.js";
 import type { ResolvedAddress } from "./resolve.js";
 
 const slotIndex = new WeakMap<ResolvedAddress[], Map<number, ResolvedAddress>>();
@@ -58,9 +58,7 @@ export function sweepSharedConflicts<G extends DestinationGroup>(
   const open: G[] = [];
   const out: Array<SharedConflict<G>> = [];
   for (const x of sorted) {
-    let w = 0;
-    for (const a of open) if (a.high >= x.low) open[w++] = a;
-    open.length = w;
+    closeBefore(open, x.low);
     let uncovered: Set<number> | undefined;
     for (const a of open) {
       if (compatible(a, x)) continue;
@@ -90,9 +88,7 @@ export function withoutSubsumedMembers<G extends DestinationGroup>(groups: G[], 
   const open: G[] = [];
   const kept: G[] = [];
   for (const x of sorted) {
-    let w = 0;
-    for (const a of open) if (a.high >= x.low) open[w++] = a;
-    open.length = w;
+    closeBefore(open, x.low);
     let covered: Set<number> | undefined;
     for (const a of open) {
       if (a.high < x.high) continue;

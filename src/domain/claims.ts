@@ -22,17 +22,21 @@ export interface FrontendClaim {
   ownerKind: OwnerKind;
 }
 
-/** One flow on one VM, as other load balancers' claims are read back for comparison. */
-export interface DestinationClaim {
-  scope: string;
-  backendAddress: string;
-  destinationIp: string;
+/** What a rule delivers, whatever the VM: protocol, backend port range, and the rule. */
+interface DestinationTerms {
   protocol: "Tcp" | "Udp";
   portLow: number;
   portHigh: number;
   enableFloatingIP: boolean;
   owner: string;
   ownerKind: OwnerKind;
+}
+
+/** One flow on one VM, as other load balancers' claims are read back for comparison. */
+export interface DestinationClaim extends DestinationTerms {
+  scope: string;
+  backendAddress: string;
+  destinationIp: string;
 }
 
 export interface ClaimMember {
@@ -45,15 +49,9 @@ export interface ClaimMember {
  * What the store persists (one row per group, each distinct member set once) and what the law
  * compares — never expanded into one claim per VM.
  */
-export interface DestinationClaimGroup {
+export interface DestinationClaimGroup extends DestinationTerms {
   /** Null: each member's own address (the DIP); else the one destination (a floating rule's VIP). */
   destinationIp: string | null;
-  protocol: "Tcp" | "Udp";
-  portLow: number;
-  portHigh: number;
-  enableFloatingIP: boolean;
-  owner: string;
-  ownerKind: OwnerKind;
   /** Sorted by (scope, address), unique; equal member lists of one derivation are one array. */
   members: ClaimMember[];
 }

@@ -146,14 +146,19 @@ export function sweepConflicts<T extends Span>(
   const open: T[] = [];
   const pairs: Array<[T, T]> = [];
   for (const x of sorted) {
-    let w = 0;
-    for (const a of open) if (a.high >= x.low) open[w++] = a;
-    open.length = w;
+    closeBefore(open, x.low);
     const partner = open.find((a) => !compatible(a, x));
     if (partner) pairs.push([partner, x]);
     open.push(x);
   }
   return pairs;
+}
+
+/** Removes, in place, the spans of a sweep's open list that end before `low`. */
+export function closeBefore(open: Span[], low: number): void {
+  let w = 0;
+  for (const a of open) if (a.high >= low) open[w++] = a;
+  open.length = w;
 }
 
 /** Drops spans contained in an earlier one of the same group (e.g. a floating rule under floating HA ports). */

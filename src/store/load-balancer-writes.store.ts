@@ -16,7 +16,7 @@ import { childWrites } from "./load-balancer-children.js";
 import { specToRows, storedChildRows, type ChildRows } from "./load-balancer-rows.js";
 import { findLoadBalancer, loadBalancerByNameStatement, toStored, type Row, type StoredLoadBalancer } from "./load-balancers.store.js";
 import {
-  childRowCount, documentKey, documentOfWrite, KEEP_FROM_CHILD_ROWS, writtenDocumentsOf, type WrittenDocuments,
+  childRowCount, documentKey, documentOfWrite, KEEP_FROM_CHILD_ROWS, writtenDocumentsOf, type LoadBalancerHead, type WrittenDocuments,
 } from "./written-documents.js";
 import {
   lockClaimKeysStatement, NO_STORED_CLAIMS, otherClaimsFrom, otherClaimsStatements, replaceClaimsStatements, storedClaimsFrom,
@@ -143,20 +143,11 @@ export function planChildWrites(currentRow: Row | undefined, spec: LoadBalancerS
 }
 
 /** The load balancer's own row as the write leaves it. */
-export interface HeadWrite {
+export interface HeadWrite extends LoadBalancerHead {
   /** INSERT (true) or UPDATE of row `uid`. */
   create: boolean;
-  uid: string;
-  resourceGroupId: string;
-  subscriptionId: string;
   /** ARM id (the operation's resource id). */
   resourceId: string;
-  name: string;
-  location: string;
-  tags: unknown;
-  etag: string;
-  skuName: string;
-  skuTier: string;
   operationId: string;
   /** A live agent (heartbeat within this window) makes the write wait for acknowledgement. */
   livenessMs: number;
@@ -248,8 +239,7 @@ function keepDocument(docs: WrittenDocuments, head: HeadWrite, rows: ChildRows, 
     return;
   }
   const text = documentOfWrite({
-    uid: head.uid, resourceGroupId: head.resourceGroupId, resourceGroupName: ctx.resourceGroupName, subscriptionId: head.subscriptionId,
-    name: head.name, location: head.location, tags: head.tags, etag: head.etag, skuName: head.skuName, skuTier: head.skuTier,
+    ...head, resourceGroupName: ctx.resourceGroupName,
     // Both come fresh from the row with every read of the copy.
     provisioningState: "Updating", generation,
     children: rows, publicIps: ctx.publicIps,

@@ -69,11 +69,10 @@ export function writtenDocumentsOf(pool: pg.Pool): WrittenDocuments {
 export const documentKey = (subscriptionId: string, resourceGroup: string, name: string) =>
   `${subscriptionId.toLowerCase()}|${resourceGroup.toLowerCase()}|${name.toLowerCase()}`;
 
-/** What a write committed, for the document it leaves. */
-export interface CommittedWrite {
+/** The load balancer's own columns as a write sets them. */
+export interface LoadBalancerHead {
   uid: string;
   resourceGroupId: string;
-  resourceGroupName: string;
   subscriptionId: string;
   name: string;
   location: string;
@@ -81,6 +80,11 @@ export interface CommittedWrite {
   etag: string;
   skuName: string;
   skuTier: string;
+}
+
+/** What a write committed, for the document it leaves. */
+export interface CommittedWrite extends LoadBalancerHead {
+  resourceGroupName: string;
   provisioningState: string;
   generation: bigint;
   /** Every child row as written (kept rows carry their stored ids). */
