@@ -1,8 +1,8 @@
 // Flow claims in PostgreSQL: read the claims of other load balancers that could collide with a
 // write (so the domain can explain the conflict), and replace a load balancer's own claims.
-// Destination claims are stored compressed — one group row per rule over a backend set stored once
-// per load balancer (migration destination_claim_sets) — and read expanded through the view
-// destination_claims. Writers of the same keys serialise on advisory locks (lockClaimKeysStatement)
+// Destination claims are stored as the domain derives them — one group row per rule over a backend
+// set stored once per load balancer (migration destination_claim_sets) — and read expanded through
+// the view destination_claims. Writers of the same keys serialise on advisory locks (lockClaimKeysStatement)
 // before they read, so of two concurrent writers of one flow exactly one wins.
 
 import { createHash } from "node:crypto";
@@ -86,7 +86,7 @@ const frontendKey = (c: FrontendClaim) => `${c.scope}|${c.ipAddress}|${c.protoco
 const sameFrontend = (a: FrontendClaim, b: FrontendClaim) =>
   a.scope === b.scope && a.ipAddress === b.ipAddress && a.protocol === b.protocol && a.portLow === b.portLow && a.portHigh === b.portHigh;
 
-/** Claims or claim groups by the rule that owns them ("kind|name", the key compress() uses too). */
+/** Claims or claim groups by the rule that owns them ("kind|name"). */
 function byOwner<T extends { ownerKind: string; owner: string }>(claims: T[]): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const c of claims) {
@@ -216,23 +216,18 @@ interface ClaimGroup {
  * content. Equal member lists are one array in the domain, so each is joined and hashed once.
  */
 function keyed(claims: DestinationClaimGroup[]): { groups: Map<string, ClaimGroup[]>; sets: Map<string, ClaimMember[]> } {
-  const groups = new Map<string, ClaimGroup[]>();
   const sets = new Map<string, ClaimMember[]>();
   const keyOfList = new Map<ClaimMember[], string>();
-  for (const { members, ...g } of claims) {
+  const rows = claims.map(({ members, ...g }): ClaimGroup => {
     let setKey = keyOfList.get(members);
     if (!setKey) {
       setKey = createHash("md5").update(members.map((m) => `${m.scope}|${m.backendAddress}`).join(",")).digest("hex");
       keyOfList.set(members, setKey);
       sets.set(setKey, members);
     }
-    const owner = `${g.ownerKind}|${g.owner}`;
-    const row = { ...g, setKey };
-    const list = groups.get(owner);
-    if (list) list.push(row);
-    else groups.set(owner, [row]);
-  }
-  return { groups, sets };
+    return { ...g, setKey };
+  });
+  return { groups: byOwner(rows), sets };
 }
 
 const groupText = (g: ClaimGroup) =>
