@@ -156,8 +156,9 @@ describe("traffic metrics through Azure Monitor's API and the agent's Prometheus
       const m = await lbplane.monitor.metrics.list(LB_ID, { metricnames: name, timespan, interval: "FULL", aggregation: "Average,Minimum,Maximum" });
       return m.value[0].timeseries?.[0]?.data?.[0];
     };
+    // Both are sampled by the agent, but not necessarily reported together: wait for each.
     await until("availability is reported", async () => (await avg("VipAvailability", "PT5M"))?.maximum === 100, 10_000, 100);
-    expect((await avg("DipAvailability", "PT5M"))?.maximum).toBe(100);
+    await until("probe status is reported", async () => (await avg("DipAvailability", "PT5M"))?.maximum === 100, 10_000, 100);
 
     for (const d of [DIP1, DIP2]) await stop(app[d]); // the application dies; its probe port lives on
     const broke = new Date();
