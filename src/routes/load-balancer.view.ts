@@ -6,6 +6,7 @@ import { withBackReferences } from "../domain/backrefs.js";
 import { CHILD_COLLECTION_NAMES, childResourceType, type ChildCollection } from "../domain/collections.js";
 import { childId } from "../domain/ids.js";
 import type { LoadBalancerVersion, StoredLoadBalancer } from "../store/load-balancers.store.js";
+import { TextLru } from "../store/text-lru.js";
 
 type Child = { name: string; id?: string; zones?: string[]; properties: Record<string, unknown> };
 
@@ -58,47 +59,32 @@ export interface Rendered {
  * wrote. Bounded by characters (≈ bytes for JSON), not entries.
  */
 export class RenderedLoadBalancers {
-  private readonly entries = new Map<string, Rendered>();
-  private size = 0;
+  // One answer may take a quarter of the room: a few Standard-limits load balancers (megabytes
+  // each) must not push out thousands of small ones.
+  private readonly entries: TextLru<Rendered>;
 
   /** `maxBytes`: LBPLANE_READ_CACHE_MB; a small load balancer's answer is ~5 KB. 0 keeps nothing. */
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.entries = new TextLru<Rendered>(maxBytes, (r) => r.body.length, 1 / 4);
+  }
 
   /** What is held for `key`, now the most recently read. */
   get(key: string): Rendered | undefined {
-    const entry = this.entries.get(key);
-    if (entry) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    }
-    return entry;
+    return this.entries.get(key);
   }
 
   put(key: string, version: LoadBalancerVersion, body: string): Rendered {
     const entry = { version, body };
-    this.drop(key);
-    // One answer may take a quarter of the room: a few Standard-limits load balancers (megabytes
-    // each) must not push out thousands of small ones.
-    if (body.length > this.maxBytes / 4) return entry;
     this.entries.set(key, entry);
-    this.size += body.length;
-    for (const [oldest, held] of this.entries) {
-      if (this.size <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.size -= held.body.length;
-    }
     return entry;
   }
 
   drop(key: string): void {
-    const held = this.entries.get(key);
-    if (!held) return;
     this.entries.delete(key);
-    this.size -= held.body.length;
   }
 
   /** Characters held (for tests and gauges). */
   get bytes(): number {
-    return this.size;
+    return this.entries.size;
   }
 }

@@ -235,7 +235,7 @@ export async function commitLoadBalancerWrite(
 function keepDocument(docs: WrittenDocuments, head: HeadWrite, rows: ChildRows, ctx: DocumentContext, generation: bigint): void {
   const key = documentKey(head.subscriptionId, ctx.resourceGroupName, head.name);
   if (childRowCount(rows) < KEEP_FROM_CHILD_ROWS) {
-    docs.forget(key);
+    docs.delete(key);
     return;
   }
   const text = documentOfWrite({
@@ -244,7 +244,7 @@ function keepDocument(docs: WrittenDocuments, head: HeadWrite, rows: ChildRows, 
     provisioningState: "Updating", generation,
     children: rows, publicIps: ctx.publicIps,
   });
-  docs.keep(key, { uid: head.uid, etag: head.etag, text });
+  docs.set(key, { uid: head.uid, etag: head.etag, text });
 }
 
 /**

@@ -12,6 +12,7 @@ import type pg from "pg";
 import type { PublicIpView } from "../domain/model.js";
 import type { AddressRow, ChildRows } from "./load-balancer-rows.js";
 import type { Row } from "./load-balancers.store.js";
+import { TextLru } from "./text-lru.js";
 
 /** Child rows from which a load balancer's document is worth keeping. */
 export const KEEP_FROM_CHILD_ROWS = 1_000;
@@ -24,44 +25,14 @@ export interface KeptDocument {
   text: string;
 }
 
-export class WrittenDocuments {
-  private readonly byKey = new Map<string, KeptDocument>();
-  private chars = 0;
-
-  get(key: string): KeptDocument | undefined {
-    const kept = this.byKey.get(key);
-    if (kept) {
-      this.byKey.delete(key);
-      this.byKey.set(key, kept);
-    }
-    return kept;
-  }
-
-  keep(key: string, doc: KeptDocument): void {
-    this.forget(key);
-    if (doc.text.length > MAX_CHARS) return;
-    this.byKey.set(key, doc);
-    this.chars += doc.text.length;
-    for (const [k, d] of this.byKey) {
-      if (this.chars <= MAX_CHARS) break;
-      this.byKey.delete(k);
-      this.chars -= d.text.length;
-    }
-  }
-
-  forget(key: string): void {
-    const kept = this.byKey.get(key);
-    if (!kept) return;
-    this.byKey.delete(key);
-    this.chars -= kept.text.length;
-  }
-}
+/** Kept documents by documentKey. */
+export type WrittenDocuments = TextLru<KeptDocument>;
 
 const perPool = new WeakMap<pg.Pool, WrittenDocuments>();
 
 export function writtenDocumentsOf(pool: pg.Pool): WrittenDocuments {
   let docs = perPool.get(pool);
-  if (!docs) perPool.set(pool, (docs = new WrittenDocuments()));
+  if (!docs) perPool.set(pool, (docs = new TextLru<KeptDocument>(MAX_CHARS, (d) => d.text.length)));
   return docs;
 }
 
